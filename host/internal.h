@@ -1,0 +1,178 @@
+/*
+ * What the host files of clq share and users never see: the context and
+ * weight structs, the error-forwarding macros, and the program registry.
+ */
+#ifndef CLQ_INTERNAL_H
+#define CLQ_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "clq.h"
+#include "clq_common.h"
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* Records a failure for clq_last_error() and returns `status`. The message is
+ * printf-style; file and line say where inside clq the failure was seen. */
+int clq_fail_at(int status, const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+#define CLQ_FAIL(status, ...) clq_fail_at((status), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Forwards a failing clq status unchanged (the callee already recorded why). */
+#define CLQ_FORWARD(expr)                   \
+    do {                                    \
+        int clq_fwd_status_ = (expr);       \
+        if (clq_fwd_status_ != CLQ_SUCCESS) \
+            return clq_fwd_status_;         \
+    } while (0)
+
+/* Checks an OpenCL call: on failure records the call text and the CL_* name. */
+#define CLQ_CL(expr)                                                                            \
+    do {                                                                                        \
+        cl_int clq_cl_status_ = (expr);                                                         \
+        if (clq_cl_status_ != CL_SUCCESS)                                                       \
+            return CLQ_FAIL(clq_cl_status_, "%s failed: %s", #expr,                             \
+                            clq_status_string(clq_cl_status_));                                 \
+    } while (0)
+
+/* Sets the thread's build log (after a failed clBuildProgram). */
+void clq_set_build_log(const char *log);
+
+/* ---- programs ----------------------------------------------------------- */
+
+/* Every kernel program clq builds: one .cl file in kernels/ each. */
+typedef enum clq_program_id {
+    CLQ_PROGRAM_QUANTIZE = 0, /* quantize.cl: quantize, dequantize, double quantization */
+    CLQ_PROGRAM_REPACK,       /* repack.cl: external layouts <-> device layout, pack4 */
+    CLQ_PROGRAM_COUNT
+} clq_program_id;
+
+/* The embedded kernel sources (generated at build time by cmake/embed.cmake). */
+typedef struct clq_embedded_file {
+    const char *name;
+    const unsigned char *data;
+    size_t size;
+} clq_embedded_file;
+extern const clq_embedded_file clq_embedded_files[];
+extern const size_t clq_embedded_file_count;
+
+/* ---- per-device parameters ---------------------------------------------- */
+
+/* Tuning parameters, declared once: the host sizes NDRanges from this struct
+ * and passes the same values to every program as -D defines (params.c). */
+typedef struct clq_device_params {
+    unsigned reduce_wg; /* work-group size of single-group reductions (power of two) */
+} clq_device_params;
+
+void clq_device_params_default(const clq_context *ctx, clq_device_params *params);
+/* Appends " -DNAME=value" for every parameter to `buf`. */
+void clq_device_params_defines(const clq_device_params *params, char *buf, size_t len);
+
+/* ---- context ------------------------------------------------------------ */
+
+struct clq_context {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    char device_name[256];
+    char driver_version[128];
+    char platform_version[256];
+    size_t max_work_group;
+    bool correctly_rounded_divide; /* CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT */
+    clq_device_params params;
+    bool cache_enabled;
+    char cache_dir[1024];
+    char kernel_dir[1024]; /* empty: embedded sources */
+    pthread_mutex_t lock;  /* guards programs[] */
+    cl_program programs[CLQ_PROGRAM_COUNT];
+};
+
+/* Returns the built program (building or loading it from the cache at first
+ * use). Thread-safe. The context keeps ownership. */
+clq_status clq_program_get(clq_context *ctx, clq_program_id id, cl_program *out);
+
+/* Creates a kernel of a program (caller releases it). */
+clq_status clq_kernel_create(clq_context *ctx, clq_program_id id, const char *name, cl_kernel *out);
+
+/* Sets kernel arguments from a list of (size, pointer) pairs. */
+typedef struct clq_arg {
+    size_t size;
+    const void *value;
+} clq_arg;
+#define CLQ_ARG(x) ((clq_arg){sizeof(x), &(x)})
+#define CLQ_ARG_LOCAL(bytes) ((clq_arg){(bytes), NULL})
+clq_status clq_kernel_set_args(cl_kernel kernel, const clq_arg *args, size_t count);
+
+/* Enqueues a 1-D kernel over `global` work-items (rounded up to `local` when
+ * local is non-zero; kernels check their bounds). */
+clq_status clq_enqueue_1d(clq_context *ctx, cl_kernel kernel, size_t global, size_t local, cl_uint num_wait,
+                          const cl_event *wait_list, cl_event *event);
+
+/* Creates kernel `name` of a program, sets its arguments, enqueues it over
+ * `global` work-items and releases it: the usual launch in one call. */
+clq_status clq_launch(clq_context *ctx, clq_program_id id, const char *name, const clq_arg *args, size_t nargs,
+                      size_t global, size_t local, cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+#define CLQ_NARGS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Program binary cache (cache.c). The key is derived from everything that
+ * changes the binary. Loading returns false for a missing, corrupt, truncated
+ * or stale entry. */
+typedef struct clq_cache_key {
+    char text[2048]; /* human-readable identity stored inside the entry */
+    char file[1280]; /* full path of the entry */
+} clq_cache_key;
+void clq_cache_key_make(const clq_context *ctx, const char *source, size_t source_len, const char *options,
+                        clq_cache_key *key);
+bool clq_cache_load(const clq_cache_key *key, unsigned char **binary, size_t *size);
+void clq_cache_store(const clq_cache_key *key, const unsigned char *binary, size_t size);
+
+/* ---- weights ------------------------------------------------------------ */
+
+struct clq_weight {
+    clq_context *ctx;
+    clq_weight_desc desc;
+    uint64_t nblocks;       /* N·K/block */
+    cl_mem quants;          /* see clq_common.h, device layout */
+    cl_mem scales;          /* fp16 bits, fp32, or uint8 (double-quantized) */
+    cl_mem zeros;           /* Q4Z only */
+    cl_mem nested_absmax;   /* double-quant only */
+    cl_mem code;            /* double-quant (nested code) and DYNAMIC8: 256 fp32 */
+    cl_mem offset;          /* double-quant only: 1 fp32 */
+    uint64_t device_bytes;
+};
+
+/* Byte sizes of each device array for a description. */
+typedef struct clq_device_sizes {
+    uint64_t quants, scales, zeros, nested_absmax, code, offset;
+} clq_device_sizes;
+void clq_device_sizes_of(const clq_weight_desc *desc, clq_device_sizes *sizes);
+
+/* Allocates the device arrays of a weight (contents undefined). */
+clq_status clq_weight_alloc(clq_context *ctx, const clq_weight_desc *desc, clq_weight **out);
+
+/* Helpers shared by the operation files. */
+bool clq_format_is_4bit(clq_format format);
+uint64_t clq_ceil_div(uint64_t a, uint64_t b);
+clq_status clq_buffer_create(clq_context *ctx, cl_mem_flags flags, size_t bytes, void *host, cl_mem *out);
+void clq_mem_release(cl_mem *mem);
+
+/* Copies host bytes to a new device buffer (blocking). */
+clq_status clq_upload(clq_context *ctx, const void *data, size_t bytes, cl_mem *out);
+/* Blocking read of a whole device array into host memory. */
+clq_status clq_download(clq_context *ctx, cl_mem src, void *dst, size_t bytes);
+/* Checks that a caller's device buffer holds at least `bytes`. */
+clq_status clq_check_buffer(cl_mem mem, size_t bytes, const char *what);
+/* A one-word device flag initialised to UINT32_MAX, for kernels that report
+ * the first bad index with atomic_min. */
+clq_status clq_flag_create(clq_context *ctx, cl_mem *out);
+clq_status clq_flag_read(clq_context *ctx, cl_mem flag, uint32_t *value);
+
+/* The bnb dynamic code, as the kernels have it. */
+extern const float clq_dynamic_code[256];
+
+#endif /* CLQ_INTERNAL_H */

@@ -1,0 +1,202 @@
+/* Weight handles: allocation, quantization from fp32/fp16, dequantization. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void clq_weight_destroy(clq_weight *w)
+{
+    if (!w)
+        return;
+    clq_mem_release(&w->quants);
+    clq_mem_release(&w->scales);
+    clq_mem_release(&w->zeros);
+    clq_mem_release(&w->nested_absmax);
+    clq_mem_release(&w->code);
+    clq_mem_release(&w->offset);
+    free(w);
+}
+
+static clq_status alloc_array(clq_weight *w, uint64_t bytes, cl_mem *out)
+{
+    if (bytes == 0)
+        return CLQ_SUCCESS;
+    w->device_bytes += bytes;
+    return clq_buffer_create(w->ctx, CL_MEM_READ_WRITE, bytes, NULL, out);
+}
+
+clq_status clq_weight_alloc(clq_context *ctx, const clq_weight_desc *desc, clq_weight **out)
+{
+    clq_weight *w = calloc(1, sizeof *w);
+    if (!w)
+        return CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "allocating a weight");
+    w->ctx = ctx;
+    w->desc = *desc;
+    w->desc.double_quant = desc->double_quant ? 1 : 0;
+    w->nblocks = desc->rows * desc->cols / desc->block;
+    clq_device_sizes s;
+    clq_device_sizes_of(desc, &s);
+    int status = alloc_array(w, s.quants, &w->quants);
+    if (status == CLQ_SUCCESS)
+        status = alloc_array(w, s.scales, &w->scales);
+    if (status == CLQ_SUCCESS)
+        status = alloc_array(w, s.zeros, &w->zeros);
+    if (status == CLQ_SUCCESS)
+        status = alloc_array(w, s.nested_absmax, &w->nested_absmax);
+    if (status == CLQ_SUCCESS)
+        status = alloc_array(w, s.code, &w->code);
+    if (status == CLQ_SUCCESS)
+        status = alloc_array(w, s.offset, &w->offset);
+    if (status != CLQ_SUCCESS) {
+        clq_weight_destroy(w);
+        return status;
+    }
+    *out = w;
+    return CLQ_SUCCESS;
+}
+
+clq_weight_desc clq_weight_get_desc(const clq_weight *w)
+{
+    clq_weight_desc none = {0};
+    return w ? w->desc : none;
+}
+
+uint64_t clq_weight_device_bytes(const clq_weight *w) { return w ? w->device_bytes : 0; }
+
+static size_t dtype_size(clq_dtype t) { return t == CLQ_DTYPE_F16 ? 2 : 4; }
+
+static clq_status check_dtype(clq_dtype t)
+{
+    if (t != CLQ_DTYPE_F32 && t != CLQ_DTYPE_F16)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "dtype %d is neither CLQ_DTYPE_F32 nor CLQ_DTYPE_F16", (int)t);
+    return CLQ_SUCCESS;
+}
+
+/* Double quantization: mean of the fp32 absmax vector, then 8-bit blockwise
+ * quantization of (absmax - mean) in groups of 256. */
+static clq_status compress_statistics(clq_weight *w, cl_mem absmax)
+{
+    clq_context *ctx = w->ctx;
+    cl_uint n = (cl_uint)w->nblocks;
+    clq_arg mean_args[] = {CLQ_ARG(absmax), CLQ_ARG(n), CLQ_ARG(w->offset)};
+    CLQ_FORWARD(clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_absmax_mean", mean_args, CLQ_NARGS(mean_args),
+                           ctx->params.reduce_wg, ctx->params.reduce_wg, 0, NULL, NULL));
+    clq_arg q_args[] = {CLQ_ARG(absmax), CLQ_ARG(n), CLQ_ARG(w->offset), CLQ_ARG(w->scales),
+                        CLQ_ARG(w->nested_absmax)};
+    return clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_absmax_quantize", q_args, CLQ_NARGS(q_args),
+                      clq_ceil_div(n, CLQ_NESTED_BLOCK), 0, 0, NULL, NULL);
+}
+
+/* Enqueues the quantization of `src` into w; `bad` collects the first block
+ * holding NaN or Inf. */
+static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src, cl_mem bad, cl_uint num_wait,
+                                   const cl_event *wait_list)
+{
+    clq_context *ctx = w->ctx;
+    cl_mem absmax = NULL, scales = w->scales;
+    if (w->desc.double_quant) {
+        CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, 4 * w->nblocks, NULL, &absmax));
+        scales = absmax;
+    }
+    cl_uint src_half = src_type == CLQ_DTYPE_F16, format = (cl_uint)w->desc.format, block = w->desc.block;
+    cl_uint nblocks = (cl_uint)w->nblocks;
+    clq_arg args[] = {CLQ_ARG(src),    CLQ_ARG(src_half), CLQ_ARG(format),  CLQ_ARG(block), CLQ_ARG(nblocks),
+                      CLQ_ARG(w->quants), CLQ_ARG(scales), CLQ_ARG(w->zeros), CLQ_ARG(bad)};
+    int status = clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_quantize_blocks", args, CLQ_NARGS(args), nblocks, 0,
+                            num_wait, wait_list, NULL);
+    if (status == CLQ_SUCCESS && w->desc.double_quant)
+        status = compress_statistics(w, absmax);
+    if (status == CLQ_SUCCESS && w->code)
+        status = clEnqueueWriteBuffer(ctx->queue, w->code, CL_TRUE, 0, sizeof clq_dynamic_code,
+                                      clq_dynamic_code, 0, NULL, NULL) == CL_SUCCESS
+                     ? CLQ_SUCCESS
+                     : CLQ_FAIL(CLQ_ERROR_INTERNAL, "writing the dynamic code");
+    /* Released now: OpenCL keeps the buffer alive until queued kernels end. */
+    clq_mem_release(&absmax);
+    return status;
+}
+
+clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, clq_dtype src_type, cl_mem src,
+                               cl_uint num_wait, const cl_event *wait_list, clq_weight **out)
+{
+    if (!ctx || !out)
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_weight_quantize: ctx and out are required");
+    CLQ_FORWARD(clq_weight_desc_check(desc));
+    CLQ_FORWARD(check_dtype(src_type));
+    CLQ_FORWARD(clq_check_buffer(src, desc->rows * desc->cols * dtype_size(src_type), "source"));
+    clq_weight *w = NULL;
+    cl_mem bad = NULL;
+    CLQ_FORWARD(clq_weight_alloc(ctx, desc, &w));
+    int status = clq_flag_create(ctx, &bad);
+    if (status == CLQ_SUCCESS)
+        status = enqueue_quantize(w, src_type, src, bad, num_wait, wait_list);
+    uint32_t first_bad = UINT32_MAX;
+    if (status == CLQ_SUCCESS)
+        status = clq_flag_read(ctx, bad, &first_bad);
+    clq_mem_release(&bad);
+    if (status == CLQ_SUCCESS && first_bad != UINT32_MAX) {
+        uint64_t per_row = desc->cols / desc->block;
+        status = CLQ_FAIL(CLQ_ERROR_NONFINITE_INPUT, "NaN or Inf in row %llu, columns %llu..%llu",
+                          (unsigned long long)(first_bad / per_row),
+                          (unsigned long long)(first_bad % per_row * desc->block),
+                          (unsigned long long)((first_bad % per_row + 1) * desc->block - 1));
+    }
+    if (status != CLQ_SUCCESS) {
+        clq_weight_destroy(w);
+        return status;
+    }
+    *out = w;
+    return CLQ_SUCCESS;
+}
+
+clq_status clq_weight_quantize_host(clq_context *ctx, const clq_weight_desc *desc, clq_dtype src_type,
+                                    const void *src, size_t src_bytes, clq_weight **out)
+{
+    if (!ctx || !src || !out)
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_weight_quantize_host: ctx, src and out are required");
+    CLQ_FORWARD(clq_weight_desc_check(desc));
+    CLQ_FORWARD(check_dtype(src_type));
+    size_t need = desc->rows * desc->cols * dtype_size(src_type);
+    if (src_bytes < need)
+        return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "source holds %zu bytes, %zu needed", src_bytes, need);
+    cl_mem buf = NULL;
+    CLQ_FORWARD(clq_upload(ctx, src, need, &buf));
+    int status = clq_weight_quantize(ctx, desc, src_type, buf, 0, NULL, out);
+    clq_mem_release(&buf);
+    return status;
+}
+
+clq_status clq_weight_dequantize(const clq_weight *w, clq_dtype dst_type, cl_mem dst, cl_uint num_wait,
+                                 const cl_event *wait_list, cl_event *event)
+{
+    if (!w)
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_weight_dequantize: weight is NULL");
+    CLQ_FORWARD(check_dtype(dst_type));
+    uint64_t elements = w->desc.rows * w->desc.cols;
+    CLQ_FORWARD(clq_check_buffer(dst, elements * dtype_size(dst_type), "destination"));
+    cl_uint format = (cl_uint)w->desc.format, block = w->desc.block, dq = (cl_uint)w->desc.double_quant;
+    cl_uint dst_half = dst_type == CLQ_DTYPE_F16;
+    cl_ulong npairs = elements / 2;
+    clq_arg args[] = {CLQ_ARG(format),      CLQ_ARG(block),   CLQ_ARG(dq),        CLQ_ARG(npairs),
+                      CLQ_ARG(w->quants),   CLQ_ARG(w->scales), CLQ_ARG(w->zeros), CLQ_ARG(w->nested_absmax),
+                      CLQ_ARG(w->code),     CLQ_ARG(w->offset), CLQ_ARG(dst),     CLQ_ARG(dst_half)};
+    return clq_launch(w->ctx, CLQ_PROGRAM_QUANTIZE, "clq_dequantize_pairs", args, CLQ_NARGS(args), npairs, 0,
+                      num_wait, wait_list, event);
+}
+
+clq_status clq_weight_dequantize_host(const clq_weight *w, clq_dtype dst_type, void *dst, size_t dst_bytes)
+{
+    if (!w || !dst)
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_weight_dequantize_host: weight and dst are required");
+    CLQ_FORWARD(check_dtype(dst_type));
+    size_t need = w->desc.rows * w->desc.cols * dtype_size(dst_type);
+    if (dst_bytes < need)
+        return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "destination holds %zu bytes, %zu needed", dst_bytes, need);
+    cl_mem buf = NULL;
+    CLQ_FORWARD(clq_buffer_create(w->ctx, CL_MEM_WRITE_ONLY, need, NULL, &buf));
+    int status = clq_weight_dequantize(w, dst_type, buf, 0, NULL, NULL);
+    if (status == CLQ_SUCCESS)
+        status = clq_download(w->ctx, buf, dst, need);
+    clq_mem_release(&buf);
+    return status;
+}

@@ -1,0 +1,334 @@
+/*
+ * clq — OpenCL kernels for quantized LLM weights.
+ *
+ * This header is the whole public surface of the library. Conventions that
+ * hold for every function below unless its comment says otherwise:
+ *
+ *  - Every function returns a clq_status: CLQ_SUCCESS (0), one of clq's own
+ *    negative codes (CLQ_ERROR_*), or an OpenCL error code passed through
+ *    unchanged (CL_OUT_OF_RESOURCES, ...). clq_status_string() names any of
+ *    them; clq_last_error() gives a sentence about the most recent failure on
+ *    the calling thread (which call failed and why).
+ *  - On failure nothing is written: output pointers keep their old value and
+ *    output buffers are left untouched.
+ *  - Handles are opaque; every *_create / *_import has a *_destroy, and
+ *    destroy accepts NULL.
+ *  - The library never prints, aborts or exits.
+ *  - Thread safety: different contexts may be used from different threads
+ *    freely. One context may be shared between threads: its program cache is
+ *    locked internally, and the in-order command queue serializes work. A
+ *    weight must not be destroyed while another thread uses it.
+ *
+ * Shapes follow PyTorch nn.Linear: a weight W is N rows (outputs) by K columns
+ * (inputs); quantization blocks run along K inside one row, so K must be a
+ * multiple of the block size.
+ */
+#ifndef CLQ_H
+#define CLQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#ifdef __APPLE__
+#include <OpenCL/cl.h>
+#else
+#include <CL/cl.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CLQ_VERSION_MAJOR 0
+#define CLQ_VERSION_MINOR 1
+#define CLQ_VERSION_PATCH 0
+#define CLQ_VERSION_NUMBER \
+    (CLQ_VERSION_MAJOR * 10000 + CLQ_VERSION_MINOR * 100 + CLQ_VERSION_PATCH)
+
+#if defined(_WIN32) && defined(CLQ_SHARED_BUILD)
+#define CLQ_API __declspec(dllexport)
+#elif defined(_WIN32) && defined(CLQ_SHARED)
+#define CLQ_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define CLQ_API __attribute__((visibility("default")))
+#else
+#define CLQ_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* clq's own codes, all below -2000 so they never collide with OpenCL's
+ * (which are in -1..-72 for the core API and -1000..-1100 for extensions).
+ * The list is the one source of truth for codes and their strings. */
+#define CLQ_STATUS_MAP(X)                                                          \
+    X(SUCCESS, 0, "success")                                                       \
+    X(ERROR_INVALID_ARGUMENT, -2001, "invalid argument")                           \
+    X(ERROR_NULL_POINTER, -2002, "a required pointer or handle is NULL")           \
+    X(ERROR_UNSUPPORTED_FORMAT, -2003, "unsupported format")                       \
+    X(ERROR_UNSUPPORTED_BLOCK, -2004, "unsupported block size for this format")    \
+    X(ERROR_SHAPE, -2005, "shape mismatch (K must be a multiple of the block)")    \
+    X(ERROR_BUFFER_TOO_SMALL, -2006, "buffer too small")                           \
+    X(ERROR_NONFINITE_INPUT, -2007, "input contains NaN or Inf")                   \
+    X(ERROR_UNSUPPORTED_LAYOUT, -2008, "layout not available for this format")     \
+    X(ERROR_NO_DEVICE, -2009, "no OpenCL device found or matched")                 \
+    X(ERROR_BUILD_FAILED, -2010, "kernel build failed (see clq_last_build_log)")   \
+    X(ERROR_OUT_OF_HOST_MEMORY, -2011, "out of host memory")                       \
+    X(ERROR_IO, -2012, "file input/output failed")                                 \
+    X(ERROR_BAD_DATA, -2013, "malformed or inconsistent data")                     \
+    X(ERROR_DEVICE_UNSUITABLE, -2014, "device lacks a capability clq needs")       \
+    X(ERROR_INTERNAL, -2015, "internal error in clq")
+
+typedef enum clq_status {
+#define CLQ_STATUS_ENUM_(name, value, text) CLQ_##name = value,
+    CLQ_STATUS_MAP(CLQ_STATUS_ENUM_)
+#undef CLQ_STATUS_ENUM_
+} clq_status;
+
+/* A constant string naming any status: clq's own, or an OpenCL error code
+ * ("CL_OUT_OF_RESOURCES"). Never NULL; unknown codes give "unknown status". */
+CLQ_API const char *clq_status_string(int status);
+
+/* A sentence about the most recent failure on the calling thread, including
+ * the failing call and its file:line inside clq. The string belongs to clq
+ * and stays valid until the next clq call on this thread. Empty if none. */
+CLQ_API const char *clq_last_error(void);
+
+/* The build log of the most recent failed kernel build on the calling thread
+ * (empty if none). Owned by clq; valid until the next failed build on this
+ * thread. */
+CLQ_API const char *clq_last_build_log(void);
+
+/* Library version as "MAJOR.MINOR.PATCH" and as CLQ_VERSION_NUMBER. */
+CLQ_API const char *clq_version_string(void);
+CLQ_API int clq_version_number(void);
+
+/* ------------------------------------------------------------------------ */
+/* Formats and layouts                                                       */
+/* ------------------------------------------------------------------------ */
+
+typedef enum clq_format {
+    CLQ_FORMAT_Q8 = 1,  /* int8, fp16 scale d = absmax/127 (ggml Q8_0 rule)  */
+    CLQ_FORMAT_Q4 = 2,  /* 4-bit symmetric, fp16 d = m/-8 (ggml Q4_0 rule)   */
+    CLQ_FORMAT_Q4Z = 3, /* 4-bit with fp32 scale and 4-bit zero point (ORT)  */
+    CLQ_FORMAT_NF4 = 4, /* 4-bit NormalFloat code, fp32 absmax (bnb)         */
+    CLQ_FORMAT_FP4 = 5, /* 4-bit e2m1 code, fp32 absmax (bnb)                */
+    CLQ_FORMAT_DYNAMIC8 = 6 /* 8-bit bnb dynamic code, fp32 absmax           */
+} clq_format;
+
+typedef enum clq_dtype {
+    CLQ_DTYPE_F32 = 1,
+    CLQ_DTYPE_F16 = 2 /* IEEE binary16, read/written with vload/vstore_half */
+} clq_dtype;
+
+/* External layouts a weight can be imported from and exported to,
+ * bit-exactly. The device layout is clq's own and not part of the API. */
+typedef enum clq_layout {
+    CLQ_LAYOUT_BNB = 1,  /* bitsandbytes: NF4, FP4 (optionally double-quantized), DYNAMIC8 */
+    CLQ_LAYOUT_GGML = 2, /* ggml Q4_0 / Q8_0 blocks (block 32 only): Q4, Q8 */
+    CLQ_LAYOUT_ORT = 3   /* ONNX Runtime MatMulNBits: Q4Z */
+} clq_layout;
+
+CLQ_API const char *clq_format_name(clq_format format);  /* "nf4", ...; NULL if unknown */
+CLQ_API const char *clq_layout_name(clq_layout layout);  /* "bnb", ...; NULL if unknown */
+CLQ_API clq_status clq_format_from_name(const char *name, clq_format *out);
+CLQ_API clq_status clq_layout_from_name(const char *name, clq_layout *out);
+
+/* What a quantized matrix is. Block sizes: any power of two from 16 to 4096
+ * (32, 64, 128, 256 are the common ones); the ggml layout only has 32.
+ * double_quant (NF4 and FP4 only) quantizes the fp32 absmax vector again to
+ * 8 bits in groups of 256 (bitsandbytes compress_statistics). */
+typedef struct clq_weight_desc {
+    clq_format format;
+    uint32_t block;
+    uint64_t rows; /* N, output features */
+    uint64_t cols; /* K, input features, a multiple of block */
+    int double_quant;
+} clq_weight_desc;
+
+/* Checks a description: CLQ_SUCCESS or the precise reason it is invalid. */
+CLQ_API clq_status clq_weight_desc_check(const clq_weight_desc *desc);
+
+/* ------------------------------------------------------------------------ */
+/* Devices and contexts                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct clq_device_info {
+    unsigned platform_index;
+    unsigned device_index;
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_device_type type;
+    char platform_name[128];
+    char device_name[128];
+    char device_version[128];
+    char driver_version[128];
+    uint64_t global_memory_bytes;
+    unsigned compute_units;
+    int is_default; /* the device clq_context_create picks with no selector */
+} clq_device_info;
+
+/* Lists every device of every platform. Writes up to `capacity` entries to
+ * `out` (which may be NULL when capacity is 0) and the total found to
+ * *count. The default device is the first GPU or accelerator, else the first
+ * device; a CLQ_DEVICE variable in the environment overrides it. */
+CLQ_API clq_status clq_devices_list(clq_device_info *out, size_t capacity, size_t *count);
+
+/* Resolves a device selector: "P:D" (platform and device index), or a
+ * case-insensitive substring of the device name (first match). NULL or ""
+ * means: the CLQ_DEVICE variable if set, else the default device. */
+CLQ_API clq_status clq_device_select(const char *selector, clq_device_info *out);
+
+typedef struct clq_context clq_context;
+
+typedef struct clq_context_options {
+    const char *device;          /* selector as for clq_device_select; NULL = default */
+    int program_cache;           /* 1 (default): cache program binaries on disk; CLQ_PROGRAM_CACHE=0 disables */
+    const char *cache_dir;       /* NULL: $CLQ_CACHE_DIR, else $XDG_CACHE_HOME/clq, else ~/.cache/clq */
+    const char *kernel_dir;      /* NULL: embedded kernels; else read .cl files from here ($CLQ_KERNEL_DIR too) */
+    int profiling;               /* 1: the queue clq creates has profiling enabled */
+} clq_context_options;
+
+/* Fills options with defaults (cache on, default device, no profiling). */
+CLQ_API void clq_context_options_init(clq_context_options *options);
+
+/* Creates a context, its own cl_context and in-order command queue on the
+ * chosen device. options may be NULL (defaults). */
+CLQ_API clq_status clq_context_create(const clq_context_options *options, clq_context **out);
+
+/* Wraps an application's own OpenCL objects. clq retains them while the
+ * context lives and releases only its own references: the application keeps
+ * ownership. The queue must belong to the context and device. options may be
+ * NULL; its device field is ignored. */
+CLQ_API clq_status clq_context_wrap(cl_context context, cl_device_id device, cl_command_queue queue,
+                                    const clq_context_options *options, clq_context **out);
+
+/* Finishes the queue and frees everything clq created. Accepts NULL. */
+CLQ_API void clq_context_destroy(clq_context *ctx);
+
+/* The OpenCL objects behind a context (owned by the context). */
+CLQ_API cl_context clq_context_cl_context(const clq_context *ctx);
+CLQ_API cl_device_id clq_context_cl_device(const clq_context *ctx);
+CLQ_API cl_command_queue clq_context_cl_queue(const clq_context *ctx);
+/* Device name and driver version (owned by the context). */
+CLQ_API const char *clq_context_device_name(const clq_context *ctx);
+CLQ_API const char *clq_context_driver_version(const clq_context *ctx);
+
+/* Compiles (or loads from the program cache) every kernel program clq uses
+ * on this device now rather than at first use. Optional. */
+CLQ_API clq_status clq_context_warm_up(clq_context *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Quantized weights                                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct clq_weight clq_weight;
+
+/* Quantizes an N×K row-major matrix held in a device buffer (fp32 or fp16)
+ * into a new weight. Waits for `wait_list`, then for its own work: it
+ * returns only once the input has been checked, because a NaN or Inf
+ * anywhere must be reported (CLQ_ERROR_NONFINITE_INPUT, with the first bad
+ * index in clq_last_error) before a weight exists. `src` stays owned by the
+ * caller. */
+CLQ_API clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, clq_dtype src_type,
+                                       cl_mem src, cl_uint num_wait, const cl_event *wait_list,
+                                       clq_weight **out);
+
+/* The same from host memory; `src_bytes` must cover N×K elements. */
+CLQ_API clq_status clq_weight_quantize_host(clq_context *ctx, const clq_weight_desc *desc, clq_dtype src_type,
+                                            const void *src, size_t src_bytes, clq_weight **out);
+
+/* Frees the weight's device memory. Accepts NULL. */
+CLQ_API void clq_weight_destroy(clq_weight *weight);
+
+/* The weight's description. */
+CLQ_API clq_weight_desc clq_weight_get_desc(const clq_weight *weight);
+
+/* Bytes the weight occupies on the device (quants, scales and side data). */
+CLQ_API uint64_t clq_weight_device_bytes(const clq_weight *weight);
+
+/* Dequantizes into a device buffer of N×K elements of dst_type. Asynchronous:
+ * enqueued after wait_list; *event (if event is not NULL) receives an event
+ * the caller must release. */
+CLQ_API clq_status clq_weight_dequantize(const clq_weight *weight, clq_dtype dst_type, cl_mem dst,
+                                         cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+
+/* Blocking convenience: dequantizes into host memory. */
+CLQ_API clq_status clq_weight_dequantize_host(const clq_weight *weight, clq_dtype dst_type, void *dst,
+                                              size_t dst_bytes);
+
+/* ------------------------------------------------------------------------ */
+/* External layouts: import and export, bit-exact                            */
+/* ------------------------------------------------------------------------ */
+
+/* Host arrays of one external layout (see DESIGN.md and vectors/README.md).
+ * Which arrays a layout uses:
+ *   GGML (Q4, Q8; block 32): data = the blocks (fp16 d + quants), N·K/32 of
+ *        18 (Q4_0) or 34 (Q8_0) bytes. No other array.
+ *   BNB NF4/FP4: data = N·K/2 bytes, element 2i in the HIGH nibble;
+ *        scales = fp32 absmax per block, or, with double_quant, one uint8 per
+ *        block plus nested_absmax (fp32 per 256 blocks, rounded up),
+ *        nested_code (256 fp32) and offset.
+ *   BNB DYNAMIC8: data = N·K code indices; scales = fp32 absmax per block;
+ *        nested_code = the 256-entry code.
+ *   ORT Q4Z: data = N × K/block × block/2 bytes, element 2i in the LOW
+ *        nibble; scales = fp32 N × K/block; zero_points = N × ceil(K/block/2)
+ *        bytes, two per byte, low nibble first.
+ * For import the pointers are read; for export they are written and each
+ * *_bytes is the capacity available. Unused arrays may be NULL/0. */
+typedef struct clq_external {
+    void *data;
+    size_t data_bytes;
+    void *scales;
+    size_t scales_bytes;
+    void *zero_points;
+    size_t zero_points_bytes;
+    void *nested_absmax;
+    size_t nested_absmax_bytes;
+    void *nested_code;
+    size_t nested_code_bytes;
+    float offset;
+} clq_external;
+
+/* The byte size of each array a layout needs for a description (pointers in
+ * *sizes are set to NULL, offset to 0). Fails with
+ * CLQ_ERROR_UNSUPPORTED_LAYOUT if the layout cannot hold the format. */
+CLQ_API clq_status clq_external_sizes(const clq_weight_desc *desc, clq_layout layout, clq_external *sizes);
+
+/* Creates a weight from external-layout arrays in host memory. The bytes are
+ * copied to the device and repacked there into clq's device layout. */
+CLQ_API clq_status clq_weight_import(clq_context *ctx, const clq_weight_desc *desc, clq_layout layout,
+                                     const clq_external *src, clq_weight **out);
+
+/* Writes the weight in an external layout into the caller's host arrays
+ * (blocking). Bit-exact: import followed by export gives back the same
+ * bytes. */
+CLQ_API clq_status clq_weight_export(const clq_weight *weight, clq_layout layout, clq_external *dst);
+
+/* ------------------------------------------------------------------------ */
+/* 4-bit packing                                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef enum clq_nibble_order {
+    CLQ_NIBBLE_LOW_FIRST = 1, /* element 2i in the low nibble (ORT, clq) */
+    CLQ_NIBBLE_HIGH_FIRST = 2 /* element 2i in the high nibble (bnb) */
+} clq_nibble_order;
+
+/* Packs `count` (even) values 0..15, one per byte in `src`, two per byte into
+ * `dst` (count/2 bytes), on the device. Values above 15 are an error reported
+ * as CLQ_ERROR_BAD_DATA after the call completes (blocking). */
+CLQ_API clq_status clq_pack4(clq_context *ctx, clq_nibble_order order, cl_mem src, cl_mem dst, size_t count);
+
+/* Unpacks count/2 bytes into `count` values, one per byte (asynchronous). */
+CLQ_API clq_status clq_unpack4(clq_context *ctx, clq_nibble_order order, cl_mem src, cl_mem dst, size_t count,
+                               cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLQ_H */

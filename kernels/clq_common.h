@@ -1,0 +1,150 @@
+/*
+ * Declarations shared by the host (C11) and every kernel program (OpenCL C
+ * 1.2): format numbers, block layouts and code tables. The host includes this
+ * file; the program builder prepends it to every .cl file, so each constant
+ * has one definition for both sides.
+ */
+#ifndef CLQ_COMMON_H
+#define CLQ_COMMON_H
+
+#ifdef __OPENCL_VERSION__
+#define CLQ_U8 uchar
+#define CLQ_U16 ushort
+#else
+#include <stdint.h>
+#define CLQ_U8 uint8_t
+#define CLQ_U16 uint16_t
+#endif
+
+/* Format numbers; the host checks they equal enum clq_format. */
+#define CLQ_FMT_Q8 1
+#define CLQ_FMT_Q4 2
+#define CLQ_FMT_Q4Z 3
+#define CLQ_FMT_NF4 4
+#define CLQ_FMT_FP4 5
+#define CLQ_FMT_DYNAMIC8 6
+
+/* Double quantization groups this many consecutive absmax values
+ * (bitsandbytes compress_statistics uses blocksize 256). */
+#define CLQ_NESTED_BLOCK 256
+
+/* ggml blocks (GGUF Q4_0 / Q8_0), always 32 elements. The fp16 scale is
+ * kept as raw bits: without cl_khr_fp16, OpenCL C cannot put a half in a
+ * struct, and the bits must survive a round trip unchanged anyway. */
+#define CLQ_GGML_QK 32
+typedef struct clq_block_q4_0 {
+    CLQ_U16 d;
+    CLQ_U8 qs[CLQ_GGML_QK / 2]; /* byte j: element j (low), j+16 (high) */
+} clq_block_q4_0;
+typedef struct clq_block_q8_0 {
+    CLQ_U16 d;
+    CLQ_U8 qs[CLQ_GGML_QK]; /* int8 bits */
+} clq_block_q8_0;
+#define CLQ_GGML_Q4_0_BYTES 18
+#define CLQ_GGML_Q8_0_BYTES 34
+
+/*
+ * clq's device layout ("split rows"), version 1. For an N×K weight with
+ * block B and nb = K/B blocks per row, blocks numbered g = row·nb + j:
+ *   quants: 4-bit formats: N·K/2 bytes, byte g·B/2 + i holds elements 2i
+ *           (low nibble) and 2i+1 (high) of block g; 8-bit formats: N·K bytes.
+ *   scales: one per block, fp16 bits for Q4/Q8 (as ggml stores them), fp32
+ *           for Q4Z/NF4/FP4/DYNAMIC8, or one uint8 per block when double-
+ *           quantized (with nested absmax per 256 blocks, the code and the
+ *           offset beside it).
+ *   zeros:  Q4Z only, one zero point per byte, N·nb bytes.
+ * Block-contiguous rows keep a whole block in one cache line or two, and
+ * make the bnb and ORT layouts a nibble swap or a plain copy.
+ */
+#define CLQ_DEVICE_LAYOUT_VERSION 1
+
+/* The 16-entry NF4 code (bitsandbytes get_4bit_type("nf4")), in fp32. */
+#define CLQ_NF4_CODE_VALUES \
+    -0x1p+0f, -0x1.647362p-1f, -0x1.0cd66p-1f, -0x1.94654p-2f, \
+    -0x1.23449ap-2f, -0x1.7a6a7ep-3f, -0x1.74f0e2p-4f, 0.0f, \
+    0x1.45f5fep-4f, 0x1.4995c6p-3f, 0x1.f809bap-3f, 0x1.5a0674p-2f, \
+    0x1.c3497p-2f, 0x1.200f56p-1f, 0x1.722766p-1f, 0x1p+0f, \
+/* The FP4 (e2m1) code in bitsandbytes index order, each value /12 in fp32.
+ * Index 8 is +0.0, not -0.0: bitsandbytes writes it as the Python integer
+ * -0, which is 0. Quantization therefore has two codes for zero; the
+ * midpoint rule below sends positive values near 0 to index 8. */
+#define CLQ_FP4_CODE_VALUES \
+    0.0f, 0x1.555556p-8f, 0x1.555556p-1f, 0x1p+0f, \
+    0x1.555556p-2f, 0x1p-1f, 0x1.555556p-3f, 0x1p-2f, \
+    0.0f, -0x1.555556p-8f, -0x1.555556p-1f, -0x1p+0f, \
+    -0x1.555556p-2f, -0x1p-1f, -0x1.555556p-3f, -0x1p-2f, \
+/* FP4 code indices in ascending order of value (a stable sort, so index 0
+ * comes before index 8 among the two zeros). NF4 and the dynamic code are
+ * already sorted. */
+#define CLQ_FP4_SORTED_INDICES 11, 10, 13, 12, 15, 14, 9, 0, 8, 1, 6, 7, 4, 5, 2, 3
+
+/* bitsandbytes' 8-bit dynamic code (functional.create_dynamic_map(signed=True,
+ * max_exponent_bits=7, total_bits=8)), sorted ascending, as the fp32 values
+ * bitsandbytes uses; tests check it against the peers' code.f32. */
+#define CLQ_DYNAMIC8_CODE_VALUES \
+    -0x1.fc6666p-1f, -0x1.f53332p-1f, -0x1.eep-1f, -0x1.e6ccccp-1f, \
+    -0x1.df9998p-1f, -0x1.d86666p-1f, -0x1.d13334p-1f, -0x1.cap-1f, \
+    -0x1.c2ccccp-1f, -0x1.bb9998p-1f, -0x1.b46666p-1f, -0x1.ad3332p-1f, \
+    -0x1.a6p-1f, -0x1.9eccccp-1f, -0x1.979998p-1f, -0x1.906666p-1f, \
+    -0x1.893334p-1f, -0x1.82p-1f, -0x1.7acccep-1f, -0x1.73999ap-1f, \
+    -0x1.6c6668p-1f, -0x1.653334p-1f, -0x1.5ep-1f, -0x1.56cccep-1f, \
+    -0x1.4f999ap-1f, -0x1.486666p-1f, -0x1.413334p-1f, -0x1.3ap-1f, \
+    -0x1.32ccccp-1f, -0x1.2b999ap-1f, -0x1.246668p-1f, -0x1.1d3334p-1f, \
+    -0x1.16p-1f, -0x1.0eccccp-1f, -0x1.07999ap-1f, -0x1.006666p-1f, \
+    -0x1.f26668p-2f, -0x1.e4p-2f, -0x1.d59998p-2f, -0x1.c73334p-2f, \
+    -0x1.b8ccccp-2f, -0x1.aa6664p-2f, -0x1.9cp-2f, -0x1.8d9998p-2f, \
+    -0x1.7f3334p-2f, -0x1.70ccccp-2f, -0x1.626664p-2f, -0x1.54p-2f, \
+    -0x1.459998p-2f, -0x1.373334p-2f, -0x1.28ccccp-2f, -0x1.1a6668p-2f, \
+    -0x1.0cp-2f, -0x1.fb3334p-3f, -0x1.de6668p-3f, -0x1.c1999ap-3f, \
+    -0x1.a4ccccp-3f, -0x1.88p-3f, -0x1.6b3332p-3f, -0x1.4e6666p-3f, \
+    -0x1.31999ap-3f, -0x1.14ccccp-3f, -0x1.fp-4f, -0x1.b66668p-4f, \
+    -0x1.93d70ap-4f, -0x1.8851eap-4f, -0x1.7ccccep-4f, -0x1.7147aep-4f, \
+    -0x1.65c29p-4f, -0x1.5a3d7p-4f, -0x1.4eb85p-4f, -0x1.433334p-4f, \
+    -0x1.37ae14p-4f, -0x1.2c28f6p-4f, -0x1.20a3d6p-4f, -0x1.151ebap-4f, \
+    -0x1.09999ap-4f, -0x1.fc28f4p-5f, -0x1.e51ebap-5f, -0x1.ce147ap-5f, \
+    -0x1.b70a3ep-5f, -0x1.ap-5f, -0x1.88f5c2p-5f, -0x1.71eb86p-5f, \
+    -0x1.5ae146p-5f, -0x1.43d70ap-5f, -0x1.2ccccep-5f, -0x1.15c28ep-5f, \
+    -0x1.fd70a4p-6f, -0x1.cf5c26p-6f, -0x1.a147aep-6f, -0x1.733334p-6f, \
+    -0x1.451eb8p-6f, -0x1.170a3ep-6f, -0x1.d1eb86p-7f, -0x1.75c29p-7f, \
+    -0x1.3e76c8p-7f, -0x1.2c083p-7f, -0x1.19999ap-7f, -0x1.072b02p-7f, \
+    -0x1.e978d4p-8f, -0x1.c49ba6p-8f, -0x1.9fbe76p-8f, -0x1.7ae148p-8f, \
+    -0x1.56041ap-8f, -0x1.3126e8p-8f, -0x1.0c49bap-8f, -0x1.ced914p-9f, \
+    -0x1.851eb8p-9f, -0x1.3b645ap-9f, -0x1.e353f8p-10f, -0x1.4fdf3ap-10f, \
+    -0x1.eecbfep-11f, -0x1.b3d07cp-11f, -0x1.78d5p-11f, -0x1.3dd982p-11f, \
+    -0x1.02de02p-11f, -0x1.8fc506p-12f, -0x1.19ce0ap-12f, -0x1.47ae16p-13f, \
+    -0x1.743e96p-14f, -0x1.15df66p-14f, -0x1.6f0068p-15f, -0x1.64840cp-16f, \
+    -0x1.040bfep-17f, -0x1.b43528p-19f, -0x1.27476ep-21f, 0.0f, \
+    0x1.27476ep-21f, 0x1.b43528p-19f, 0x1.040bfep-17f, 0x1.64840cp-16f, \
+    0x1.6f0068p-15f, 0x1.15df66p-14f, 0x1.743e96p-14f, 0x1.47ae16p-13f, \
+    0x1.19ce0ap-12f, 0x1.8fc506p-12f, 0x1.02de02p-11f, 0x1.3dd982p-11f, \
+    0x1.78d5p-11f, 0x1.b3d07cp-11f, 0x1.eecbfep-11f, 0x1.4fdf3ap-10f, \
+    0x1.e353f8p-10f, 0x1.3b645ap-9f, 0x1.851eb8p-9f, 0x1.ced914p-9f, \
+    0x1.0c49bap-8f, 0x1.3126e8p-8f, 0x1.56041ap-8f, 0x1.7ae148p-8f, \
+    0x1.9fbe76p-8f, 0x1.c49ba6p-8f, 0x1.e978d4p-8f, 0x1.072b02p-7f, \
+    0x1.19999ap-7f, 0x1.2c083p-7f, 0x1.3e76c8p-7f, 0x1.75c29p-7f, \
+    0x1.d1eb86p-7f, 0x1.170a3ep-6f, 0x1.451eb8p-6f, 0x1.733334p-6f, \
+    0x1.a147aep-6f, 0x1.cf5c26p-6f, 0x1.fd70a4p-6f, 0x1.15c28ep-5f, \
+    0x1.2ccccep-5f, 0x1.43d70ap-5f, 0x1.5ae146p-5f, 0x1.71eb86p-5f, \
+    0x1.88f5c2p-5f, 0x1.ap-5f, 0x1.b70a3ep-5f, 0x1.ce147ap-5f, \
+    0x1.e51ebap-5f, 0x1.fc28f4p-5f, 0x1.09999ap-4f, 0x1.151ebap-4f, \
+    0x1.20a3d6p-4f, 0x1.2c28f6p-4f, 0x1.37ae14p-4f, 0x1.433334p-4f, \
+    0x1.4eb85p-4f, 0x1.5a3d7p-4f, 0x1.65c29p-4f, 0x1.7147aep-4f, \
+    0x1.7ccccep-4f, 0x1.8851eap-4f, 0x1.93d70ap-4f, 0x1.b66668p-4f, \
+    0x1.fp-4f, 0x1.14ccccp-3f, 0x1.31999ap-3f, 0x1.4e6666p-3f, \
+    0x1.6b3332p-3f, 0x1.88p-3f, 0x1.a4ccccp-3f, 0x1.c1999ap-3f, \
+    0x1.de6668p-3f, 0x1.fb3334p-3f, 0x1.0cp-2f, 0x1.1a6668p-2f, \
+    0x1.28ccccp-2f, 0x1.373334p-2f, 0x1.459998p-2f, 0x1.54p-2f, \
+    0x1.626664p-2f, 0x1.70ccccp-2f, 0x1.7f3334p-2f, 0x1.8d9998p-2f, \
+    0x1.9cp-2f, 0x1.aa6664p-2f, 0x1.b8ccccp-2f, 0x1.c73334p-2f, \
+    0x1.d59998p-2f, 0x1.e4p-2f, 0x1.f26668p-2f, 0x1.006666p-1f, \
+    0x1.07999ap-1f, 0x1.0eccccp-1f, 0x1.16p-1f, 0x1.1d3334p-1f, \
+    0x1.246668p-1f, 0x1.2b999ap-1f, 0x1.32ccccp-1f, 0x1.3ap-1f, \
+    0x1.413334p-1f, 0x1.486666p-1f, 0x1.4f999ap-1f, 0x1.56cccep-1f, \
+    0x1.5ep-1f, 0x1.653334p-1f, 0x1.6c6668p-1f, 0x1.73999ap-1f, \
+    0x1.7acccep-1f, 0x1.82p-1f, 0x1.893334p-1f, 0x1.906666p-1f, \
+    0x1.979998p-1f, 0x1.9eccccp-1f, 0x1.a6p-1f, 0x1.ad3332p-1f, \
+    0x1.b46666p-1f, 0x1.bb9998p-1f, 0x1.c2ccccp-1f, 0x1.cap-1f, \
+    0x1.d13334p-1f, 0x1.d86666p-1f, 0x1.df9998p-1f, 0x1.e6ccccp-1f, \
+    0x1.eep-1f, 0x1.f53332p-1f, 0x1.fc6666p-1f, 0x1p+0f, \
+
+#endif /* CLQ_COMMON_H */

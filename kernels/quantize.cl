@@ -1,0 +1,340 @@
+/*
+ * Quantization and dequantization between fp32/fp16 matrices and clq's device
+ * layout (clq_common.h), for every format, plus the double quantization of
+ * the NF4/FP4 absmax vector.
+ *
+ * Every result here must equal the peers' code bit for bit (ggml's reference
+ * quantizers, bitsandbytes' default backend, ONNX Runtime's MLAS), so:
+ *  - contraction is off: x*id + 8.5f must round twice, as it does in C;
+ *  - the host builds with -cl-fp32-correctly-rounded-divide-sqrt where the
+ *    device has it, so 1.0f/d is the same float as on the host;
+ *  - ties and scan orders follow the peers (first element of largest
+ *    magnitude for Q4, midpoints of the sorted code for code lookups).
+ * Do not "simplify" these into fma or native_recip: it changes bits.
+ */
+#pragma OPENCL FP_CONTRACT OFF
+
+#ifndef CLQ_REDUCE_WG
+#define CLQ_REDUCE_WG 256 /* work-group size of clq_absmax_mean (host passes it) */
+#endif
+
+constant float nf4_code[16] = {CLQ_NF4_CODE_VALUES};
+constant float fp4_code[16] = {CLQ_FP4_CODE_VALUES};
+constant float dynamic_code[256] = {CLQ_DYNAMIC8_CODE_VALUES};
+
+/* PoCL has no cl_khr_fp16, so fp16 data is read with vload_half. */
+inline float load_x(global const void *src, uint src_half, ulong i)
+{
+    return src_half ? vload_half(i, (global const half *)src) : ((global const float *)src)[i];
+}
+
+inline void store_y(global void *dst, uint dst_half, ulong i, float v)
+{
+    if (dst_half)
+        vstore_half_rte(v, i, (global half *)dst);
+    else
+        ((global float *)dst)[i] = v;
+}
+
+/* ---- code lookups ------------------------------------------------------- */
+
+/* bitsandbytes picks the code interval by the midpoints of the sorted code:
+ * the result is the k-th smallest code, where k counts the midpoints
+ * (c[i] + c[i+1]) / 2 (in fp32) lying strictly below s, so a value exactly on
+ * a midpoint goes to the lower code. This is not the same as the nearest
+ * code with ties to the lower index: FP4 has two zeros, and positive values
+ * near zero land on the second one. `n` is 16 or 256; `order` lists the
+ * code's indices by value (NULL: the code is sorted already); the search is
+ * a bisection over the n-1 midpoints. */
+inline uint sorted_code_rank(float s, constant float *code, constant uchar *order, uint n)
+{
+    uint lo = 0, hi = n - 1; /* answer in [lo, hi] */
+    while (lo < hi) {
+        uint mid = (lo + hi) / 2;
+        float a = order ? code[order[mid]] : code[mid], b = order ? code[order[mid + 1]] : code[mid + 1];
+        float m = (a + b) / 2.0f;
+        if (s > m)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+constant uchar fp4_order[16] = {CLQ_FP4_SORTED_INDICES};
+
+inline uint code_index(uint format, float s)
+{
+    switch (format) {
+    case CLQ_FMT_NF4:
+        return sorted_code_rank(s, nf4_code, NULL, 16);
+    case CLQ_FMT_FP4:
+        return fp4_order[sorted_code_rank(s, fp4_code, fp4_order, 16)];
+    default:
+        return sorted_code_rank(s, dynamic_code, NULL, 256);
+    }
+}
+
+/* ---- one block -------------------------------------------------------------- */
+
+typedef struct block_stats {
+    float amax; /* largest magnitude */
+    float m;    /* first element of largest magnitude, with its sign (ggml Q4_0) */
+    float lo, hi;
+    int finite;
+} block_stats;
+
+inline block_stats stats_of(global const void *src, uint src_half, ulong base, uint block)
+{
+    block_stats st = {0.0f, 0.0f, INFINITY, -INFINITY, 1};
+    for (uint j = 0; j < block; j++) {
+        float v = load_x(src, src_half, base + j);
+        st.finite &= isfinite(v) ? 1 : 0;
+        if (st.amax < fabs(v)) {
+            st.amax = fabs(v);
+            st.m = v;
+        }
+        st.lo = fmin(st.lo, v);
+        st.hi = fmax(st.hi, v);
+    }
+    return st;
+}
+
+/* ggml quantize_row_q8_0_ref. */
+inline void quantize_q8(global const void *src, uint src_half, ulong base, uint block, block_stats st,
+                        global uchar *q, global half *d_all, uint g)
+{
+    float d = st.amax / 127.0f;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    vstore_half_rte(d, g, d_all);
+    for (uint j = 0; j < block; j++)
+        q[j] = (uchar)(char)convert_int(round(load_x(src, src_half, base + j) * id));
+}
+
+/* ggml quantize_row_q4_0_ref: d = m/-8, q = min(15, trunc(x/d + 8.5)). */
+inline void quantize_q4(global const void *src, uint src_half, ulong base, uint block, block_stats st,
+                        global uchar *q, global half *d_all, uint g)
+{
+    float d = st.m / -8.0f;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    vstore_half_rte(d, g, d_all);
+    for (uint j = 0; j < block; j += 2) {
+        int q0 = min(15, convert_int(load_x(src, src_half, base + j) * id + 8.5f));
+        int q1 = min(15, convert_int(load_x(src, src_half, base + j + 1) * id + 8.5f));
+        q[j / 2] = (uchar)(q0 | q1 << 4);
+    }
+}
+
+/* ONNX Runtime MLAS range2scalezp, then round(x/s + z) clamped to 0..15. */
+inline void quantize_q4z(global const void *src, uint src_half, ulong base, uint block, block_stats st,
+                         global uchar *q, global float *s_out, global uchar *z_out)
+{
+    float lo = fmin(st.lo, 0.0f), hi = fmax(st.hi, 0.0f);
+    float s = (hi - lo) / 15.0f;
+    float zf = s != 0.0f ? 0.0f - lo / s : lo;
+    uint z = zf < 0.0f ? 0u : zf > 15.0f ? 15u : (uint)round(zf);
+    float rs = s != 0.0f ? 1.0f / s : 0.0f;
+    *s_out = s;
+    *z_out = (uchar)z;
+    for (uint j = 0; j < block; j += 2) {
+        float v0 = clamp(round(load_x(src, src_half, base + j) * rs + (float)z), 0.0f, 15.0f);
+        float v1 = clamp(round(load_x(src, src_half, base + j + 1) * rs + (float)z), 0.0f, 15.0f);
+        q[j / 2] = (uchar)((uint)v0 | (uint)v1 << 4);
+    }
+}
+
+/* bitsandbytes quantize_4bit: x·(1/absmax) clamped to [-1, 1], then the code
+ * interval by midpoints.
+ * An all-zero block uses 0 instead of 1/0, so it maps to the code for 0. */
+inline void quantize_code4(global const void *src, uint src_half, ulong base, uint block, block_stats st,
+                           uint format, global uchar *q, global float *absmax_out)
+{
+    float inv = st.amax != 0.0f ? 1.0f / st.amax : 0.0f;
+    *absmax_out = st.amax;
+    for (uint j = 0; j < block; j += 2) {
+        uint q0 = code_index(format, clamp(load_x(src, src_half, base + j) * inv, -1.0f, 1.0f));
+        uint q1 = code_index(format, clamp(load_x(src, src_half, base + j + 1) * inv, -1.0f, 1.0f));
+        q[j / 2] = (uchar)(q0 | q1 << 4);
+    }
+}
+
+/* bitsandbytes quantize_blockwise with the dynamic code. */
+inline void quantize_dynamic8(global const void *src, uint src_half, ulong base, uint block, block_stats st,
+                              global uchar *q, global float *absmax_out)
+{
+    float inv = st.amax != 0.0f ? 1.0f / st.amax : 0.0f;
+    *absmax_out = st.amax;
+    for (uint j = 0; j < block; j++)
+        q[j] = (uchar)code_index(CLQ_FMT_DYNAMIC8, clamp(load_x(src, src_half, base + j) * inv, -1.0f, 1.0f));
+}
+
+/* One work-item per block g of an N×K matrix (K a multiple of block, so the
+ * blocks tile the flat array). A non-finite input records the lowest such
+ * block in *first_bad and writes nothing for that block. For double
+ * quantization the host passes a temporary fp32 buffer as `scales`. */
+kernel void clq_quantize_blocks(global const void *src, uint src_half, uint format, uint block, uint nblocks,
+                                global uchar *quants, global void *scales, global uchar *zeros,
+                                volatile global uint *first_bad)
+{
+    uint g = get_global_id(0);
+    if (g >= nblocks)
+        return;
+    ulong base = (ulong)g * block;
+    block_stats st = stats_of(src, src_half, base, block);
+    if (!st.finite) {
+        atomic_min(first_bad, g);
+        return;
+    }
+    global half *d16 = (global half *)scales;
+    global float *s32 = (global float *)scales + g;
+    switch (format) {
+    case CLQ_FMT_Q8:
+        quantize_q8(src, src_half, base, block, st, quants + base, d16, g);
+        break;
+    case CLQ_FMT_Q4:
+        quantize_q4(src, src_half, base, block, st, quants + base / 2, d16, g);
+        break;
+    case CLQ_FMT_Q4Z:
+        quantize_q4z(src, src_half, base, block, st, quants + base / 2, s32, zeros + g);
+        break;
+    case CLQ_FMT_NF4:
+        quantize_code4(src, src_half, base, block, st, CLQ_FMT_NF4, quants + base / 2, s32);
+        break;
+    case CLQ_FMT_FP4:
+        quantize_code4(src, src_half, base, block, st, CLQ_FMT_FP4, quants + base / 2, s32);
+        break;
+    case CLQ_FMT_DYNAMIC8:
+        quantize_dynamic8(src, src_half, base, block, st, quants + base, s32);
+        break;
+    }
+}
+
+/* ---- double quantization of the absmax vector ------------------------------ */
+
+/* Error-free float addition (Knuth's TwoSum): hi + lo represents a + b exactly. */
+inline float2 two_sum(float a, float b)
+{
+    float s = a + b;
+    float bb = s - a;
+    return (float2)(s, (a - (s - bb)) + (b - bb));
+}
+
+/* (hi, lo) + (hi, lo) in double-float arithmetic, about 48 bits of precision. */
+inline float2 df_add(float2 x, float2 y)
+{
+    float2 s = two_sum(x.x, y.x);
+    float lo = s.y + x.y + y.y;
+    return two_sum(s.x, lo);
+}
+
+/* The mean of n fp32 values, rounded to fp32 as if summed exactly: the
+ * offset bitsandbytes subtracts before quantizing the absmax vector.
+ * Double-float sums need no cl_khr_fp64; the order is fixed, so every device
+ * gives the same bits. One work-group of CLQ_REDUCE_WG work-items. */
+kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void clq_absmax_mean(global const float *a,
+                                                                                        uint n,
+                                                                                        global float *mean)
+{
+    local float2 partial[CLQ_REDUCE_WG];
+    uint lid = get_local_id(0);
+    float2 acc = (float2)(0.0f, 0.0f);
+    for (uint i = lid; i < n; i += CLQ_REDUCE_WG)
+        acc = df_add(acc, (float2)(a[i], 0.0f));
+    partial[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint stride = CLQ_REDUCE_WG / 2; stride > 0; stride /= 2) {
+        if (lid < stride)
+            partial[lid] = df_add(partial[lid], partial[lid + stride]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) {
+        /* sum/n with one correction step: q + (sum - q·n)/n. */
+        float2 sum = partial[0];
+        float fn = (float)n;
+        float q = sum.x / fn;
+        float r = fma(-q, fn, sum.x) + sum.y;
+        mean[0] = q + r / fn;
+    }
+}
+
+/* bitsandbytes quantize_blockwise(absmax - offset, blocksize=256): one
+ * work-item per group of 256 consecutive absmax values (the last group may be
+ * shorter). */
+kernel void clq_absmax_quantize(global const float *a, uint n, global const float *mean, global uchar *qa,
+                                global float *nested_absmax)
+{
+    uint group = get_global_id(0);
+    uint first = group * CLQ_NESTED_BLOCK;
+    if (first >= n)
+        return;
+    uint last = min(first + CLQ_NESTED_BLOCK, n);
+    float offset = mean[0], amax = 0.0f;
+    for (uint i = first; i < last; i++)
+        amax = fmax(amax, fabs(a[i] - offset));
+    float inv = amax != 0.0f ? 1.0f / amax : 0.0f;
+    nested_absmax[group] = amax;
+    for (uint i = first; i < last; i++)
+        qa[i] = (uchar)code_index(CLQ_FMT_DYNAMIC8, clamp((a[i] - offset) * inv, -1.0f, 1.0f));
+}
+
+/* ---- dequantization ------------------------------------------------------------ */
+
+/* The scale of block g as the peers compute it. Double-quantized absmax:
+ * code[qa]·nested + offset, rounded after each step (bitsandbytes). */
+inline float block_scale(uint format, uint dq, global const void *scales, uint g, global const float *nested,
+                         global const float *code, global const float *offset)
+{
+    if (dq) {
+        uchar qa = ((global const uchar *)scales)[g];
+        float t = code[qa] * nested[g / CLQ_NESTED_BLOCK];
+        return t + offset[0];
+    }
+    if (format == CLQ_FMT_Q4 || format == CLQ_FMT_Q8)
+        return vload_half(g, (global const half *)scales);
+    return ((global const float *)scales)[g];
+}
+
+inline float dequant_value(uint format, uint qv, float scale, uint zero, global const float *code)
+{
+    switch (format) {
+    case CLQ_FMT_Q8:
+        return (float)as_char((uchar)qv) * scale;
+    case CLQ_FMT_Q4:
+        return (float)((int)qv - 8) * scale;
+    case CLQ_FMT_Q4Z:
+        return (float)((int)qv - (int)zero) * scale;
+    case CLQ_FMT_NF4:
+        return nf4_code[qv] * scale;
+    case CLQ_FMT_FP4:
+        return fp4_code[qv] * scale;
+    default: /* CLQ_FMT_DYNAMIC8: the weight's own code */
+        return code[qv] * scale;
+    }
+}
+
+/* One work-item per pair of elements (2p, 2p+1); pairs never straddle a
+ * block since blocks have an even size. */
+kernel void clq_dequantize_pairs(uint format, uint block, uint dq, ulong npairs, global const uchar *quants,
+                                 global const void *scales, global const uchar *zeros,
+                                 global const float *nested, global const float *code,
+                                 global const float *offset, global void *dst, uint dst_half)
+{
+    ulong p = get_global_id(0);
+    if (p >= npairs)
+        return;
+    ulong e = 2 * p;
+    uint g = (uint)(e / block);
+    float s = block_scale(format, dq, scales, g, nested, code, offset);
+    uint z = format == CLQ_FMT_Q4Z ? zeros[g] : 0u;
+    uint q0, q1;
+    if (format == CLQ_FMT_Q8 || format == CLQ_FMT_DYNAMIC8) {
+        q0 = quants[e];
+        q1 = quants[e + 1];
+    } else {
+        uchar byte = quants[p];
+        q0 = byte & 15u;
+        q1 = byte >> 4;
+    }
+    store_y(dst, dst_half, e, dequant_value(format, q0, s, z, code));
+    store_y(dst, dst_half, e + 1, dequant_value(format, q1, s, z, code));
+}

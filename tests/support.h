@@ -1,0 +1,43 @@
+/* Helpers shared by the Criterion tests: one context per test process,
+ * deterministic random data, and comparisons that name the first mismatch. */
+#ifndef CLQ_TEST_SUPPORT_H
+#define CLQ_TEST_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clq.h"
+
+/* A context on the default device (CLQ_DEVICE may choose another), created
+ * at first use and kept for the process. Fails the test if none. */
+clq_context *test_context(void);
+void test_context_release(void);
+
+/* Deterministic generator (splitmix64), independent of libc's rand(). */
+typedef struct test_rng {
+    uint64_t state;
+} test_rng;
+uint64_t test_rng_next(test_rng *r);
+float test_rng_uniform(test_rng *r);          /* [0, 1) */
+float test_rng_normal(test_rng *r, float sd);  /* Box-Muller */
+
+/* Fills an N×K matrix with normal values plus, by row, the edge cases the
+ * formats must survive: an all-zero row, a single huge outlier, a constant
+ * row, a negative-only row, tiny values. */
+void test_fill_matrix(test_rng *r, float *x, uint64_t rows, uint64_t cols);
+
+/* Index of the first differing byte, or -1 if equal. */
+long test_first_diff(const void *a, const void *b, size_t bytes);
+
+/* Reads a file of the test data directory (CLQ_TEST_DATA_DIR/rel). */
+void *test_read_data(const char *rel, size_t *size);
+
+/* Asserts `status` is CLQ_SUCCESS, printing clq_last_error() otherwise. */
+#define TEST_OK(expr)                                                                             \
+    do {                                                                                          \
+        int test_ok_status_ = (expr);                                                             \
+        cr_assert_eq(test_ok_status_, CLQ_SUCCESS, "%s -> %s\n%s", #expr,                         \
+                     clq_status_string(test_ok_status_), clq_last_error());                       \
+    } while (0)
+
+#endif /* CLQ_TEST_SUPPORT_H */

@@ -1,0 +1,132 @@
+/* Device quantization against the scalar C reference (tests/ref), for every
+ * format, every block size from 16 to 4096, fp32 and fp16 input, on shapes
+ * that fit no tile and rows that are all zero, hold one huge outlier, are
+ * constant, negative-only or tiny. Quantization is deterministic, so the
+ * comparison is bit-exact: no tolerance is involved. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clq_ref.h"
+#include "support.h"
+
+/* The external layout that holds a format at any block size, if one does. */
+static int native_layout(const clq_weight_desc *d, clq_layout *layout)
+{
+    switch (d->format) {
+    case CLQ_FORMAT_NF4:
+    case CLQ_FORMAT_FP4:
+    case CLQ_FORMAT_DYNAMIC8:
+        *layout = CLQ_LAYOUT_BNB;
+        return 1;
+    case CLQ_FORMAT_Q4Z:
+        *layout = CLQ_LAYOUT_ORT;
+        return 1;
+    default: /* ggml holds Q4/Q8 at block 32 only */
+        *layout = CLQ_LAYOUT_GGML;
+        return d->block == 32;
+    }
+}
+
+static void compare_bytes(const char *what, const void *got, const void *want, size_t n, const clq_weight_desc *d)
+{
+    long at = test_first_diff(got, want, n);
+    cr_assert_eq(at, -1, "%s/%u %llux%llu dq=%d: %s differs at byte %ld", clq_format_name(d->format), d->block,
+                 (unsigned long long)d->rows, (unsigned long long)d->cols, d->double_quant, what, at);
+}
+
+/* Quantizes x on the device (from fp32, or from its fp16 copy h) and checks
+ * the exported bytes and the dequantized values against the reference. */
+static void check_against_reference(const clq_weight_desc *d, const float *x, const uint16_t *h)
+{
+    size_t n = d->rows * d->cols;
+    clq_weight *w = NULL;
+    if (h)
+        TEST_OK(clq_weight_quantize_host(test_context(), d, CLQ_DTYPE_F16, h, n * 2, &w));
+    else
+        TEST_OK(clq_weight_quantize_host(test_context(), d, CLQ_DTYPE_F32, x, n * 4, &w));
+    ref_quant rq;
+    cr_assert_eq(ref_quantize(d, x, &rq), 0);
+
+    clq_layout layout;
+    if (native_layout(d, &layout)) {
+        clq_external want, got;
+        cr_assert_eq(ref_pack(&rq, layout, &want), 0);
+        got = want; /* same sizes; fresh arrays below */
+        got.data = malloc(want.data_bytes);
+        got.scales = malloc(want.scales_bytes + 1);
+        got.zero_points = malloc(want.zero_points_bytes + 1);
+        got.nested_absmax = malloc(want.nested_absmax_bytes + 1);
+        got.nested_code = malloc(want.nested_code_bytes + 1);
+        TEST_OK(clq_weight_export(w, layout, &got));
+        compare_bytes("data", got.data, want.data, want.data_bytes, d);
+        compare_bytes("scales", got.scales, want.scales, want.scales_bytes, d);
+        compare_bytes("zero points", got.zero_points, want.zero_points, want.zero_points_bytes, d);
+        compare_bytes("nested absmax", got.nested_absmax, want.nested_absmax, want.nested_absmax_bytes, d);
+        compare_bytes("offset", &got.offset, &want.offset, sizeof got.offset, d);
+        ref_external_free(&got);
+        ref_external_free(&want);
+    }
+    float *y = malloc(n * sizeof *y), *ry = malloc(n * sizeof *ry);
+    ref_dequantize(&rq, ry);
+    TEST_OK(clq_weight_dequantize_host(w, CLQ_DTYPE_F32, y, n * sizeof *y));
+    compare_bytes("dequantized values", y, ry, n * sizeof *y, d);
+    free(y);
+    free(ry);
+    ref_quant_free(&rq);
+    clq_weight_destroy(w);
+}
+
+static void check_format(clq_format format, int double_quant, uint64_t seed)
+{
+    test_rng rng = {seed};
+    for (uint32_t block = 16; block <= 4096; block *= 2) {
+        /* Odd row counts, so no tile of rows divides N. */
+        clq_weight_desc d = {format, block, 3 + 2 * (test_rng_next(&rng) % 9), block * (1 + test_rng_next(&rng) % 3),
+                             double_quant};
+        size_t n = d.rows * d.cols;
+        float *x = malloc(n * sizeof *x), *xh = malloc(n * sizeof *xh);
+        uint16_t *h = malloc(n * sizeof *h);
+        test_fill_matrix(&rng, x, d.rows, d.cols);
+        check_against_reference(&d, x, NULL);
+        /* fp16 input: the reference sees the same values widened to fp32. */
+        for (size_t i = 0; i < n; i++) {
+            h[i] = ref_fp32_to_fp16(x[i]);
+            xh[i] = ref_fp16_to_fp32(h[i]);
+        }
+        check_against_reference(&d, xh, h);
+        free(x);
+        free(xh);
+        free(h);
+    }
+}
+
+Test(quantize, q8) { check_format(CLQ_FORMAT_Q8, 0, 1); }
+Test(quantize, q4) { check_format(CLQ_FORMAT_Q4, 0, 2); }
+Test(quantize, q4z) { check_format(CLQ_FORMAT_Q4Z, 0, 3); }
+Test(quantize, nf4) { check_format(CLQ_FORMAT_NF4, 0, 4); }
+Test(quantize, fp4) { check_format(CLQ_FORMAT_FP4, 0, 5); }
+Test(quantize, dynamic8) { check_format(CLQ_FORMAT_DYNAMIC8, 0, 6); }
+Test(quantize, nf4_double_quant) { check_format(CLQ_FORMAT_NF4, 1, 7); }
+Test(quantize, fp4_double_quant) { check_format(CLQ_FORMAT_FP4, 1, 8); }
+
+/* Several groups of 256 absmax values and a partial last group. */
+Test(quantize, double_quant_many_groups)
+{
+    test_rng rng = {9};
+    clq_weight_desc d = {CLQ_FORMAT_NF4, 16, 41, 16 * 31, 1}; /* 1271 blocks: 4 full groups + 247 */
+    float *x = malloc(d.rows * d.cols * sizeof *x);
+    test_fill_matrix(&rng, x, d.rows, d.cols);
+    check_against_reference(&d, x, NULL);
+    free(x);
+}
+
+/* A weight shaped like a real layer row count, one row of K = 4096. */
+Test(quantize, single_row_and_wide)
+{
+    test_rng rng = {10};
+    clq_weight_desc d = {CLQ_FORMAT_Q4, 32, 1, 4096, 0};
+    float x[4096];
+    test_fill_matrix(&rng, x, 1, 4096);
+    check_against_reference(&d, x, NULL);
+}

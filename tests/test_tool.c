@@ -1,0 +1,537 @@
+/*
+ * The `clq` tool, run as a user runs it: a separate process (CLQ_TOOL_PATH)
+ * writing into a fresh temporary directory. Quantizing each reference
+ * vector's input must give back the folder byte for byte, dequantizing each
+ * folder must give its dequant.f32 exactly, and bad input must fail cleanly:
+ * non-zero exit, a reason on stderr, and no output file.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "folder.h"
+#include "support.h"
+
+#ifndef CLQ_TOOL_PATH
+#error "compile with -DCLQ_TOOL_PATH=\"/path/to/clq\""
+#endif
+#ifndef CLQ_TEST_DATA_DIR
+#error "compile with -DCLQ_TEST_DATA_DIR=\"/path/to/tests/data\""
+#endif
+
+extern char **environ;
+
+#define MAX_VECTORS 128
+#define MAX_ARGS 32
+
+/* ------------------------------------------------------------------------ */
+/* A sandbox per test: root/out receives what the tool writes, so "created   */
+/* no output file" is simply "out is still empty"; root/logs holds the       */
+/* captured stdout and stderr of each run.                                   */
+/* ------------------------------------------------------------------------ */
+
+static struct sandbox {
+    char root[512], out[600], logs[600];
+    int runs;
+} box;
+
+static void make_dir(const char *path)
+{
+    cr_assert_eq(mkdir(path, 0755), 0, "mkdir %s: %s", path, strerror(errno));
+}
+
+static void sandbox_open(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(box.root, sizeof box.root, "%s/clq-test-tool-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    cr_assert_not_null(mkdtemp(box.root), "mkdtemp %s: %s", box.root, strerror(errno));
+    snprintf(box.out, sizeof box.out, "%s/out", box.root);
+    snprintf(box.logs, sizeof box.logs, "%s/logs", box.root);
+    make_dir(box.out);
+    make_dir(box.logs);
+    box.runs = 0;
+}
+
+/* rm -r, for the few levels a sandbox has; symlinks are removed, not followed. */
+static void remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char child[1024];
+            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+            remove_tree(child);
+        }
+        if (d)
+            closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+/* Runs after a test even when an assertion ended it early. */
+static void sandbox_close(void)
+{
+    if (box.root[0])
+        remove_tree(box.root);
+    box.root[0] = '\0';
+}
+
+TestSuite(tool, .init = sandbox_open, .fini = sandbox_close);
+
+/* Entries of a directory other than . and ..; -1 if it cannot be opened. */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running the tool                                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct run_result {
+    int exit_code; /* the exit status; the test fails if the tool died of a signal */
+    char out[8192], err[8192];
+    char command[2048];
+} run_result;
+
+static void read_log(const char *path, char *buf, size_t len)
+{
+    size_t size = 0;
+    char *text = clq_read_file(path, &size);
+    size_t n = text ? (size < len - 1 ? size : len - 1) : 0;
+    if (text)
+        memcpy(buf, text, n);
+    buf[n] = '\0';
+    free(text);
+}
+
+/* Runs CLQ_TOOL_PATH with `args` (NULL-terminated) after argv[0], capturing
+ * stdout and stderr in files (a pipe could fill up and block the tool). */
+static void run_tool_args(run_result *r, const char *const *args)
+{
+    char *argv[MAX_ARGS + 2] = {(char *)CLQ_TOOL_PATH};
+    int argc = 1;
+    for (; args[argc - 1]; argc++) {
+        cr_assert_leq(argc, MAX_ARGS, "too many arguments");
+        argv[argc] = (char *)args[argc - 1];
+    }
+    argv[argc] = NULL;
+
+    size_t used = 0;
+    r->command[0] = '\0';
+    for (int i = 0; i < argc && used < sizeof r->command; i++)
+        used += (size_t)snprintf(r->command + used, sizeof r->command - used, "%s%s", i ? " " : "", argv[i]);
+
+    char out_path[700], err_path[700];
+    box.runs++;
+    snprintf(out_path, sizeof out_path, "%s/%d.stdout", box.logs, box.runs);
+    snprintf(err_path, sizeof err_path, "%s/%d.stderr", box.logs, box.runs);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    int rc = posix_spawn(&pid, CLQ_TOOL_PATH, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    cr_assert_eq(rc, 0, "cannot start %s: %s", CLQ_TOOL_PATH, strerror(rc));
+
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        cr_assert_eq(errno, EINTR, "waitpid: %s", strerror(errno));
+    read_log(out_path, r->out, sizeof r->out);
+    read_log(err_path, r->err, sizeof r->err);
+    cr_assert(WIFEXITED(status), "`%s` was killed by signal %d; stderr:\n%s", r->command,
+              WIFSIGNALED(status) ? WTERMSIG(status) : 0, r->err);
+    r->exit_code = WEXITSTATUS(status);
+}
+
+/* The same with the arguments listed in the call, NULL-terminated. */
+static void run_tool(run_result *r, const char *arg, ...)
+{
+    const char *args[MAX_ARGS + 1];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, arg);
+    for (const char *a = arg; a && n < MAX_ARGS; a = va_arg(ap, const char *))
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    run_tool_args(r, args);
+}
+
+static void expect_success(const run_result *r)
+{
+    cr_assert_eq(r->exit_code, 0, "`%s` exited with %d; stderr:\n%s", r->command, r->exit_code, r->err);
+}
+
+/* The contract for bad input: the given non-zero status, a reason on stderr
+ * (one line, naming the command), and nothing written. */
+static void expect_failure(const run_result *r, int exit_code)
+{
+    cr_assert_eq(r->exit_code, exit_code, "`%s` exited with %d, expected %d; stderr:\n%s", r->command,
+                 r->exit_code, exit_code, r->err);
+    cr_assert(strncmp(r->err, "clq", 3) == 0, "`%s`: stderr does not start with 'clq': '%s'", r->command,
+              r->err);
+    const char *nl = strchr(r->err, '\n');
+    cr_assert(nl && nl[1] == '\0', "`%s`: expected one line on stderr, got:\n%s", r->command, r->err);
+    cr_assert_eq(count_entries(box.out), 0, "`%s` failed but wrote into %s", r->command, box.out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Comparing files                                                           */
+/* ------------------------------------------------------------------------ */
+
+static void expect_same_file(const char *got_path, const char *want_path)
+{
+    size_t got_size = 0, want_size = 0;
+    void *got = clq_read_file(got_path, &got_size);
+    cr_assert_not_null(got, "cannot read %s: %s", got_path, strerror(errno));
+    void *want = clq_read_file(want_path, &want_size);
+    cr_assert_not_null(want, "cannot read %s: %s", want_path, strerror(errno));
+    cr_assert_eq(got_size, want_size, "%s is %zu bytes, %s is %zu", got_path, got_size, want_path, want_size);
+    long diff = test_first_diff(got, want, want_size);
+    cr_assert_eq(diff, -1, "%s differs from %s first at byte %ld", got_path, want_path, diff);
+    free(got);
+    free(want);
+}
+
+/* A quantized-matrix folder has meta.txt with a layout; anything else in the
+ * data directory (model.gguf, README.md, a LoRA adapter folder) is not one. */
+static int is_vector_folder(const char *name)
+{
+    char path[1024];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", CLQ_TEST_DATA_DIR, name);
+    if (name[0] == '.' || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    snprintf(path, sizeof path, "%s/%s/meta.txt", CLQ_TEST_DATA_DIR, name);
+    size_t size = 0;
+    char *meta = clq_read_file(path, &size);
+    char *text = meta ? realloc(meta, size + 1) : NULL;
+    if (!text) {
+        free(meta);
+        return 0;
+    }
+    text[size] = '\0';
+    int found = strncmp(text, "layout=", 7) == 0 || strstr(text, "\nlayout=") != NULL;
+    free(text);
+    return found;
+}
+
+typedef struct vector_param {
+    char name[64];
+} vector_param;
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const vector_param *)a)->name, ((const vector_param *)b)->name);
+}
+
+static size_t list_vectors(vector_param *out, size_t capacity)
+{
+    DIR *d = opendir(CLQ_TEST_DATA_DIR);
+    size_t n = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL && n < capacity;)
+        if (strlen(e->d_name) < sizeof out->name && is_vector_folder(e->d_name))
+            memcpy(out[n++].name, e->d_name, strlen(e->d_name) + 1);
+    if (d)
+        closedir(d);
+    qsort(out, n, sizeof *out, by_name);
+    return n;
+}
+
+static void free_params(struct criterion_test_params *crp)
+{
+    cr_free(crp->params);
+}
+
+static struct criterion_test_params vector_params(void)
+{
+    vector_param *params = cr_malloc(MAX_VECTORS * sizeof *params);
+    size_t n = params ? list_vectors(params, MAX_VECTORS) : 0;
+    return cr_make_param_array(vector_param, params, n, free_params);
+}
+
+static void read_folder(const char *dir, clq_folder *f)
+{
+    char err[512];
+    clq_status st = clq_folder_read(dir, f, err, sizeof err);
+    cr_assert_eq(st, CLQ_SUCCESS, "clq_folder_read(%s) failed (%d): %s", dir, st, err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Good input                                                                */
+/* ------------------------------------------------------------------------ */
+
+Test(tool, devices_lists_default)
+{
+    run_result r;
+    run_tool(&r, "devices", NULL);
+    expect_success(&r);
+    int marked = r.out[0] == '*' || strstr(r.out, "\n*") != NULL;
+    cr_assert(marked, "no line of `clq devices` starts with '*':\n%s", r.out);
+}
+
+Test(tool, version_and_help)
+{
+    run_result r;
+    run_tool(&r, "--version", NULL);
+    expect_success(&r);
+    cr_assert(strstr(r.out, clq_version_string()) != NULL, "--version printed '%s'", r.out);
+    static const char *const commands[] = {"devices", "quantize", "dequantize"};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        run_tool(&r, commands[i], "--help", NULL);
+        expect_success(&r);
+        cr_assert(strstr(r.out, "usage: clq") != NULL, "`%s` printed no usage:\n%s", r.command, r.out);
+    }
+}
+
+/* Guards against a wrong CLQ_TEST_DATA_DIR turning the tests below into
+ * zero cases. */
+Test(tool, vectors_found)
+{
+    vector_param params[MAX_VECTORS];
+    size_t n = list_vectors(params, MAX_VECTORS);
+    cr_assert_geq(n, 13, "only %zu vector folders in %s", n, CLQ_TEST_DATA_DIR);
+}
+
+ParameterizedTestParameters(tool, quantize_matches_vectors) { return vector_params(); }
+
+ParameterizedTest(vector_param *p, tool, quantize_matches_vectors)
+{
+    char dir[512], input[600], outdir[700];
+    snprintf(dir, sizeof dir, "%s/%s", CLQ_TEST_DATA_DIR, p->name);
+    snprintf(input, sizeof input, "%s/input.f32", dir);
+    snprintf(outdir, sizeof outdir, "%s/%s", box.out, p->name);
+    clq_folder want;
+    read_folder(dir, &want);
+    char block[32], rows[32], cols[32];
+    snprintf(block, sizeof block, "%u", (unsigned)want.desc.block);
+    snprintf(rows, sizeof rows, "%llu", (unsigned long long)want.desc.rows);
+    snprintf(cols, sizeof cols, "%llu", (unsigned long long)want.desc.cols);
+
+    const char *args[] = {"quantize", "--format", clq_format_name(want.desc.format), "--layout",
+                          clq_layout_name(want.layout), "--block", block, "--rows", rows, "--cols", cols,
+                          input, outdir, want.desc.double_quant ? "--double-quant" : NULL, NULL};
+    run_result r;
+    run_tool_args(&r, args);
+    expect_success(&r);
+
+    /* Every file of the vector folder but meta.txt (whose "source" differs)
+     * must be there, byte for byte: the arrays, input.f32 and dequant.f32. */
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "cannot open %s", dir);
+    int compared = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "meta.txt") == 0)
+            continue;
+        char got[1024], ref[1024];
+        snprintf(got, sizeof got, "%s/%s", outdir, e->d_name);
+        snprintf(ref, sizeof ref, "%s/%s", dir, e->d_name);
+        expect_same_file(got, ref);
+        compared++;
+    }
+    closedir(d);
+    /* ...and nothing else besides meta.txt. */
+    cr_assert_eq(count_entries(outdir), compared + 1, "%s has files the vector folder does not", outdir);
+
+    clq_folder got;
+    read_folder(outdir, &got);
+    cr_assert(memcmp(&got.desc, &want.desc, sizeof got.desc) == 0 && got.layout == want.layout,
+              "%s/meta.txt does not describe the same matrix as %s/meta.txt", outdir, dir);
+    clq_folder_free(&got);
+    clq_folder_free(&want);
+}
+
+ParameterizedTestParameters(tool, dequantize_matches_vectors) { return vector_params(); }
+
+ParameterizedTest(vector_param *p, tool, dequantize_matches_vectors)
+{
+    char dir[512], output[700], ref[600];
+    snprintf(dir, sizeof dir, "%s/%s", CLQ_TEST_DATA_DIR, p->name);
+    snprintf(output, sizeof output, "%s/%s.f32", box.out, p->name);
+    snprintf(ref, sizeof ref, "%s/dequant.f32", dir);
+    run_result r;
+    run_tool(&r, "dequantize", dir, output, NULL);
+    expect_success(&r);
+    expect_same_file(output, ref);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bad input                                                                 */
+/* ------------------------------------------------------------------------ */
+
+#define NF4_DIR CLQ_TEST_DATA_DIR "/bnb-nf4-b64"
+#define NF4_INPUT NF4_DIR "/input.f32"
+
+static const char *out_path(const char *name)
+{
+    static char path[700];
+    snprintf(path, sizeof path, "%s/%s", box.out, name);
+    return path;
+}
+
+Test(tool, quantize_unknown_format)
+{
+    run_result r;
+    run_tool(&r, "quantize", "--format", "nf5", "--layout", "bnb", "--block", "64", "--rows", "64", "--cols",
+             "256", NF4_INPUT, out_path("q"), NULL);
+    expect_failure(&r, 2);
+    cr_assert(strstr(r.err, "nf5") != NULL, "the message does not name the format: %s", r.err);
+}
+
+Test(tool, quantize_cols_not_multiple_of_block)
+{
+    run_result r;
+    run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "128", "--cols",
+             "96", NF4_INPUT, out_path("q"), NULL);
+    expect_failure(&r, 2);
+}
+
+Test(tool, quantize_layout_cannot_hold_format)
+{
+    run_result r;
+    run_tool(&r, "quantize", "--format", "nf4", "--layout", "ggml", "--block", "64", "--rows", "64", "--cols",
+             "256", NF4_INPUT, out_path("q"), NULL);
+    expect_failure(&r, 2);
+    cr_assert(strstr(r.err, "bnb") != NULL, "the message does not name the valid layouts: %s", r.err);
+}
+
+Test(tool, quantize_missing_input)
+{
+    run_result r;
+    run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "64", "--cols",
+             "256", out_path("no-such-input.f32"), out_path("q"), NULL);
+    expect_failure(&r, 1);
+}
+
+Test(tool, quantize_input_of_wrong_size)
+{
+    run_result r;
+    run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "65", "--cols",
+             "256", NF4_INPUT, out_path("q"), NULL);
+    expect_failure(&r, 1);
+}
+
+Test(tool, quantize_bad_numbers)
+{
+    static const char *const bad[] = {"-64", "64x", "", " 64", "+64", "0", "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        run_result r;
+        run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", bad[i], "--rows", "64",
+                 "--cols", "256", NF4_INPUT, out_path("q"), NULL);
+        expect_failure(&r, 2);
+    }
+}
+
+Test(tool, usage_errors)
+{
+    run_result r;
+    run_tool(&r, NULL);
+    expect_failure(&r, 2);
+    run_tool(&r, "frobnicate", NULL);
+    expect_failure(&r, 2);
+    run_tool(&r, "devices", "--frobnicate", NULL);
+    expect_failure(&r, 2);
+    run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--cols", "256",
+             NF4_INPUT, out_path("q"), NULL); /* no --rows */
+    expect_failure(&r, 2);
+    run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "64", "--cols",
+             "256", NF4_INPUT, NULL); /* no OUTDIR */
+    expect_failure(&r, 2);
+    run_tool(&r, "dequantize", NF4_DIR, NULL); /* no OUTPUT */
+    expect_failure(&r, 2);
+    run_tool(&r, "dequantize", "--device", NULL); /* --device without its value */
+    expect_failure(&r, 2);
+}
+
+Test(tool, unknown_device)
+{
+    run_result r;
+    run_tool(&r, "dequantize", "--device", "no-such-device-anywhere", NF4_DIR, out_path("d.f32"), NULL);
+    expect_failure(&r, 1);
+    run_tool(&r, "devices", "--device", "99:99", NULL);
+    expect_failure(&r, 1);
+}
+
+/* A copy of a vector folder at root/name (outside out/), without the files
+ * for which skip() says so, and with `meta` as meta.txt when not NULL. */
+static void copy_folder(const char *src, const char *name, const char *skip, const char *meta, char *dst,
+                        size_t len)
+{
+    snprintf(dst, len, "%s/%s", box.root, name);
+    make_dir(dst);
+    DIR *d = opendir(src);
+    cr_assert_not_null(d, "cannot open %s", src);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.' || (skip && strcmp(e->d_name, skip) == 0))
+            continue;
+        char from[1024], to[1024];
+        snprintf(from, sizeof from, "%s/%s", src, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", dst, e->d_name);
+        size_t size = 0;
+        void *data = clq_read_file(from, &size);
+        cr_assert_not_null(data, "cannot read %s", from);
+        cr_assert_eq(clq_write_file(to, data, size), 0, "cannot write %s", to);
+        free(data);
+    }
+    closedir(d);
+    if (meta) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/meta.txt", dst);
+        cr_assert_eq(clq_write_file(path, meta, strlen(meta)), 0, "cannot write %s", path);
+    }
+}
+
+Test(tool, dequantize_folder_without_meta)
+{
+    char dir[700];
+    copy_folder(NF4_DIR, "no-meta", "meta.txt", NULL, dir, sizeof dir);
+    run_result r;
+    run_tool(&r, "dequantize", dir, out_path("d.f32"), NULL);
+    expect_failure(&r, 1);
+    cr_assert(strstr(r.err, "meta.txt") != NULL, "the message does not name meta.txt: %s", r.err);
+}
+
+Test(tool, dequantize_inconsistent_sizes)
+{
+    char dir[700];
+    copy_folder(NF4_DIR, "rows65", NULL, "format=nf4\nlayout=bnb\nrows=65\ncols=256\nblock=64\n", dir,
+                sizeof dir);
+    run_result r;
+    run_tool(&r, "dequantize", dir, out_path("d.f32"), NULL);
+    expect_failure(&r, 1);
+}
+
+Test(tool, dequantize_missing_folder)
+{
+    run_result r;
+    run_tool(&r, "dequantize", out_path("no-such-folder"), out_path("d.f32"), NULL);
+    expect_failure(&r, 1);
+}
