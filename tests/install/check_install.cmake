@@ -1,0 +1,23 @@
+# Installs the built clq into a scratch prefix, then builds and runs a
+# consumer with find_package(clq) and checks the pkg-config file.
+# Run as: cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -P check_install.cmake
+file(REMOVE_RECURSE "${WORK_DIR}")
+function(run)
+  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed: ${ARGV}\n${out}\n${err}")
+  endif()
+  message(STATUS "${out}")
+endfunction()
+run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${WORK_DIR}/prefix")
+run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/consumer" "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix")
+run(${CMAKE_COMMAND} --build "${WORK_DIR}/consumer")
+run("${WORK_DIR}/consumer/consumer")
+file(GLOB pc_files "${WORK_DIR}/prefix/lib*/pkgconfig/clq.pc" "${WORK_DIR}/prefix/lib/*/pkgconfig/clq.pc")
+if(NOT pc_files)
+  message(FATAL_ERROR "clq.pc was not installed")
+endif()
+list(GET pc_files 0 pc)
+get_filename_component(pc_dir "${pc}" DIRECTORY)
+set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
+run(pkg-config --cflags --libs clq)
