@@ -44,6 +44,7 @@ static clq_status read_device_facts(clq_context *ctx)
                              ctx->platform_version, NULL));
     CLQ_CL(clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof ctx->max_work_group,
                            &ctx->max_work_group, NULL));
+    CLQ_CL(clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof ctx->device_type, &ctx->device_type, NULL));
     cl_device_fp_config fp = 0;
     CLQ_CL(clGetDeviceInfo(ctx->device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL));
     ctx->correctly_rounded_divide = (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
@@ -147,9 +148,8 @@ void clq_context_destroy(clq_context *ctx)
         return;
     if (ctx->queue)
         clFinish(ctx->queue);
-    for (int i = 0; i < CLQ_PROGRAM_COUNT; i++)
-        if (ctx->programs[i])
-            clReleaseProgram(ctx->programs[i]);
+    for (int i = 0; i < ctx->program_count; i++)
+        clReleaseProgram(ctx->programs[i].program);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
     if (ctx->context)
@@ -168,9 +168,9 @@ clq_status clq_context_warm_up(clq_context *ctx)
 {
     if (!ctx)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_context_warm_up: ctx is NULL");
-    for (int i = 0; i < CLQ_PROGRAM_COUNT; i++) {
-        cl_program p;
-        CLQ_FORWARD(clq_program_get(ctx, (clq_program_id)i, &p));
-    }
-    return CLQ_SUCCESS;
+    cl_program p;
+    CLQ_FORWARD(clq_program_get(ctx, CLQ_PROGRAM_QUANTIZE, "", &p));
+    CLQ_FORWARD(clq_program_get(ctx, CLQ_PROGRAM_REPACK, "", &p));
+    CLQ_FORWARD(clq_program_get(ctx, CLQ_PROGRAM_LORA, "", &p));
+    return clq_matmul_warm_up(ctx);
 }

@@ -46,10 +46,17 @@ void clq_set_build_log(const char *log);
 
 /* Every kernel program clq builds: one .cl file in kernels/ each. */
 typedef enum clq_program_id {
-    CLQ_PROGRAM_QUANTIZE = 0, /* quantize.cl: quantize, dequantize, double quantization */
+    CLQ_PROGRAM_QUANTIZE = 0, /* dequant.cl + quantize.cl: quantize, dequantize, double quantization */
     CLQ_PROGRAM_REPACK,       /* repack.cl: external layouts <-> device layout, pack4 */
+    CLQ_PROGRAM_MATMUL,       /* dequant.cl + matmul.cl, one variant per weight format */
+    CLQ_PROGRAM_LORA,         /* lora.cl: the shrink half of the LoRA side path */
     CLQ_PROGRAM_COUNT
 } clq_program_id;
+
+/* Most programs have one build per context; matmul has one per weight format
+ * (the format is a compile-time constant there, so the inner loops carry no
+ * format switch). */
+#define CLQ_MAX_PROGRAMS 24
 
 /* The embedded kernel sources (generated at build time by cmake/embed.cmake). */
 typedef struct clq_embedded_file {
@@ -66,6 +73,9 @@ extern const size_t clq_embedded_file_count;
  * and passes the same values to every program as -D defines (params.c). */
 typedef struct clq_device_params {
     unsigned reduce_wg; /* work-group size of single-group reductions (power of two) */
+    unsigned decode_wg; /* matmul decode: work-items (output rows) per work-group */
+    unsigned pf_tm, pf_tn; /* matmul prefill: tile of rows of X by rows of W per work-group */
+    unsigned pf_wm, pf_wn; /* matmul prefill: rows of X by outputs per work-item */
 } clq_device_params;
 
 void clq_device_params_default(const clq_context *ctx, clq_device_params *params);
@@ -83,21 +93,29 @@ struct clq_context {
     char driver_version[128];
     char platform_version[256];
     size_t max_work_group;
+    cl_device_type device_type;
     bool correctly_rounded_divide; /* CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT */
     clq_device_params params;
     bool cache_enabled;
     char cache_dir[1024];
     char kernel_dir[1024]; /* empty: embedded sources */
     pthread_mutex_t lock;  /* guards programs[] */
-    cl_program programs[CLQ_PROGRAM_COUNT];
+    struct clq_built_program {
+        clq_program_id id;
+        char defines[128]; /* the variant: extra -D options */
+        cl_program program;
+    } programs[CLQ_MAX_PROGRAMS];
+    int program_count;
 };
 
-/* Returns the built program (building or loading it from the cache at first
- * use). Thread-safe. The context keeps ownership. */
-clq_status clq_program_get(clq_context *ctx, clq_program_id id, cl_program *out);
+/* Returns the built program, variant `defines` ("" or " -DNAME=value ..."),
+ * building it or loading it from the cache at first use. Thread-safe. The
+ * context keeps ownership. */
+clq_status clq_program_get(clq_context *ctx, clq_program_id id, const char *defines, cl_program *out);
 
-/* Creates a kernel of a program (caller releases it). */
-clq_status clq_kernel_create(clq_context *ctx, clq_program_id id, const char *name, cl_kernel *out);
+/* Creates a kernel of a program variant (caller releases it). */
+clq_status clq_kernel_create(clq_context *ctx, clq_program_id id, const char *defines, const char *name,
+                             cl_kernel *out);
 
 /* Sets kernel arguments from a list of (size, pointer) pairs. */
 typedef struct clq_arg {
@@ -117,6 +135,9 @@ clq_status clq_enqueue_1d(clq_context *ctx, cl_kernel kernel, size_t global, siz
  * `global` work-items and releases it: the usual launch in one call. */
 clq_status clq_launch(clq_context *ctx, clq_program_id id, const char *name, const clq_arg *args, size_t nargs,
                       size_t global, size_t local, cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+/* The same for a kernel already created (the caller keeps it). */
+clq_status clq_launch_kernel(clq_context *ctx, cl_kernel kernel, const clq_arg *args, size_t nargs, size_t global,
+                             size_t local, cl_uint num_wait, const cl_event *wait_list, cl_event *event);
 #define CLQ_NARGS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Program binary cache (cache.c). The key is derived from everything that
@@ -145,6 +166,23 @@ struct clq_weight {
     cl_mem offset;          /* double-quant only: 1 fp32 */
     uint64_t device_bytes;
 };
+
+/* ---- LoRA adapter sets (lora.c) ------------------------------------------ */
+
+#define CLQ_MAX_ADAPTERS 256
+
+struct clq_lora {
+    clq_context *ctx;
+    uint64_t rows, cols; /* N and K of the weights it adapts */
+    size_t count;
+    uint32_t max_rank;
+    bool half;           /* A and B stored as fp16 */
+    cl_mem a, b;         /* packed A rows, packed B blocks (N×rank each) */
+    cl_mem rank, a_row, b_offset, scale; /* per adapter: int, uint, uint, float */
+};
+
+/* Builds every matmul program variant (matmul.c), for clq_context_warm_up. */
+clq_status clq_matmul_warm_up(clq_context *ctx);
 
 /* Byte sizes of each device array for a description. */
 typedef struct clq_device_sizes {

@@ -8,11 +8,24 @@
 
 #include "internal.h"
 
-static const char *const program_files[CLQ_PROGRAM_COUNT] = {
-    [CLQ_PROGRAM_QUANTIZE] = "quantize.cl",
-    [CLQ_PROGRAM_REPACK] = "repack.cl",
+/* The files of each program, in order, after the shared header. */
+#define MAX_PROGRAM_FILES 3
+static const char *const program_files[CLQ_PROGRAM_COUNT][MAX_PROGRAM_FILES] = {
+    [CLQ_PROGRAM_QUANTIZE] = {"dequant.cl", "quantize.cl"},
+    [CLQ_PROGRAM_REPACK] = {"repack.cl"},
+    [CLQ_PROGRAM_MATMUL] = {"dequant.cl", "matmul.cl"},
+    [CLQ_PROGRAM_LORA] = {"lora.cl"},
 };
 #define SHARED_HEADER "clq_common.h"
+
+/* A program is named after its last file (the one with its kernels). */
+static const char *program_name(clq_program_id id)
+{
+    const char *name = program_files[id][0];
+    for (int i = 1; i < MAX_PROGRAM_FILES && program_files[id][i]; i++)
+        name = program_files[id][i];
+    return name;
+}
 
 /* Reads one kernel file: from ctx->kernel_dir when set (kernel development),
  * else from the copy embedded at build time. Returns malloc'd text. */
@@ -59,40 +72,51 @@ static clq_status read_kernel_file(const clq_context *ctx, const char *name, cha
     return CLQ_FAIL(CLQ_ERROR_INTERNAL, "kernel file %s is not embedded", name);
 }
 
-/* The program text: the shared header followed by the .cl file. */
-static clq_status assemble_source(const clq_context *ctx, clq_program_id id, char **source, size_t *len)
+/* Appends a file's text to a growing buffer. */
+static clq_status append_file(const clq_context *ctx, const char *name, char **all, size_t *len)
 {
-    char *header = NULL, *body = NULL;
-    size_t hlen = 0, blen = 0;
-    CLQ_FORWARD(read_kernel_file(ctx, SHARED_HEADER, &header, &hlen));
-    int status = read_kernel_file(ctx, program_files[id], &body, &blen);
-    if (status != CLQ_SUCCESS) {
-        free(header);
-        return status;
-    }
-    char *all = malloc(hlen + blen + 2);
-    if (!all) {
-        free(header);
-        free(body);
+    char *text = NULL;
+    size_t n = 0;
+    CLQ_FORWARD(read_kernel_file(ctx, name, &text, &n));
+    char *grown = realloc(*all, *len + n + 2);
+    if (!grown) {
+        free(text);
         return CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "assembling kernel source");
     }
-    memcpy(all, header, hlen);
-    all[hlen] = '\n';
-    memcpy(all + hlen + 1, body, blen);
-    all[hlen + 1 + blen] = '\0';
-    free(header);
-    free(body);
-    *source = all;
-    *len = hlen + 1 + blen;
+    memcpy(grown + *len, text, n);
+    grown[*len + n] = '\n';
+    grown[*len + n + 1] = '\0';
+    *all = grown;
+    *len += n + 1;
+    free(text);
     return CLQ_SUCCESS;
 }
 
-static void build_options(const clq_context *ctx, char *buf, size_t len)
+/* The program text: the shared header followed by the program's files. */
+static clq_status assemble_source(const clq_context *ctx, clq_program_id id, char **source, size_t *len)
+{
+    char *all = NULL;
+    size_t n = 0;
+    int status = append_file(ctx, SHARED_HEADER, &all, &n);
+    for (int i = 0; status == CLQ_SUCCESS && i < MAX_PROGRAM_FILES && program_files[id][i]; i++)
+        status = append_file(ctx, program_files[id][i], &all, &n);
+    if (status != CLQ_SUCCESS) {
+        free(all);
+        return status;
+    }
+    *source = all;
+    *len = n;
+    return CLQ_SUCCESS;
+}
+
+static void build_options(const clq_context *ctx, const char *defines, char *buf, size_t len)
 {
     /* Bit-exact quantization needs 1/d correctly rounded, as in C on the
      * host; OpenCL allows 2.5 ulp unless asked. */
     snprintf(buf, len, "-cl-std=CL1.2%s", ctx->correctly_rounded_divide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
     clq_device_params_defines(&ctx->params, buf, len);
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "%s", defines);
 }
 
 /* Records the build log of a failed build for clq_last_build_log(). */
@@ -117,13 +141,13 @@ static clq_status build_from_source(clq_context *ctx, clq_program_id id, const c
     cl_int err;
     cl_program p = clCreateProgramWithSource(ctx->context, 1, &source, &len, &err);
     if (err != CL_SUCCESS)
-        return CLQ_FAIL(err, "clCreateProgramWithSource(%s): %s", program_files[id], clq_status_string(err));
+        return CLQ_FAIL(err, "clCreateProgramWithSource(%s): %s", program_name(id), clq_status_string(err));
     err = clBuildProgram(p, 1, &ctx->device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
         keep_build_log(ctx, p);
         clReleaseProgram(p);
         return CLQ_FAIL(err == CL_BUILD_PROGRAM_FAILURE ? CLQ_ERROR_BUILD_FAILED : err,
-                        "building %s with '%s' failed: %s (clq_last_build_log has the log)", program_files[id],
+                        "building %s with '%s' failed: %s (clq_last_build_log has the log)", program_name(id),
                         options, clq_status_string(err));
     }
     *out = p;
@@ -158,12 +182,12 @@ static void store_binary(const clq_cache_key *key, const clq_context *ctx, cl_pr
     free(bin);
 }
 
-static clq_status build_program(clq_context *ctx, clq_program_id id, cl_program *out)
+static clq_status build_program(clq_context *ctx, clq_program_id id, const char *defines, cl_program *out)
 {
     char *source = NULL;
     size_t len = 0;
     char options[1024];
-    build_options(ctx, options, sizeof options);
+    build_options(ctx, defines, options, sizeof options);
     CLQ_FORWARD(assemble_source(ctx, id, &source, &len));
     clq_cache_key key;
     cl_program p = NULL;
@@ -188,24 +212,43 @@ static clq_status build_program(clq_context *ctx, clq_program_id id, cl_program 
     return status;
 }
 
-clq_status clq_program_get(clq_context *ctx, clq_program_id id, cl_program *out)
+/* The slot of a built program, or -1. Called with ctx->lock held. */
+static int find_program(const clq_context *ctx, clq_program_id id, const char *defines)
 {
-    if ((unsigned)id >= CLQ_PROGRAM_COUNT)
-        return CLQ_FAIL(CLQ_ERROR_INTERNAL, "program id %d", (int)id);
+    for (int i = 0; i < ctx->program_count; i++)
+        if (ctx->programs[i].id == id && strcmp(ctx->programs[i].defines, defines) == 0)
+            return i;
+    return -1;
+}
+
+clq_status clq_program_get(clq_context *ctx, clq_program_id id, const char *defines, cl_program *out)
+{
+    if ((unsigned)id >= CLQ_PROGRAM_COUNT || strlen(defines) >= sizeof ctx->programs[0].defines)
+        return CLQ_FAIL(CLQ_ERROR_INTERNAL, "program id %d, defines '%s'", (int)id, defines);
     pthread_mutex_lock(&ctx->lock);
-    int status = CLQ_SUCCESS;
-    if (!ctx->programs[id])
-        status = build_program(ctx, id, &ctx->programs[id]);
+    int status = CLQ_SUCCESS, slot = find_program(ctx, id, defines);
+    if (slot < 0 && ctx->program_count == CLQ_MAX_PROGRAMS)
+        status = CLQ_FAIL(CLQ_ERROR_INTERNAL, "more than %d program variants", CLQ_MAX_PROGRAMS);
+    if (slot < 0 && status == CLQ_SUCCESS) {
+        struct clq_built_program *p = &ctx->programs[ctx->program_count];
+        status = build_program(ctx, id, defines, &p->program);
+        if (status == CLQ_SUCCESS) {
+            p->id = id;
+            snprintf(p->defines, sizeof p->defines, "%s", defines);
+            slot = ctx->program_count++;
+        }
+    }
     if (status == CLQ_SUCCESS)
-        *out = ctx->programs[id];
+        *out = ctx->programs[slot].program;
     pthread_mutex_unlock(&ctx->lock);
     return status;
 }
 
-clq_status clq_kernel_create(clq_context *ctx, clq_program_id id, const char *name, cl_kernel *out)
+clq_status clq_kernel_create(clq_context *ctx, clq_program_id id, const char *defines, const char *name,
+                             cl_kernel *out)
 {
     cl_program p;
-    CLQ_FORWARD(clq_program_get(ctx, id, &p));
+    CLQ_FORWARD(clq_program_get(ctx, id, defines, &p));
     cl_int err;
     cl_kernel k = clCreateKernel(p, name, &err);
     if (err != CL_SUCCESS)
@@ -236,14 +279,19 @@ clq_status clq_enqueue_1d(clq_context *ctx, cl_kernel kernel, size_t global, siz
     return CLQ_SUCCESS;
 }
 
+clq_status clq_launch_kernel(clq_context *ctx, cl_kernel kernel, const clq_arg *args, size_t nargs, size_t global,
+                             size_t local, cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+{
+    CLQ_FORWARD(clq_kernel_set_args(kernel, args, nargs));
+    return clq_enqueue_1d(ctx, kernel, global, local, num_wait, wait_list, event);
+}
+
 clq_status clq_launch(clq_context *ctx, clq_program_id id, const char *name, const clq_arg *args, size_t nargs,
                       size_t global, size_t local, cl_uint num_wait, const cl_event *wait_list, cl_event *event)
 {
     cl_kernel k;
-    CLQ_FORWARD(clq_kernel_create(ctx, id, name, &k));
-    int status = clq_kernel_set_args(k, args, nargs);
-    if (status == CLQ_SUCCESS)
-        status = clq_enqueue_1d(ctx, k, global, local, num_wait, wait_list, event);
+    CLQ_FORWARD(clq_kernel_create(ctx, id, "", name, &k));
+    int status = clq_launch_kernel(ctx, k, args, nargs, global, local, num_wait, wait_list, event);
     clReleaseKernel(k);
     return status;
 }

@@ -81,7 +81,8 @@ extern "C" {
     X(ERROR_IO, -2012, "file input/output failed")                                 \
     X(ERROR_BAD_DATA, -2013, "malformed or inconsistent data")                     \
     X(ERROR_DEVICE_UNSUITABLE, -2014, "device lacks a capability clq needs")       \
-    X(ERROR_INTERNAL, -2015, "internal error in clq")
+    X(ERROR_INTERNAL, -2015, "internal error in clq")                              \
+    X(ERROR_CONTEXT_MISMATCH, -2016, "objects belong to different clq contexts")
 
 typedef enum clq_status {
 #define CLQ_STATUS_ENUM_(name, value, text) CLQ_##name = value,
@@ -308,6 +309,76 @@ CLQ_API clq_status clq_weight_import(clq_context *ctx, const clq_weight_desc *de
  * (blocking). Bit-exact: import followed by export gives back the same
  * bytes. */
 CLQ_API clq_status clq_weight_export(const clq_weight *weight, clq_layout layout, clq_external *dst);
+
+/* ------------------------------------------------------------------------ */
+/* LoRA adapters                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* One adapter in host memory: A is rank×K, B is N×rank, both row-major in
+ * `dtype`. The side path adds s·(X·Aᵀ)·Bᵀ with s = alpha/rank, or
+ * alpha/√rank when rslora is set (PEFT's use_rslora). */
+typedef struct clq_adapter_desc {
+    uint32_t rank; /* 1..CLQ_MAX_LORA_RANK */
+    float alpha;
+    int rslora;
+    clq_dtype dtype;
+    const void *a;
+    const void *b;
+} clq_adapter_desc;
+
+#define CLQ_MAX_LORA_RANK 1024
+
+typedef struct clq_lora clq_lora;
+
+/* Copies `count` adapters for an N×K weight to the device, packed together
+ * (ranks may differ; all must share one dtype). A single adapter is a set of
+ * one. The host arrays may be freed on return. */
+CLQ_API clq_status clq_lora_create(clq_context *ctx, uint64_t rows, uint64_t cols, const clq_adapter_desc *adapters,
+                                   size_t count, clq_lora **out);
+
+/* Frees the adapters' device memory. Accepts NULL. */
+CLQ_API void clq_lora_destroy(clq_lora *lora);
+
+/* Number of adapters in a set. */
+CLQ_API size_t clq_lora_count(const clq_lora *lora);
+
+/* ------------------------------------------------------------------------ */
+/* Fused matmul                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef enum clq_matmul_kernel {
+    CLQ_MATMUL_AUTO = 0,    /* decode for M <= CLQ_DECODE_MAX_M, prefill above */
+    CLQ_MATMUL_DECODE = 1,  /* weights read once per call per 16 rows of X */
+    CLQ_MATMUL_PREFILL = 2  /* tiled: weights dequantized once per tile of rows */
+} clq_matmul_kernel;
+
+#define CLQ_DECODE_MAX_M 16
+
+/* One call of Y = X·dequant(W)ᵀ (+ bias) (+ s·(X·Aᵀ)·Bᵀ). */
+typedef struct clq_matmul_args {
+    uint64_t m;                /* rows of X and Y, >= 1 */
+    clq_dtype x_type;
+    cl_mem x;                  /* M×K */
+    clq_dtype y_type;
+    cl_mem y;                  /* M×N, written once */
+    cl_mem bias;               /* N values of y_type, or NULL */
+    const clq_lora *lora;      /* adapters, or NULL for no side path */
+    const int32_t *lora_index; /* host array of M: adapter per row, -1 for none;
+                                  NULL: adapter 0 for every row */
+    clq_matmul_kernel kernel;
+} clq_matmul_args;
+
+/* Enqueues the fused product on the weight's queue after wait_list;
+ * *event (if event is not NULL) receives an event the caller releases. The
+ * host arrays in args (lora_index) are copied before return. Checks every
+ * shape first: a mismatch is an error and nothing is enqueued. */
+CLQ_API clq_status clq_matmul(const clq_weight *weight, const clq_matmul_args *args, cl_uint num_wait,
+                              const cl_event *wait_list, cl_event *event);
+
+/* Blocking convenience on host memory: x is M×K, y is M×N, bias N or NULL,
+ * all of `dtype`. */
+CLQ_API clq_status clq_matmul_host(const clq_weight *weight, uint64_t m, clq_dtype dtype, const void *x,
+                                   const void *bias, void *y, const clq_lora *lora, const int32_t *lora_index);
 
 /* ------------------------------------------------------------------------ */
 /* 4-bit packing                                                             */

@@ -28,6 +28,10 @@
  * (bitsandbytes compress_statistics uses blocksize 256). */
 #define CLQ_NESTED_BLOCK 256
 
+/* Rows of X the matmul decode kernel keeps accumulators for (clq.h's
+ * CLQ_DECODE_MAX_M; the host checks they agree). */
+#define CLQ_DECODE_ROWS 16
+
 /* ggml blocks (GGUF Q4_0 / Q8_0), always 32 elements. The fp16 scale is
  * kept as raw bits: without cl_khr_fp16, OpenCL C cannot put a half in a
  * struct, and the bits must survive a round trip unchanged anyway. */

@@ -1,7 +1,8 @@
 /*
  * Quantization and dequantization between fp32/fp16 matrices and clq's device
  * layout (clq_common.h), for every format, plus the double quantization of
- * the NF4/FP4 absmax vector.
+ * the NF4/FP4 absmax vector. dequant.cl (codes, scales, element values) is
+ * prepended.
  *
  * Every result here must equal the peers' code bit for bit (ggml's reference
  * quantizers, bitsandbytes' default backend, ONNX Runtime's MLAS), so:
@@ -17,24 +18,6 @@
 #ifndef CLQ_REDUCE_WG
 #define CLQ_REDUCE_WG 256 /* work-group size of clq_absmax_mean (host passes it) */
 #endif
-
-constant float nf4_code[16] = {CLQ_NF4_CODE_VALUES};
-constant float fp4_code[16] = {CLQ_FP4_CODE_VALUES};
-constant float dynamic_code[256] = {CLQ_DYNAMIC8_CODE_VALUES};
-
-/* PoCL has no cl_khr_fp16, so fp16 data is read with vload_half. */
-inline float load_x(global const void *src, uint src_half, ulong i)
-{
-    return src_half ? vload_half(i, (global const half *)src) : ((global const float *)src)[i];
-}
-
-inline void store_y(global void *dst, uint dst_half, ulong i, float v)
-{
-    if (dst_half)
-        vstore_half_rte(v, i, (global half *)dst);
-    else
-        ((global float *)dst)[i] = v;
-}
 
 /* ---- code lookups ------------------------------------------------------- */
 
@@ -278,39 +261,6 @@ kernel void clq_absmax_quantize(global const float *a, uint n, global const floa
 }
 
 /* ---- dequantization ------------------------------------------------------------ */
-
-/* The scale of block g as the peers compute it. Double-quantized absmax:
- * code[qa]·nested + offset, rounded after each step (bitsandbytes). */
-inline float block_scale(uint format, uint dq, global const void *scales, uint g, global const float *nested,
-                         global const float *code, global const float *offset)
-{
-    if (dq) {
-        uchar qa = ((global const uchar *)scales)[g];
-        float t = code[qa] * nested[g / CLQ_NESTED_BLOCK];
-        return t + offset[0];
-    }
-    if (format == CLQ_FMT_Q4 || format == CLQ_FMT_Q8)
-        return vload_half(g, (global const half *)scales);
-    return ((global const float *)scales)[g];
-}
-
-inline float dequant_value(uint format, uint qv, float scale, uint zero, global const float *code)
-{
-    switch (format) {
-    case CLQ_FMT_Q8:
-        return (float)as_char((uchar)qv) * scale;
-    case CLQ_FMT_Q4:
-        return (float)((int)qv - 8) * scale;
-    case CLQ_FMT_Q4Z:
-        return (float)((int)qv - (int)zero) * scale;
-    case CLQ_FMT_NF4:
-        return nf4_code[qv] * scale;
-    case CLQ_FMT_FP4:
-        return fp4_code[qv] * scale;
-    default: /* CLQ_FMT_DYNAMIC8: the weight's own code */
-        return code[qv] * scale;
-    }
-}
 
 /* One work-item per pair of elements (2p, 2p+1); pairs never straddle a
  * block since blocks have an even size. */

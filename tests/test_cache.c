@@ -73,8 +73,9 @@ static int list_entries(entry *out)
     return n;
 }
 
-/* Builds every program with the cache at cache_dir, in a child process so
- * that nothing (not even the driver's own state) is shared with the test. */
+/* Quantizes and exports a small weight with the cache at cache_dir, which
+ * builds two programs (quantize, repack), in a child process so that nothing
+ * (not even the driver's own state) is shared with the test. */
 static void warm_up_in_new_process(int use_cache)
 {
     pid_t pid = fork();
@@ -85,7 +86,15 @@ static void warm_up_in_new_process(int use_cache)
         o.cache_dir = cache_dir;
         o.program_cache = use_cache;
         clq_context *ctx = NULL;
-        int ok = clq_context_create(&o, &ctx) == CLQ_SUCCESS && clq_context_warm_up(ctx) == CLQ_SUCCESS;
+        clq_weight_desc d = {CLQ_FORMAT_Q8, 32, 1, 32, 0};
+        float x[32] = {1.0f};
+        unsigned char blocks[34];
+        clq_external e = {.data = blocks, .data_bytes = sizeof blocks};
+        clq_weight *w = NULL;
+        int ok = clq_context_create(&o, &ctx) == CLQ_SUCCESS &&
+                 clq_weight_quantize_host(ctx, &d, CLQ_DTYPE_F32, x, sizeof x, &w) == CLQ_SUCCESS &&
+                 clq_weight_export(w, CLQ_LAYOUT_GGML, &e) == CLQ_SUCCESS;
+        clq_weight_destroy(w);
         if (!ok)
             fprintf(stderr, "warm-up failed: %s\n", clq_last_error());
         clq_context_destroy(ctx);

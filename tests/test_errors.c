@@ -184,7 +184,7 @@ Test(errors, broken_kernel_hands_back_its_build_log)
     char dir[] = "/tmp/clq-kernels-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     char path[256];
-    const char *files[] = {"clq_common.h", "quantize.cl", "repack.cl"};
+    const char *files[] = {"clq_common.h", "quantize.cl", "dequant.cl"};
     for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         FILE *f = fopen(path, "w");

@@ -627,3 +627,66 @@ void ref_external_free(clq_external *e)
     free(e->nested_code);
     memset(e, 0, sizeof *e);
 }
+
+/* ---- matmul reference ---------------------------------------------------------- */
+
+static double gamma_n(double n)
+{
+    const double u = 1.0 / 16777216.0; /* 2^-24, fp32 unit roundoff */
+    return n * u / (1.0 - n * u);
+}
+
+/* T_j = x·A_j and its magnitude Σ_k |x_k·A_jk| for one row x. */
+static void lora_shrink(const ref_adapter *ad, uint64_t k, const float *xr, double *t, double *tmag)
+{
+    for (uint32_t j = 0; j < ad->rank; j++) {
+        const float *arow = ad->a + (uint64_t)j * k;
+        t[j] = tmag[j] = 0.0;
+        for (uint64_t kk = 0; kk < k; kk++) {
+            t[j] += (double)xr[kk] * arow[kk];
+            tmag[j] += fabs((double)xr[kk] * arow[kk]);
+        }
+    }
+}
+
+void ref_matmul(const float *w, uint64_t n, uint64_t k, const float *x, uint64_t m, const float *bias,
+                const ref_adapter *adapters, size_t n_adapters, const int32_t *index, double *y, double *bound)
+{
+    uint32_t r_max = 0;
+    for (size_t i = 0; i < n_adapters; i++)
+        r_max = adapters[i].rank > r_max ? adapters[i].rank : r_max;
+    double *t = malloc((r_max + 1) * sizeof *t), *tmag = malloc((r_max + 1) * sizeof *tmag);
+    for (uint64_t mi = 0; mi < m; mi++) {
+        const float *xr = x + mi * k;
+        int a = n_adapters == 0 ? -1 : index ? index[mi] : 0;
+        const ref_adapter *ad = a >= 0 ? &adapters[a] : NULL;
+        if (ad)
+            lora_shrink(ad, k, xr, t, tmag);
+        for (uint64_t ni = 0; ni < n; ni++) {
+            const float *wr = w + ni * k;
+            double sum = 0.0, mag = 0.0;
+            for (uint64_t kk = 0; kk < k; kk++) {
+                sum += (double)xr[kk] * wr[kk];
+                mag += fabs((double)xr[kk] * wr[kk]);
+            }
+            if (bias) {
+                sum += bias[ni];
+                mag += fabs((double)bias[ni]);
+            }
+            double side = 0.0, side_mag = 0.0;
+            for (uint32_t j = 0; ad && j < ad->rank; j++) {
+                double b = ad->b[ni * ad->rank + j];
+                side += b * t[j];
+                side_mag += fabs(b) * tmag[j];
+            }
+            if (ad) {
+                sum += (double)ad->scale * side;
+                mag += fabs((double)ad->scale) * side_mag;
+            }
+            y[mi * n + ni] = sum;
+            bound[mi * n + ni] = gamma_n((double)(k + (ad ? ad->rank : 0) + 4)) * mag;
+        }
+    }
+    free(t);
+    free(tmag);
+}

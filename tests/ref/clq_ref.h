@@ -56,3 +56,30 @@ int ref_pack(const ref_quant *q, clq_layout layout, clq_external *out);
 void ref_external_free(clq_external *e);
 
 #endif /* CLQ_REF_H */
+
+/* ---- matmul reference ------------------------------------------------------ */
+
+/* One LoRA adapter for the reference: A is rank×K, B is N×rank (fp32
+ * values, already rounded to fp16 when the device gets fp16), s the scale. */
+typedef struct ref_adapter {
+    uint32_t rank;
+    float scale;
+    const float *a;
+    const float *b;
+} ref_adapter;
+
+/* Y = X·Wᵀ + bias + s·(X·Aᵀ)·Bᵀ in double precision, W being the N×K
+ * dequantized weights (fp32, exact). index (M entries, -1 = none) picks
+ * each row's adapter; NULL means adapter 0 for every row; n_adapters = 0
+ * means no side path. bias may be NULL.
+ *
+ * bound[i] is how far a float computation of the same sum may be from y[i]
+ * whatever its summation order, scale factoring or fma use: with
+ * u = 2^-24 and γ(n) = n·u/(1-n·u),
+ *   |ŷ - y| <= γ(K + r + 4) · (Σ_k |x_k·w_k| + |bias| + |s|·Σ_j |B_j|·Σ_k |x_k·A_jk|)
+ * (Higham, Accuracy and Stability of Numerical Algorithms, §3.1: a dot
+ * product of length n in any order errs by at most γ(n)·Σ|x_k·y_k|; the
+ * LoRA term is a dot product of length r over dot products of length K,
+ * and the final additions and the scale add a few more roundings). */
+void ref_matmul(const float *w, uint64_t n, uint64_t k, const float *x, uint64_t m, const float *bias,
+                const ref_adapter *adapters, size_t n_adapters, const int32_t *index, double *y, double *bound);

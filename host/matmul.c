@@ -1,0 +1,234 @@
+/* The fused matmul: checks, the choice between the decode and prefill
+ * kernels, and the LoRA shrink launched before them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+_Static_assert(CLQ_DECODE_MAX_M == CLQ_DECODE_ROWS, "clq.h and kernels/clq_common.h disagree on decode rows");
+
+static size_t dtype_bytes(clq_dtype t) { return t == CLQ_DTYPE_F16 ? 2 : 4; }
+
+/* The -D options of a weight's matmul program variant. */
+static void matmul_defines(const clq_weight_desc *d, char *buf, size_t len)
+{
+    snprintf(buf, len, " -DCLQ_FORMAT=%d -DCLQ_DQ=%d", (int)d->format, d->double_quant ? 1 : 0);
+}
+
+clq_status clq_matmul_warm_up(clq_context *ctx)
+{
+    for (int f = CLQ_FORMAT_Q8; f <= CLQ_FORMAT_DYNAMIC8; f++)
+        for (int dq = 0; dq <= (f == CLQ_FORMAT_NF4 || f == CLQ_FORMAT_FP4); dq++) {
+            clq_weight_desc d = {(clq_format)f, 32, 1, 32, dq};
+            char defines[128];
+            cl_program p;
+            matmul_defines(&d, defines, sizeof defines);
+            CLQ_FORWARD(clq_program_get(ctx, CLQ_PROGRAM_MATMUL, defines, &p));
+        }
+    return CLQ_SUCCESS;
+}
+
+static clq_status check_dtype(clq_dtype t, const char *what)
+{
+    if (t != CLQ_DTYPE_F32 && t != CLQ_DTYPE_F16)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "%s dtype %d is neither F32 nor F16", what, (int)t);
+    return CLQ_SUCCESS;
+}
+
+static clq_status check_args(const clq_weight *w, const clq_matmul_args *a)
+{
+    const clq_weight_desc *d = &w->desc;
+    if (a->m == 0)
+        return CLQ_FAIL(CLQ_ERROR_SHAPE, "M = 0: X needs at least one row");
+    if (a->m > UINT32_MAX / 2)
+        return CLQ_FAIL(CLQ_ERROR_SHAPE, "M = %llu is too large", (unsigned long long)a->m);
+    CLQ_FORWARD(check_dtype(a->x_type, "X"));
+    CLQ_FORWARD(check_dtype(a->y_type, "Y"));
+    if (a->kernel < CLQ_MATMUL_AUTO || a->kernel > CLQ_MATMUL_PREFILL)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "kernel choice %d", (int)a->kernel);
+    CLQ_FORWARD(clq_check_buffer(a->x, a->m * d->cols * dtype_bytes(a->x_type), "X (M×K)"));
+    CLQ_FORWARD(clq_check_buffer(a->y, a->m * d->rows * dtype_bytes(a->y_type), "Y (M×N)"));
+    if (a->bias)
+        CLQ_FORWARD(clq_check_buffer(a->bias, d->rows * dtype_bytes(a->y_type), "bias (N)"));
+    if (!a->lora && a->lora_index)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "lora_index given without adapters");
+    if (!a->lora)
+        return CLQ_SUCCESS;
+    if (a->lora->ctx != w->ctx)
+        return CLQ_FAIL(CLQ_ERROR_CONTEXT_MISMATCH, "the adapters and the weight belong to different contexts");
+    if (a->lora->rows != d->rows || a->lora->cols != d->cols)
+        return CLQ_FAIL(CLQ_ERROR_SHAPE, "adapters are for a %llux%llu weight, this one is %llux%llu",
+                        (unsigned long long)a->lora->rows, (unsigned long long)a->lora->cols,
+                        (unsigned long long)d->rows, (unsigned long long)d->cols);
+    for (uint64_t i = 0; a->lora_index && i < a->m; i++)
+        if (a->lora_index[i] < -1 || a->lora_index[i] >= (int64_t)a->lora->count)
+            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "lora_index[%llu] = %d: not -1 and not one of %zu adapters",
+                            (unsigned long long)i, a->lora_index[i], a->lora->count);
+    return CLQ_SUCCESS;
+}
+
+/* The launch state shared by the shrink and the main kernels. */
+typedef struct launch {
+    const clq_weight *w;
+    const clq_matmul_args *a;
+    cl_mem t, row_adapter; /* LoRA scratch (M × max rank) and per-row index */
+    cl_uint n_adapters, r_max;
+} launch;
+
+static clq_status enqueue_shrink(clq_context *ctx, launch *l, cl_uint num_wait, const cl_event *wait_list,
+                                 cl_event *done)
+{
+    const clq_lora *lo = l->a->lora;
+    cl_uint m = (cl_uint)l->a->m, k = (cl_uint)l->w->desc.cols, x_half = l->a->x_type == CLQ_DTYPE_F16;
+    cl_uint a_half = lo->half;
+    clq_arg args[] = {CLQ_ARG(m),        CLQ_ARG(k),       CLQ_ARG(l->a->x),          CLQ_ARG(x_half),
+                      CLQ_ARG(lo->a),    CLQ_ARG(a_half),  CLQ_ARG(lo->rank),         CLQ_ARG(lo->a_row),
+                      CLQ_ARG(l->row_adapter), CLQ_ARG(l->r_max), CLQ_ARG(l->t)};
+    size_t wg = ctx->params.reduce_wg;
+    return clq_launch(ctx, CLQ_PROGRAM_LORA, "clq_lora_shrink", args, CLQ_NARGS(args),
+                      (size_t)m * l->r_max * wg, wg, num_wait, wait_list, done);
+}
+
+/* Enqueues the decode kernel over rows in chunks of CLQ_DECODE_ROWS (one
+ * chunk for AUTO); each chunk reads the weights once. `args` has two free
+ * slots in front for the chunk's first row and row count. */
+static clq_status enqueue_decode(clq_context *ctx, cl_kernel k, clq_arg *args, size_t nargs, uint64_t m,
+                                 cl_uint n_count, cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+{
+    cl_uint chunks = (cl_uint)clq_ceil_div(m, CLQ_DECODE_ROWS);
+    cl_event *done = event ? calloc(chunks, sizeof *done) : NULL;
+    if (event && !done)
+        return CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "decode events");
+    int status = CLQ_SUCCESS;
+    cl_uint launched = 0;
+    for (; status == CLQ_SUCCESS && launched < chunks; launched++) {
+        cl_uint m0 = launched * CLQ_DECODE_ROWS;
+        cl_uint mc = (cl_uint)(m - m0 < CLQ_DECODE_ROWS ? m - m0 : CLQ_DECODE_ROWS);
+        args[0] = CLQ_ARG(m0);
+        args[1] = CLQ_ARG(mc);
+        status = clq_launch_kernel(ctx, k, args, nargs, n_count, ctx->params.decode_wg, num_wait, wait_list,
+                                   done ? &done[launched] : NULL);
+    }
+    if (status != CLQ_SUCCESS)
+        launched--; /* the failed launch made no event */
+    if (status == CLQ_SUCCESS && event) {
+        /* One event for the caller, whatever the number of chunks (and
+         * correct on an out-of-order queue). */
+        cl_int err = CL_SUCCESS;
+        if (chunks == 1)
+            err = clRetainEvent(*event = done[0]);
+        else
+            err = clEnqueueMarkerWithWaitList(ctx->queue, chunks, done, event);
+        if (err != CL_SUCCESS)
+            status = CLQ_FAIL(err, "clEnqueueMarkerWithWaitList: %s", clq_status_string(err));
+    }
+    for (cl_uint i = 0; done && i < launched; i++)
+        clReleaseEvent(done[i]);
+    free(done);
+    return status;
+}
+
+static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, cl_uint num_wait,
+                               const cl_event *wait_list, cl_event *event)
+{
+    const clq_weight *w = l->w;
+    const clq_matmul_args *a = l->a;
+    const clq_lora *lo = a->lora;
+    char defines[128];
+    matmul_defines(&w->desc, defines, sizeof defines);
+    cl_kernel k;
+    CLQ_FORWARD(clq_kernel_create(ctx, CLQ_PROGRAM_MATMUL, defines,
+                                  decode ? "clq_matmul_decode" : "clq_matmul_prefill", &k));
+    cl_uint m_count = (cl_uint)a->m, n_count = (cl_uint)w->desc.rows, k_count = (cl_uint)w->desc.cols;
+    cl_uint block = w->desc.block, x_half = a->x_type == CLQ_DTYPE_F16, y_half = a->y_type == CLQ_DTYPE_F16;
+    cl_uint b_half = lo ? lo->half : 0;
+    cl_mem lora_b = lo ? lo->b : NULL, rank = lo ? lo->rank : NULL, b_offset = lo ? lo->b_offset : NULL;
+    cl_mem lora_scale = lo ? lo->scale : NULL;
+    /* Two leading slots: decode's (m0, m_count), prefill's m_count. */
+    clq_arg args[] = {{0, NULL},          {0, NULL},           CLQ_ARG(n_count),        CLQ_ARG(k_count),
+                      CLQ_ARG(block),     CLQ_ARG(w->quants),  CLQ_ARG(w->scales),      CLQ_ARG(w->zeros),
+                      CLQ_ARG(w->nested_absmax), CLQ_ARG(w->code), CLQ_ARG(w->offset),  CLQ_ARG(a->x),
+                      CLQ_ARG(x_half),    CLQ_ARG(a->y),       CLQ_ARG(a->bias),        CLQ_ARG(y_half),
+                      CLQ_ARG(l->n_adapters), CLQ_ARG(l->t),   CLQ_ARG(l->r_max),       CLQ_ARG(lora_b),
+                      CLQ_ARG(b_half),    CLQ_ARG(rank),       CLQ_ARG(b_offset),       CLQ_ARG(lora_scale),
+                      CLQ_ARG(l->row_adapter)};
+    int status;
+    if (decode) {
+        status = enqueue_decode(ctx, k, args, CLQ_NARGS(args), a->m, n_count, num_wait, wait_list, event);
+    } else {
+        args[1] = CLQ_ARG(m_count);
+        const clq_device_params *p = &ctx->params;
+        size_t wg = (p->pf_tm / p->pf_wm) * (p->pf_tn / p->pf_wn);
+        size_t tiles = clq_ceil_div(a->m, p->pf_tm) * clq_ceil_div(w->desc.rows, p->pf_tn);
+        status = clq_launch_kernel(ctx, k, args + 1, CLQ_NARGS(args) - 1, tiles * wg, wg, num_wait, wait_list,
+                                   event);
+    }
+    clReleaseKernel(k);
+    return status;
+}
+
+/* The LoRA scratch T (M × max rank) and the per-row adapter index. */
+static clq_status prepare_lora(clq_context *ctx, launch *l)
+{
+    const clq_matmul_args *a = l->a;
+    l->n_adapters = (cl_uint)a->lora->count;
+    l->r_max = a->lora->max_rank;
+    CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, a->m * l->r_max * sizeof(float), NULL, &l->t));
+    if (a->lora_index)
+        CLQ_FORWARD(clq_upload(ctx, a->lora_index, a->m * sizeof(int32_t), &l->row_adapter));
+    return CLQ_SUCCESS;
+}
+
+clq_status clq_matmul(const clq_weight *w, const clq_matmul_args *a, cl_uint num_wait, const cl_event *wait_list,
+                      cl_event *event)
+{
+    if (!w || !a)
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_matmul: weight and args are required");
+    CLQ_FORWARD(check_args(w, a));
+    clq_context *ctx = w->ctx;
+    bool decode = a->kernel == CLQ_MATMUL_DECODE || (a->kernel == CLQ_MATMUL_AUTO && a->m <= CLQ_DECODE_ROWS);
+    launch l = {w, a, NULL, NULL, 0, 0};
+    cl_event shrunk = NULL;
+    int status = CLQ_SUCCESS;
+    if (a->lora) {
+        status = prepare_lora(ctx, &l);
+        if (status == CLQ_SUCCESS)
+            status = enqueue_shrink(ctx, &l, num_wait, wait_list, &shrunk);
+    }
+    if (status == CLQ_SUCCESS)
+        status = shrunk ? enqueue_main(ctx, &l, decode, 1, &shrunk, event)
+                        : enqueue_main(ctx, &l, decode, num_wait, wait_list, event);
+    if (shrunk)
+        clReleaseEvent(shrunk);
+    /* The scratch buffers live on until the kernels using them end. */
+    clq_mem_release(&l.t);
+    clq_mem_release(&l.row_adapter);
+    return status;
+}
+
+clq_status clq_matmul_host(const clq_weight *w, uint64_t m, clq_dtype dtype, const void *x, const void *bias,
+                           void *y, const clq_lora *lora, const int32_t *lora_index)
+{
+    if (!w || !x || !y)
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_matmul_host: weight, x and y are required");
+    CLQ_FORWARD(check_dtype(dtype, "X/Y"));
+    if (m == 0)
+        return CLQ_FAIL(CLQ_ERROR_SHAPE, "M = 0: X needs at least one row");
+    clq_context *ctx = w->ctx;
+    size_t e = dtype_bytes(dtype), xb = m * w->desc.cols * e, yb = m * w->desc.rows * e;
+    clq_matmul_args a = {m, dtype, NULL, dtype, NULL, NULL, lora, lora_index, CLQ_MATMUL_AUTO};
+    int status = clq_upload(ctx, x, xb, &a.x);
+    if (status == CLQ_SUCCESS && bias)
+        status = clq_upload(ctx, bias, w->desc.rows * e, &a.bias);
+    if (status == CLQ_SUCCESS)
+        status = clq_buffer_create(ctx, CL_MEM_WRITE_ONLY, yb, NULL, &a.y);
+    if (status == CLQ_SUCCESS)
+        status = clq_matmul(w, &a, 0, NULL, NULL);
+    if (status == CLQ_SUCCESS)
+        status = clq_download(ctx, a.y, y, yb);
+    clq_mem_release(&a.x);
+    clq_mem_release(&a.bias);
+    clq_mem_release(&a.y);
+    return status;
+}

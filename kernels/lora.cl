@@ -1,0 +1,50 @@
+/*
+ * The shrink half of the LoRA side path: T = X·Aᵀ for each row of X with that
+ * row's adapter (Punica's BGMV "shrink"). T is M × r_max floats in a scratch
+ * buffer that only clq sees; the matmul kernels add s·T·Bᵀ to Y in their
+ * epilogue, so Y is written once.
+ *
+ * Adapters live packed in one buffer: adapter i's A is rank[i] rows of K
+ * starting at row a_row[i].
+ */
+
+#ifndef CLQ_REDUCE_WG
+#define CLQ_REDUCE_WG 256 /* work-group size of the reduction over K (host passes it) */
+#endif
+
+inline float lora_load(global const void *p, uint is_half, ulong i)
+{
+    return is_half ? vload_half(i, (global const half *)p) : ((global const float *)p)[i];
+}
+
+/* One work-group per (row m, rank index j): its lanes split K, then reduce
+ * in local memory. Rows without an adapter (index -1) and j beyond the
+ * adapter's rank get 0. */
+kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void
+clq_lora_shrink(uint m_count, uint k_count, global const void *x, uint x_half, global const void *a_all,
+                uint a_half, global const int *rank, global const uint *a_row, global const int *row_adapter,
+                uint r_max, global float *t)
+{
+    local float partial[CLQ_REDUCE_WG];
+    uint pair = get_group_id(0), lid = get_local_id(0);
+    uint m = pair / r_max, j = pair % r_max;
+    if (m >= m_count)
+        return; /* uniform over the work-group */
+    int adapter = row_adapter ? row_adapter[m] : 0;
+    bool active = adapter >= 0 && (int)j < rank[max(adapter, 0)];
+    float sum = 0.0f;
+    if (active) {
+        ulong xrow = (ulong)m * k_count, arow = (ulong)(a_row[adapter] + j) * k_count;
+        for (uint k = lid; k < k_count; k += CLQ_REDUCE_WG)
+            sum = mad(lora_load(x, x_half, xrow + k), lora_load(a_all, a_half, arow + k), sum);
+    }
+    partial[lid] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint stride = CLQ_REDUCE_WG / 2; stride > 0; stride /= 2) {
+        if (lid < stride)
+            partial[lid] += partial[lid + stride];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0)
+        t[(ulong)m * r_max + j] = partial[0];
+}
