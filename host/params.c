@@ -20,8 +20,8 @@ void clq_device_params_default(const clq_context *ctx, clq_device_params *p)
     p->decode_wg = cpu ? 16 : 64;
     p->pf_tm = cpu ? 32 : 64;
     p->pf_tn = cpu ? 32 : 64;
-    p->pf_wm = 4;
-    p->pf_wn = 4;
+    p->pf_wm = cpu ? 8 : 4;
+    p->pf_wn = cpu ? 8 : 4;
     while (p->pf_tm / p->pf_wm * (p->pf_tn / p->pf_wn) > ctx->max_work_group && p->pf_tm > p->pf_wm) {
         p->pf_tm /= 2; /* devices with small work-groups */
         p->pf_tn /= 2;

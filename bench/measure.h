@@ -1,0 +1,41 @@
+/* Timing for the benchmark: warm-up, repetitions calibrated to a target
+ * time, device time from profiling events, wall time beside it, medians. */
+#ifndef CLQ_BENCH_MEASURE_H
+#define CLQ_BENCH_MEASURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "clq.h"
+
+/* Enqueues one run of the operation on `queue`; returns 0 on success and the
+ * events of its last command in *last (or NULL: then only wall time is
+ * measured). Device time runs from the start of `first` (an event the
+ * timer enqueues as a marker just before) to the end of *last, so an
+ * operation of several kernels is timed whole. */
+typedef int (*bench_run_fn)(void *user, cl_command_queue queue, cl_event *last);
+
+typedef struct bench_stats {
+    double median_us, min_us, max_us; /* device time per run (wall time if no event) */
+    double wall_median_us;            /* enqueue to completion, as the host sees it */
+    int reps;
+} bench_stats;
+
+typedef struct bench_timer {
+    cl_command_queue queue; /* must have CL_QUEUE_PROFILING_ENABLE */
+    cl_mem evict;           /* written before each run so weights are not cache-hot; may be NULL */
+    size_t evict_bytes;
+    double target_seconds;  /* device time to spend per measurement */
+    int min_reps, max_reps;
+} bench_timer;
+
+/* Sets up a timer on a profiling queue; the eviction buffer is twice the
+ * device's last-level cache (CL_DEVICE_GLOBAL_MEM_CACHE_SIZE), capped at a
+ * quarter of its memory. */
+int bench_timer_init(bench_timer *t, clq_context *ctx, double target_seconds, bool evict);
+void bench_timer_release(bench_timer *t);
+
+/* Two warm-up runs, then reps calibrated from the second. */
+int bench_measure(const bench_timer *t, bench_run_fn run, void *user, bench_stats *out);
+
+#endif
