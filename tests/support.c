@@ -76,3 +76,14 @@ void *test_read_data(const char *rel, size_t *size)
     cr_assert_not_null(data, "cannot read %s", path);
     return data;
 }
+
+void test_alloc_external(const clq_weight_desc *d, clq_layout layout, clq_external *e)
+{
+    int status = clq_external_sizes(d, layout, e);
+    cr_assert_eq(status, CLQ_SUCCESS, "%s", clq_last_error());
+    e->data = calloc(1, e->data_bytes + 1);
+    e->scales = calloc(1, e->scales_bytes + 1);
+    e->zero_points = calloc(1, e->zero_points_bytes + 1);
+    e->nested_absmax = calloc(1, e->nested_absmax_bytes + 1);
+    e->nested_code = calloc(1, e->nested_code_bytes + 1);
+}

@@ -26,6 +26,11 @@ float test_rng_normal(test_rng *r, float sd);  /* Box-Muller */
  * row, a negative-only row, tiny values. */
 void test_fill_matrix(test_rng *r, float *x, uint64_t rows, uint64_t cols);
 
+/* Allocates zeroed host arrays of the sizes an external layout needs for a
+ * description (one spare byte each, so none is zero-sized); free them with
+ * ref_external_free. */
+void test_alloc_external(const clq_weight_desc *d, clq_layout layout, clq_external *e);
+
 /* Index of the first differing byte, or -1 if equal. */
 long test_first_diff(const void *a, const void *b, size_t bytes);
 

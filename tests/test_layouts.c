@@ -8,16 +8,6 @@
 #include "clq_ref.h"
 #include "support.h"
 
-static void alloc_external(const clq_weight_desc *d, clq_layout layout, clq_external *e)
-{
-    TEST_OK(clq_external_sizes(d, layout, e));
-    e->data = malloc(e->data_bytes + 1);
-    e->scales = malloc(e->scales_bytes + 1);
-    e->zero_points = malloc(e->zero_points_bytes + 1);
-    e->nested_absmax = malloc(e->nested_absmax_bytes + 1);
-    e->nested_code = malloc(e->nested_code_bytes + 1);
-}
-
 static void round_trip(clq_format format, uint32_t block, int double_quant, clq_layout layout, uint64_t seed)
 {
     test_rng rng = {seed};
@@ -29,8 +19,8 @@ static void round_trip(clq_format format, uint32_t block, int double_quant, clq_
     clq_weight *w = NULL, *back = NULL;
     TEST_OK(clq_weight_quantize_host(ctx, &d, CLQ_DTYPE_F32, x, n * 4, &w));
     clq_external e1, e2;
-    alloc_external(&d, layout, &e1);
-    alloc_external(&d, layout, &e2);
+    test_alloc_external(&d, layout, &e1);
+    test_alloc_external(&d, layout, &e2);
     TEST_OK(clq_weight_export(w, layout, &e1));
     TEST_OK(clq_weight_import(ctx, &d, layout, &e1, &back));
     TEST_OK(clq_weight_export(back, layout, &e2));
@@ -67,8 +57,8 @@ static void arbitrary_bytes(clq_format format, clq_layout layout, int double_qua
 {
     clq_weight_desc d = {format, 32, 6, 128, double_quant};
     clq_external e, out;
-    alloc_external(&d, layout, &e);
-    alloc_external(&d, layout, &out);
+    test_alloc_external(&d, layout, &e);
+    test_alloc_external(&d, layout, &out);
     unsigned char *data = e.data;
     for (size_t i = 0; i < e.data_bytes; i++)
         data[i] = (unsigned char)(i * 37 + 11);

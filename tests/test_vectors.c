@@ -21,17 +21,6 @@ static void load_folder(const char *name, clq_folder *f)
     cr_assert_not_null(f->dequant, "%s has no dequant.f32", name);
 }
 
-/* Allocates export arrays of the sizes the layout needs. */
-static void alloc_external(const clq_weight_desc *d, clq_layout layout, clq_external *e)
-{
-    TEST_OK(clq_external_sizes(d, layout, e));
-    e->data = calloc(1, e->data_bytes + 1);
-    e->scales = calloc(1, e->scales_bytes + 1);
-    e->zero_points = calloc(1, e->zero_points_bytes + 1);
-    e->nested_absmax = calloc(1, e->nested_absmax_bytes + 1);
-    e->nested_code = calloc(1, e->nested_code_bytes + 1);
-}
-
 static void assert_same(const char *what, const char *folder, const void *got, const void *want, size_t bytes)
 {
     if (bytes == 0)
@@ -80,7 +69,7 @@ static void check_vector_folder(const char *name)
     size_t n = f.desc.rows * f.desc.cols;
     TEST_OK(clq_weight_quantize_host(ctx, &f.desc, CLQ_DTYPE_F32, f.input, n * sizeof(float), &w));
     clq_external got;
-    alloc_external(&f.desc, f.layout, &got);
+    test_alloc_external(&f.desc, f.layout, &got);
     TEST_OK(clq_weight_export(w, f.layout, &got));
     assert_external_equal(name, &got, &f.arrays);
     assert_dequant_equal(name, w, f.dequant);
