@@ -237,6 +237,13 @@ Test(matmul, largest_block)
     run_case(&c);
 }
 
+/* M = 4096 rows of X (a long prefill batch) on a narrow weight. */
+Test(matmul, large_m)
+{
+    matmul_case c = {CLQ_FORMAT_FP4, 0, 32, 9, 64, 4096, 1, {4}, 0, 1, CLQ_DTYPE_F32, CLQ_DTYPE_F32, 0, 11};
+    run_case(&c);
+}
+
 /* fp16 activations, outputs, bias and adapters. */
 Test(matmul, fp16_everywhere)
 {
