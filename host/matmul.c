@@ -41,7 +41,8 @@ static clq_status check_args(const clq_weight *w, const clq_matmul_args *a)
     const clq_weight_desc *d = &w->desc;
     if (a->m == 0)
         return CLQ_FAIL(CLQ_ERROR_SHAPE, "M = 0: X needs at least one row");
-    if (a->m > UINT32_MAX / 2)
+    /* M·K and M·N elements (times 4 bytes) must fit the size arithmetic. */
+    if (a->m > UINT32_MAX / 2 || a->m > UINT64_MAX / 4 / d->cols || a->m > UINT64_MAX / 4 / d->rows)
         return CLQ_FAIL(CLQ_ERROR_SHAPE, "M = %llu is too large", (unsigned long long)a->m);
     CLQ_FORWARD(check_dtype(a->x_type, "X"));
     CLQ_FORWARD(check_dtype(a->y_type, "Y"));
@@ -57,6 +58,9 @@ static clq_status check_args(const clq_weight *w, const clq_matmul_args *a)
         return CLQ_SUCCESS;
     if (a->lora->ctx != w->ctx)
         return CLQ_FAIL(CLQ_ERROR_CONTEXT_MISMATCH, "the adapters and the weight belong to different contexts");
+    if (a->m * a->lora->max_rank > UINT32_MAX) /* one shrink work-group per (row, rank index) */
+        return CLQ_FAIL(CLQ_ERROR_SHAPE, "M = %llu rows times rank %u is too large for the LoRA side path",
+                        (unsigned long long)a->m, a->lora->max_rank);
     if (a->lora->rows != d->rows || a->lora->cols != d->cols)
         return CLQ_FAIL(CLQ_ERROR_SHAPE, "adapters are for a %llux%llu weight, this one is %llux%llu",
                         (unsigned long long)a->lora->rows, (unsigned long long)a->lora->cols,
@@ -215,6 +219,8 @@ clq_status clq_matmul_host(const clq_weight *w, uint64_t m, clq_dtype dtype, con
     CLQ_FORWARD(check_dtype(dtype, "X/Y"));
     if (m == 0)
         return CLQ_FAIL(CLQ_ERROR_SHAPE, "M = 0: X needs at least one row");
+    if (m > UINT64_MAX / 4 / w->desc.cols || m > UINT64_MAX / 4 / w->desc.rows)
+        return CLQ_FAIL(CLQ_ERROR_SHAPE, "M = %llu is too large", (unsigned long long)m);
     clq_context *ctx = w->ctx;
     size_t e = dtype_bytes(dtype), xb = m * w->desc.cols * e, yb = m * w->desc.rows * e;
     clq_matmul_args a = {m, dtype, NULL, dtype, NULL, NULL, lora, lora_index, CLQ_MATMUL_AUTO};

@@ -2,8 +2,9 @@
  * The `clq` tool, run as a user runs it: a separate process (CLQ_TOOL_PATH)
  * writing into a fresh temporary directory. Quantizing each reference
  * vector's input must give back the folder byte for byte, dequantizing each
- * folder must give its dequant.f32 exactly, and bad input must fail cleanly:
- * non-zero exit, a reason on stderr, and no output file.
+ * folder must give its dequant.f32 exactly, `clq matmul` must agree with the
+ * double-precision reference within its error bound, and bad input must fail
+ * cleanly: non-zero exit, a reason on stderr, and no output file.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -12,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,7 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clq_ref.h"
 #include "folder.h"
+#include "lora_folder.h"
 #include "support.h"
 
 #ifndef CLQ_TOOL_PATH
@@ -304,7 +308,7 @@ Test(tool, version_and_help)
     run_tool(&r, "--version", NULL);
     expect_success(&r);
     cr_assert(strstr(r.out, clq_version_string()) != NULL, "--version printed '%s'", r.out);
-    static const char *const commands[] = {"devices", "quantize", "dequantize"};
+    static const char *const commands[] = {"devices", "quantize", "dequantize", "matmul"};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         run_tool(&r, commands[i], "--help", NULL);
         expect_success(&r);
@@ -534,4 +538,295 @@ Test(tool, dequantize_missing_folder)
     run_result r;
     run_tool(&r, "dequantize", out_path("no-such-folder"), out_path("d.f32"), NULL);
     expect_failure(&r, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* matmul                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A weight quantized by the tool itself (nf4, bnb, block 64), two adapters
+ * of different rank (the second with rslora), X of M = 3 (decode-sized) and
+ * M = 20 (above CLQ_DECODE_MAX_M, so auto picks prefill), a bias and two
+ * index files, all under root/ (outside out/). W for the reference is the
+ * dequant.f32 the quantize wrote: exactly what the device dequantizes. */
+#define MM_N 40
+#define MM_K 128
+#define MM_M_SMALL 3
+#define MM_M_LARGE 20
+
+static struct mm_fixture {
+    char weight[700], lora1[700], lora2[700], x_small[700], x_large[700], bias[700];
+    char index_set[700], index_one[700];
+    float w[MM_N * MM_K];
+    float x_small_v[MM_M_SMALL * MM_K], x_large_v[MM_M_LARGE * MM_K], bias_v[MM_N];
+    int32_t index_set_v[MM_M_LARGE], index_one_v[MM_M_LARGE];
+    clq_lora_folder l1, l2;
+} mm;
+
+static void write_raw(char *path, size_t len, const char *name, const void *data, size_t bytes)
+{
+    snprintf(path, len, "%s/%s", box.root, name);
+    cr_assert_eq(clq_write_file(path, data, bytes), 0, "cannot write %s: %s", path, strerror(errno));
+}
+
+static void make_adapter(test_rng *r, clq_lora_folder *f, uint32_t rank, float alpha, int rslora,
+                         const char *name, char *dir, size_t len)
+{
+    *f = (clq_lora_folder){.rank = rank, .alpha = alpha, .rslora = rslora, .rows = MM_N, .cols = MM_K};
+    f->a = malloc(rank * MM_K * sizeof(float));
+    f->b = malloc(MM_N * rank * sizeof(float));
+    cr_assert(f->a && f->b, "out of memory");
+    for (size_t i = 0; i < rank * MM_K; i++)
+        f->a[i] = test_rng_normal(r, 0.1f);
+    for (size_t i = 0; i < MM_N * rank; i++)
+        f->b[i] = test_rng_normal(r, 0.1f);
+    snprintf(dir, len, "%s/%s", box.root, name);
+    char err[512];
+    clq_status st = clq_lora_folder_write(dir, f, err, sizeof err);
+    cr_assert_eq(st, CLQ_SUCCESS, "clq_lora_folder_write(%s): %s", dir, err);
+}
+
+static void mm_setup(void)
+{
+    test_rng r = {20240611};
+    static float input[MM_N * MM_K];
+    test_fill_matrix(&r, input, MM_N, MM_K);
+    char input_path[700];
+    write_raw(input_path, sizeof input_path, "w-input.f32", input, sizeof input);
+    snprintf(mm.weight, sizeof mm.weight, "%s/w", box.root);
+    run_result res;
+    run_tool(&res, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "40",
+             "--cols", "128", input_path, mm.weight, NULL);
+    expect_success(&res);
+    clq_folder fo;
+    read_folder(mm.weight, &fo);
+    cr_assert_not_null(fo.dequant, "%s has no dequant.f32", mm.weight);
+    cr_assert(fo.desc.rows == MM_N && fo.desc.cols == MM_K, "%s is not %dx%d", mm.weight, MM_N, MM_K);
+    memcpy(mm.w, fo.dequant, sizeof mm.w);
+    clq_folder_free(&fo);
+
+    for (size_t i = 0; i < MM_M_SMALL * MM_K; i++)
+        mm.x_small_v[i] = test_rng_normal(&r, 1.0f);
+    for (size_t i = 0; i < MM_M_LARGE * MM_K; i++)
+        mm.x_large_v[i] = test_rng_normal(&r, 1.0f);
+    for (size_t i = 0; i < MM_N; i++)
+        mm.bias_v[i] = test_rng_normal(&r, 0.5f);
+    /* Every row kind of a set: no adapter, the first, the second. */
+    for (int i = 0; i < MM_M_LARGE; i++) {
+        mm.index_set_v[i] = i % 3 - 1;
+        mm.index_one_v[i] = i % 2 ? 0 : -1;
+    }
+    write_raw(mm.x_small, sizeof mm.x_small, "x3.f32", mm.x_small_v, sizeof mm.x_small_v);
+    write_raw(mm.x_large, sizeof mm.x_large, "x20.f32", mm.x_large_v, sizeof mm.x_large_v);
+    write_raw(mm.bias, sizeof mm.bias, "bias.f32", mm.bias_v, sizeof mm.bias_v);
+    write_raw(mm.index_set, sizeof mm.index_set, "index-set.i32", mm.index_set_v, sizeof mm.index_set_v);
+    write_raw(mm.index_one, sizeof mm.index_one, "index-one.i32", mm.index_one_v, sizeof mm.index_one_v);
+    make_adapter(&r, &mm.l1, 8, 16.0f, 0, "lora8", mm.lora1, sizeof mm.lora1);
+    make_adapter(&r, &mm.l2, 4, 6.0f, 1, "lora4", mm.lora2, sizeof mm.lora2);
+}
+
+static void mm_teardown(void)
+{
+    clq_lora_folder_free(&mm.l1);
+    clq_lora_folder_free(&mm.l2);
+}
+
+/* Checks the M×N file `y_path` against ref_matmul of the fixture's W with
+ * x, bias (or NULL) and the first n_adapters of (l1, l2) chosen by index. */
+static void expect_matmul(const char *y_path, const float *x, uint64_t m, const float *bias,
+                          size_t n_adapters, const int32_t *index, const char *command)
+{
+    size_t size = 0;
+    float *y = clq_read_file(y_path, &size);
+    cr_assert_not_null(y, "`%s`: cannot read %s: %s", command, y_path, strerror(errno));
+    cr_assert_eq(size, m * MM_N * sizeof(float), "`%s`: %s has %zu bytes, expected M x N = %llu x %d fp32",
+                 command, y_path, size, (unsigned long long)m, MM_N);
+    const ref_adapter adapters[2] = {
+        {mm.l1.rank, clq_lora_folder_scale(&mm.l1), mm.l1.a, mm.l1.b},
+        {mm.l2.rank, clq_lora_folder_scale(&mm.l2), mm.l2.a, mm.l2.b},
+    };
+    double *ref = malloc(m * MM_N * sizeof *ref), *bound = malloc(m * MM_N * sizeof *bound);
+    cr_assert(ref && bound, "out of memory");
+    ref_matmul(mm.w, MM_N, MM_K, x, m, bias, adapters, n_adapters, index, ref, bound);
+    for (uint64_t i = 0; i < m * MM_N; i++)
+        cr_assert(fabs((double)y[i] - ref[i]) <= bound[i],
+                  "`%s`: y[%llu][%llu] = %.9g, reference %.9g, |difference| %.3g > bound %.3g", command,
+                  (unsigned long long)(i / MM_N), (unsigned long long)(i % MM_N), (double)y[i], ref[i],
+                  fabs((double)y[i] - ref[i]), bound[i]);
+    free(ref);
+    free(bound);
+    free(y);
+}
+
+static const char *const kernels[] = {"auto", "decode", "prefill"};
+#define KERNEL_COUNT (sizeof kernels / sizeof kernels[0])
+
+Test(tool, matmul_matches_reference)
+{
+    mm_setup();
+    run_result r;
+    const char *y = out_path("y.f32");
+    for (size_t i = 0; i < KERNEL_COUNT; i++) {
+        run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--kernel",
+                 kernels[i], y, NULL);
+        expect_success(&r);
+        expect_matmul(y, mm.x_small_v, MM_M_SMALL, NULL, 0, NULL, r.command);
+        run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--bias",
+                 mm.bias, "--kernel", kernels[i], y, NULL);
+        expect_success(&r);
+        expect_matmul(y, mm.x_large_v, MM_M_LARGE, mm.bias_v, 0, NULL, r.command);
+    }
+    mm_teardown();
+}
+
+Test(tool, matmul_one_lora)
+{
+    mm_setup();
+    run_result r;
+    const char *y = out_path("y.f32");
+    /* No index: every row uses the one adapter. */
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--bias", mm.bias,
+             "--lora", mm.lora1, y, NULL);
+    expect_success(&r);
+    expect_matmul(y, mm.x_small_v, MM_M_SMALL, mm.bias_v, 1, NULL, r.command);
+    for (size_t i = 0; i < KERNEL_COUNT; i++) {
+        run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora",
+                 mm.lora1, "--lora-index", mm.index_one, "--kernel", kernels[i], y, NULL);
+        expect_success(&r);
+        expect_matmul(y, mm.x_large_v, MM_M_LARGE, NULL, 1, mm.index_one_v, r.command);
+    }
+    mm_teardown();
+}
+
+Test(tool, matmul_two_lora_with_index)
+{
+    mm_setup();
+    run_result r;
+    const char *y = out_path("y.f32");
+    for (size_t i = 0; i < KERNEL_COUNT; i++) {
+        run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--bias",
+                 mm.bias, "--lora", mm.lora1, "--lora", mm.lora2, "--lora-index", mm.index_set, "--kernel",
+                 kernels[i], y, NULL);
+        expect_success(&r);
+        expect_matmul(y, mm.x_large_v, MM_M_LARGE, mm.bias_v, 2, mm.index_set_v, r.command);
+    }
+    /* M = 3 through decode with the first three entries of the same index. */
+    char index3[700];
+    write_raw(index3, sizeof index3, "index3.i32", mm.index_set_v, MM_M_SMALL * sizeof(int32_t));
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", mm.lora1,
+             "--lora", mm.lora2, "--lora-index", index3, "--kernel", "decode", y, NULL);
+    expect_success(&r);
+    expect_matmul(y, mm.x_small_v, MM_M_SMALL, NULL, 2, mm.index_set_v, r.command);
+    mm_teardown();
+}
+
+Test(tool, matmul_input_of_wrong_size)
+{
+    mm_setup();
+    run_result r;
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "4", out_path("y.f32"),
+             NULL);
+    expect_failure(&r, 1);
+    cr_assert(strstr(r.err, "x3.f32") != NULL, "the message does not name X: %s", r.err);
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--bias", mm.x_small,
+             out_path("y.f32"), NULL); /* a bias of 3·K values, not N */
+    expect_failure(&r, 1);
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", mm.lora1,
+             "--lora-index", mm.index_set, out_path("y.f32"), NULL); /* an index of 20 for M = 3 */
+    expect_failure(&r, 1);
+    mm_teardown();
+}
+
+Test(tool, matmul_missing_weight_folder)
+{
+    char x[700];
+    static const float zeros[MM_K];
+    write_raw(x, sizeof x, "x.f32", zeros, sizeof zeros);
+    run_result r;
+    run_tool(&r, "matmul", "--weight", out_path("no-such-folder"), "--input", x, "--rows", "1",
+             out_path("y.f32"), NULL);
+    expect_failure(&r, 1);
+    cr_assert(strstr(r.err, "no-such-folder") != NULL, "the message does not name the folder: %s", r.err);
+}
+
+Test(tool, matmul_lora_rank_mismatch)
+{
+    mm_setup();
+    /* meta.txt says rank 4, but a.f32 holds 8 rows of K. */
+    char dir[700];
+    copy_folder(mm.lora1, "rank4", NULL, "rank=4\nalpha=16\n", dir, sizeof dir);
+    run_result r;
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", dir,
+             out_path("y.f32"), NULL);
+    expect_failure(&r, 1);
+    cr_assert(strstr(r.err, "a.f32") != NULL, "the message does not name a.f32: %s", r.err);
+    /* A missing alpha and a missing b.f32 are named too. */
+    copy_folder(mm.lora1, "no-alpha", NULL, "rank=8\n", dir, sizeof dir);
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", dir,
+             out_path("y.f32"), NULL);
+    expect_failure(&r, 1);
+    cr_assert(strstr(r.err, "alpha") != NULL, "the message does not name alpha: %s", r.err);
+    copy_folder(mm.lora1, "no-b", "b.f32", NULL, dir, sizeof dir);
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", dir,
+             out_path("y.f32"), NULL);
+    expect_failure(&r, 1);
+    cr_assert(strstr(r.err, "b.f32") != NULL, "the message does not name b.f32: %s", r.err);
+    mm_teardown();
+}
+
+Test(tool, matmul_lora_usage_errors)
+{
+    mm_setup();
+    run_result r;
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora", mm.lora1,
+             "--lora", mm.lora2, out_path("y.f32"), NULL); /* a set without an index */
+    expect_failure(&r, 2);
+    cr_assert(strstr(r.err, "--lora-index") != NULL, "the message does not name --lora-index: %s", r.err);
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora-index",
+             mm.index_set, out_path("y.f32"), NULL); /* an index without adapters */
+    expect_failure(&r, 2);
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--kernel", "fast",
+             out_path("y.f32"), NULL);
+    expect_failure(&r, 2);
+    cr_assert(strstr(r.err, "fast") != NULL, "the message does not name the kernel: %s", r.err);
+    run_tool(&r, "matmul", "--weight", mm.weight, "--rows", "3", out_path("y.f32"), NULL); /* no --input */
+    expect_failure(&r, 2);
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", NULL); /* no OUTPUT */
+    expect_failure(&r, 2);
+    mm_teardown();
+}
+
+Test(tool, matmul_index_out_of_range)
+{
+    mm_setup();
+    /* Adapter 2 of a set of two: only the library knows the set's size. */
+    int32_t index[MM_M_LARGE];
+    memcpy(index, mm.index_set_v, sizeof index);
+    index[7] = 2;
+    char path[700];
+    write_raw(path, sizeof path, "index-bad.i32", index, sizeof index);
+    run_result r;
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora", mm.lora1,
+             "--lora", mm.lora2, "--lora-index", path, out_path("y.f32"), NULL);
+    expect_failure(&r, 1);
+    cr_assert(strstr(r.err, "lora_index") != NULL, "the message does not name the index: %s", r.err);
+    index[7] = -2;
+    write_raw(path, sizeof path, "index-bad.i32", index, sizeof index);
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora", mm.lora1,
+             "--lora", mm.lora2, "--lora-index", path, out_path("y.f32"), NULL);
+    expect_failure(&r, 1);
+    mm_teardown();
+}
+
+Test(tool, matmul_zero_rows)
+{
+    mm_setup();
+    run_result r;
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "0", out_path("y.f32"),
+             NULL);
+    expect_failure(&r, 2);
+    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "-3", out_path("y.f32"),
+             NULL);
+    expect_failure(&r, 2);
+    mm_teardown();
 }

@@ -24,6 +24,7 @@ static const command commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices; '*' marks the default"},
     {"quantize", cmd_quantize, "quantize an fp32 matrix into a folder of an external layout"},
     {"dequantize", cmd_dequantize, "dequantize a folder back into an fp32 matrix"},
+    {"matmul", cmd_matmul, "multiply an fp32 matrix by a folder's weight, with bias and LoRA"},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
@@ -48,7 +49,7 @@ static const command *find_command(const char *name)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "clq: no command given (devices, quantize, dequantize; see 'clq --help')\n");
+        fprintf(stderr, "clq: no command given (devices, quantize, dequantize, matmul; see 'clq --help')\n");
         return TOOL_EXIT_USAGE;
     }
     const char *name = argv[1];
