@@ -151,3 +151,13 @@ clq_status clq_external_sizes(const clq_weight_desc *d, clq_layout layout, clq_e
     *s = e;
     return CLQ_SUCCESS;
 }
+
+size_t clq_dtype_size(clq_dtype t) { return t == CLQ_DTYPE_F16 ? 2 : 4; }
+
+clq_status clq_check_dtype(clq_dtype t, const char *what)
+{
+    if (t != CLQ_DTYPE_F32 && t != CLQ_DTYPE_F16)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "%s dtype %d is neither CLQ_DTYPE_F32 nor CLQ_DTYPE_F16", what,
+                        (int)t);
+    return CLQ_SUCCESS;
+}

@@ -195,6 +195,8 @@ clq_status clq_weight_alloc(clq_context *ctx, const clq_weight_desc *desc, clq_w
 
 /* Helpers shared by the operation files. */
 bool clq_format_is_4bit(clq_format format);
+size_t clq_dtype_size(clq_dtype t); /* bytes per element */
+clq_status clq_check_dtype(clq_dtype t, const char *what);
 uint64_t clq_ceil_div(uint64_t a, uint64_t b);
 clq_status clq_buffer_create(clq_context *ctx, cl_mem_flags flags, size_t bytes, void *host, cl_mem *out);
 void clq_mem_release(cl_mem *mem);

@@ -8,8 +8,6 @@
 
 _Static_assert(CLQ_DECODE_MAX_M == CLQ_DECODE_ROWS, "clq.h and kernels/clq_common.h disagree on decode rows");
 
-static size_t dtype_bytes(clq_dtype t) { return t == CLQ_DTYPE_F16 ? 2 : 4; }
-
 /* The -D options of a weight's matmul program variant. */
 static void matmul_defines(const clq_weight_desc *d, char *buf, size_t len)
 {
@@ -29,13 +27,6 @@ clq_status clq_matmul_warm_up(clq_context *ctx)
     return CLQ_SUCCESS;
 }
 
-static clq_status check_dtype(clq_dtype t, const char *what)
-{
-    if (t != CLQ_DTYPE_F32 && t != CLQ_DTYPE_F16)
-        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "%s dtype %d is neither F32 nor F16", what, (int)t);
-    return CLQ_SUCCESS;
-}
-
 static clq_status check_args(const clq_weight *w, const clq_matmul_args *a)
 {
     const clq_weight_desc *d = &w->desc;
@@ -44,14 +35,14 @@ static clq_status check_args(const clq_weight *w, const clq_matmul_args *a)
     /* M·K and M·N elements (times 4 bytes) must fit the size arithmetic. */
     if (a->m > UINT32_MAX / 2 || a->m > UINT64_MAX / 4 / d->cols || a->m > UINT64_MAX / 4 / d->rows)
         return CLQ_FAIL(CLQ_ERROR_SHAPE, "M = %llu is too large", (unsigned long long)a->m);
-    CLQ_FORWARD(check_dtype(a->x_type, "X"));
-    CLQ_FORWARD(check_dtype(a->y_type, "Y"));
+    CLQ_FORWARD(clq_check_dtype(a->x_type, "X"));
+    CLQ_FORWARD(clq_check_dtype(a->y_type, "Y"));
     if (a->kernel < CLQ_MATMUL_AUTO || a->kernel > CLQ_MATMUL_PREFILL)
         return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "kernel choice %d", (int)a->kernel);
-    CLQ_FORWARD(clq_check_buffer(a->x, a->m * d->cols * dtype_bytes(a->x_type), "X (M×K)"));
-    CLQ_FORWARD(clq_check_buffer(a->y, a->m * d->rows * dtype_bytes(a->y_type), "Y (M×N)"));
+    CLQ_FORWARD(clq_check_buffer(a->x, a->m * d->cols * clq_dtype_size(a->x_type), "X (M×K)"));
+    CLQ_FORWARD(clq_check_buffer(a->y, a->m * d->rows * clq_dtype_size(a->y_type), "Y (M×N)"));
     if (a->bias)
-        CLQ_FORWARD(clq_check_buffer(a->bias, d->rows * dtype_bytes(a->y_type), "bias (N)"));
+        CLQ_FORWARD(clq_check_buffer(a->bias, d->rows * clq_dtype_size(a->y_type), "bias (N)"));
     if (!a->lora && a->lora_index)
         return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "lora_index given without adapters");
     if (!a->lora)
@@ -216,13 +207,13 @@ clq_status clq_matmul_host(const clq_weight *w, uint64_t m, clq_dtype dtype, con
 {
     if (!w || !x || !y)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_matmul_host: weight, x and y are required");
-    CLQ_FORWARD(check_dtype(dtype, "X/Y"));
+    CLQ_FORWARD(clq_check_dtype(dtype, "X/Y"));
     if (m == 0)
         return CLQ_FAIL(CLQ_ERROR_SHAPE, "M = 0: X needs at least one row");
     if (m > UINT64_MAX / 4 / w->desc.cols || m > UINT64_MAX / 4 / w->desc.rows)
         return CLQ_FAIL(CLQ_ERROR_SHAPE, "M = %llu is too large", (unsigned long long)m);
     clq_context *ctx = w->ctx;
-    size_t e = dtype_bytes(dtype), xb = m * w->desc.cols * e, yb = m * w->desc.rows * e;
+    size_t e = clq_dtype_size(dtype), xb = m * w->desc.cols * e, yb = m * w->desc.rows * e;
     clq_matmul_args a = {m, dtype, NULL, dtype, NULL, NULL, lora, lora_index, CLQ_MATMUL_AUTO};
     int status = clq_upload(ctx, x, xb, &a.x);
     if (status == CLQ_SUCCESS && bias)

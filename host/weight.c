@@ -63,15 +63,6 @@ clq_weight_desc clq_weight_get_desc(const clq_weight *w)
 
 uint64_t clq_weight_device_bytes(const clq_weight *w) { return w ? w->device_bytes : 0; }
 
-static size_t dtype_size(clq_dtype t) { return t == CLQ_DTYPE_F16 ? 2 : 4; }
-
-static clq_status check_dtype(clq_dtype t)
-{
-    if (t != CLQ_DTYPE_F32 && t != CLQ_DTYPE_F16)
-        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "dtype %d is neither CLQ_DTYPE_F32 nor CLQ_DTYPE_F16", (int)t);
-    return CLQ_SUCCESS;
-}
-
 /* Double quantization: mean of the fp32 absmax vector, then 8-bit blockwise
  * quantization of (absmax - mean) in groups of 256. */
 static clq_status compress_statistics(clq_weight *w, cl_mem absmax)
@@ -122,8 +113,8 @@ clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, cl
     if (!ctx || !out)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_weight_quantize: ctx and out are required");
     CLQ_FORWARD(clq_weight_desc_check(desc));
-    CLQ_FORWARD(check_dtype(src_type));
-    CLQ_FORWARD(clq_check_buffer(src, desc->rows * desc->cols * dtype_size(src_type), "source"));
+    CLQ_FORWARD(clq_check_dtype(src_type, "source"));
+    CLQ_FORWARD(clq_check_buffer(src, desc->rows * desc->cols * clq_dtype_size(src_type), "source"));
     clq_weight *w = NULL;
     cl_mem bad = NULL;
     CLQ_FORWARD(clq_weight_alloc(ctx, desc, &w));
@@ -155,8 +146,8 @@ clq_status clq_weight_quantize_host(clq_context *ctx, const clq_weight_desc *des
     if (!ctx || !src || !out)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_weight_quantize_host: ctx, src and out are required");
     CLQ_FORWARD(clq_weight_desc_check(desc));
-    CLQ_FORWARD(check_dtype(src_type));
-    size_t need = desc->rows * desc->cols * dtype_size(src_type);
+    CLQ_FORWARD(clq_check_dtype(src_type, "source"));
+    size_t need = desc->rows * desc->cols * clq_dtype_size(src_type);
     if (src_bytes < need)
         return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "source holds %zu bytes, %zu needed", src_bytes, need);
     cl_mem buf = NULL;
@@ -171,9 +162,9 @@ clq_status clq_weight_dequantize(const clq_weight *w, clq_dtype dst_type, cl_mem
 {
     if (!w)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_weight_dequantize: weight is NULL");
-    CLQ_FORWARD(check_dtype(dst_type));
+    CLQ_FORWARD(clq_check_dtype(dst_type, "destination"));
     uint64_t elements = w->desc.rows * w->desc.cols;
-    CLQ_FORWARD(clq_check_buffer(dst, elements * dtype_size(dst_type), "destination"));
+    CLQ_FORWARD(clq_check_buffer(dst, elements * clq_dtype_size(dst_type), "destination"));
     cl_uint format = (cl_uint)w->desc.format, block = w->desc.block, dq = (cl_uint)w->desc.double_quant;
     cl_uint dst_half = dst_type == CLQ_DTYPE_F16;
     cl_ulong npairs = elements / 2;
@@ -188,8 +179,8 @@ clq_status clq_weight_dequantize_host(const clq_weight *w, clq_dtype dst_type, v
 {
     if (!w || !dst)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_weight_dequantize_host: weight and dst are required");
-    CLQ_FORWARD(check_dtype(dst_type));
-    size_t need = w->desc.rows * w->desc.cols * dtype_size(dst_type);
+    CLQ_FORWARD(clq_check_dtype(dst_type, "destination"));
+    size_t need = w->desc.rows * w->desc.cols * clq_dtype_size(dst_type);
     if (dst_bytes < need)
         return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "destination holds %zu bytes, %zu needed", dst_bytes, need);
     cl_mem buf = NULL;
