@@ -82,7 +82,8 @@ extern "C" {
     X(ERROR_BAD_DATA, -2013, "malformed or inconsistent data")                     \
     X(ERROR_DEVICE_UNSUITABLE, -2014, "device lacks a capability clq needs")       \
     X(ERROR_INTERNAL, -2015, "internal error in clq")                              \
-    X(ERROR_CONTEXT_MISMATCH, -2016, "objects belong to different clq contexts")
+    X(ERROR_CONTEXT_MISMATCH, -2016, "objects belong to different clq contexts")    \
+    X(ERROR_NOT_FOUND, -2017, "no such key, tensor or index")
 
 typedef enum clq_status {
 #define CLQ_STATUS_ENUM_(name, value, text) CLQ_##name = value,
@@ -379,6 +380,169 @@ CLQ_API clq_status clq_matmul(const clq_weight *weight, const clq_matmul_args *a
  * all of `dtype`. */
 CLQ_API clq_status clq_matmul_host(const clq_weight *weight, uint64_t m, clq_dtype dtype, const void *x,
                                    const void *bias, void *y, const clq_lora *lora, const int32_t *lora_index);
+
+/* ------------------------------------------------------------------------ */
+/* GGUF files                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* A GGUF file (ggml's format, versions 2 and 3, little-endian) open for
+ * reading. Opening parses and checks the header, every metadata key/value
+ * and every tensor description; tensor bytes are not read until a tensor is
+ * loaded or its bytes are touched, so opening a large model costs only its
+ * header.
+ *
+ * The file is treated as hostile: every count, size, offset and string
+ * length is checked against the bytes that remain before it is used or
+ * anything is allocated for it. A malformed file gives CLQ_ERROR_BAD_DATA
+ * and a clq_last_error() sentence with the byte offset of the fault ("at
+ * offset 1234: string length 99999999 exceeds the 210 bytes left"), never a
+ * crash or a read outside the file. Files rejected by name: versions other
+ * than 2 and 3, big-endian files, unknown value or tensor types, nested
+ * arrays, bool bytes other than 0 and 1, duplicate keys or tensor names,
+ * keys and tensor names holding a NUL byte, more than 4 dimensions,
+ * dimensions beyond ggml's int64 range or whose product overflows, a
+ * general.alignment that is not a u32 power of two, tensor offsets not
+ * aligned to it, and tensor data past the end of the file.
+ *
+ * A handle never changes once open: every function taking a
+ * `const clq_gguf *` may be called from several threads at once. */
+typedef struct clq_gguf clq_gguf;
+
+/* Metadata value types; the numbers are the file's own. */
+typedef enum clq_gguf_type {
+    CLQ_GGUF_UINT8 = 0,
+    CLQ_GGUF_INT8 = 1,
+    CLQ_GGUF_UINT16 = 2,
+    CLQ_GGUF_INT16 = 3,
+    CLQ_GGUF_UINT32 = 4,
+    CLQ_GGUF_INT32 = 5,
+    CLQ_GGUF_FLOAT32 = 6,
+    CLQ_GGUF_BOOL = 7,
+    CLQ_GGUF_STRING = 8,
+    CLQ_GGUF_ARRAY = 9,
+    CLQ_GGUF_UINT64 = 10,
+    CLQ_GGUF_INT64 = 11,
+    CLQ_GGUF_FLOAT64 = 12
+} clq_gguf_type;
+
+/* The ggml tensor types clq loads; the numbers are ggml's. Tensors of every
+ * other ggml type (q4_K, bf16, ...) are listed too, with their type number,
+ * but not loaded. */
+typedef enum clq_ggml_type {
+    CLQ_GGML_F32 = 0,
+    CLQ_GGML_F16 = 1,
+    CLQ_GGML_Q4_0 = 2,
+    CLQ_GGML_Q8_0 = 8
+} clq_ggml_type;
+
+/* ggml's name of a tensor type number ("q4_0", "q4_K", "bf16"); NULL for a
+ * number ggml does not (or no longer) use. */
+CLQ_API const char *clq_ggml_type_name(uint32_t type);
+
+/* A string inside the file: `length` bytes at `data`, NOT NUL-terminated
+ * (GGUF strings carry their length and may hold any byte). It points into
+ * the file's memory and stays valid while the handle is open. */
+typedef struct clq_gguf_string {
+    const char *data;
+    size_t length;
+} clq_gguf_string;
+
+/* One metadata value (or one element of an array value). Which field holds
+ * it depends on `type`; the others are zero. */
+typedef struct clq_gguf_value {
+    const char *key;          /* NUL-terminated, owned by the handle; NULL for array elements */
+    clq_gguf_type type;
+    uint64_t u;               /* UINT8, UINT16, UINT32, UINT64, and BOOL (0 or 1) */
+    int64_t i;                /* INT8, INT16, INT32, INT64 */
+    double f;                 /* FLOAT32 (widened exactly) and FLOAT64 */
+    clq_gguf_string string;   /* STRING */
+    clq_gguf_type array_type; /* ARRAY: the element type (never ARRAY) */
+    uint64_t array_count;     /* ARRAY: the number of elements */
+    uint64_t offset;          /* byte offset of the value in the file; for an ARRAY, of its first element */
+} clq_gguf_value;
+
+/* One tensor's description. GGUF lists dimensions fastest first: ne[0] is
+ * the row length (K, columns), ne[1] the number of rows (N); a 1-D tensor
+ * is read as one row of ne[0]. */
+typedef struct clq_gguf_tensor {
+    const char *name;  /* NUL-terminated, owned by the handle */
+    uint32_t type;     /* ggml type number (clq_ggml_type, or any other ggml type) */
+    uint32_t n_dims;   /* 0..4 */
+    uint64_t dims[4];  /* ne[0..3]; those past n_dims are 1 */
+    uint64_t elements; /* product of the dims */
+    uint64_t offset;   /* absolute byte offset of the data in the file */
+    uint64_t size;     /* bytes of data */
+    const void *data;  /* the bytes themselves, inside the file's memory (valid while the handle is open;
+                          with clq_gguf_open, touching them reads them from disk) */
+} clq_gguf_tensor;
+
+/* Opens a GGUF file by memory-mapping it read-only and checks its header
+ * and tensor directory (see above). The mapping lives until clq_gguf_close;
+ * the file must not be truncated meanwhile (the system would then deliver
+ * SIGBUS on access, which no reader can prevent). Errors: CLQ_ERROR_IO
+ * (cannot open, stat or map; not a regular file), CLQ_ERROR_BAD_DATA
+ * (malformed file, with the offset), CLQ_ERROR_OUT_OF_HOST_MEMORY. Needs no
+ * OpenCL device. The caller closes *out with clq_gguf_close. */
+CLQ_API clq_status clq_gguf_open(const char *path, clq_gguf **out);
+
+/* The same over `size` bytes of GGUF already in memory. Nothing is copied:
+ * the caller keeps the memory alive and unchanged until clq_gguf_close. The
+ * memory needs no alignment. */
+CLQ_API clq_status clq_gguf_open_memory(const void *data, size_t size, clq_gguf **out);
+
+/* Unmaps the file and frees the handle; every pointer obtained from it
+ * becomes invalid. Weights loaded from it are independent and stay valid.
+ * Accepts NULL. */
+CLQ_API void clq_gguf_close(clq_gguf *gguf);
+
+/* The file's format version (2 or 3), and the alignment of its tensor data
+ * (general.alignment, else 32). 0 for NULL. */
+CLQ_API uint32_t clq_gguf_version(const clq_gguf *gguf);
+CLQ_API uint32_t clq_gguf_alignment(const clq_gguf *gguf);
+
+/* Number of metadata key/values (0 for NULL), and the value at `index` in
+ * file order. Errors: CLQ_ERROR_NULL_POINTER, CLQ_ERROR_NOT_FOUND
+ * (index out of range). */
+CLQ_API size_t clq_gguf_metadata_count(const clq_gguf *gguf);
+CLQ_API clq_status clq_gguf_metadata_get(const clq_gguf *gguf, size_t index, clq_gguf_value *out);
+
+/* Looks a key up (exact, case-sensitive; O(log n)). CLQ_ERROR_NOT_FOUND
+ * when the file has no such key, which is how optional keys are probed. */
+CLQ_API clq_status clq_gguf_metadata_find(const clq_gguf *gguf, const char *key, clq_gguf_value *out);
+
+/* Reads elements first .. first+count-1 of an ARRAY value into out[0..count).
+ * Numbers and bools cost O(count); strings O(first + count), because each
+ * string's length must be read to find the next: read a string array (a
+ * vocabulary) in one call or in a few large ones, not one element at a
+ * time. `array` must come from this handle. Errors: CLQ_ERROR_NULL_POINTER,
+ * CLQ_ERROR_INVALID_ARGUMENT (not an array, or the range passes its end). */
+CLQ_API clq_status clq_gguf_array_get(const clq_gguf *gguf, const clq_gguf_value *array, uint64_t first,
+                                      size_t count, clq_gguf_value *out);
+
+/* Number of tensors (0 for NULL), and the description of the one at `index`
+ * in file order. Errors as clq_gguf_metadata_get. */
+CLQ_API size_t clq_gguf_tensor_count(const clq_gguf *gguf);
+CLQ_API clq_status clq_gguf_tensor_info(const clq_gguf *gguf, size_t index, clq_gguf_tensor *out);
+
+/* The index of the tensor called `name` (O(log n)); CLQ_ERROR_NOT_FOUND
+ * when there is none. */
+CLQ_API clq_status clq_gguf_find_tensor(const clq_gguf *gguf, const char *name, size_t *index);
+
+/* Loads the 1-D or 2-D tensor `name` as a weight of ne[1] rows (1 for 1-D)
+ * by ne[0] columns:
+ *   q4_0 -> CLQ_FORMAT_Q4, block 32, and q8_0 -> CLQ_FORMAT_Q8, block 32:
+ *           the blocks are imported as they are (clq_weight_import with
+ *           CLQ_LAYOUT_GGML), so exporting gives back the file's bytes;
+ *   f32, f16 -> quantized on the device to float_format / float_block
+ *           (clq_weight_quantize_host; float_block is ignored otherwise).
+ * Only this tensor's bytes are read. Errors: CLQ_ERROR_NOT_FOUND (no
+ * such tensor), CLQ_ERROR_SHAPE (more than 2 dimensions larger than 1),
+ * CLQ_ERROR_UNSUPPORTED_FORMAT (another ggml type), and those of the import
+ * or quantization (a non-finite value or fp16 scale is CLQ_ERROR_BAD_DATA /
+ * CLQ_ERROR_NONFINITE_INPUT). The weight is independent of the handle;
+ * the caller destroys it with clq_weight_destroy. */
+CLQ_API clq_status clq_gguf_load_weight(clq_context *ctx, const clq_gguf *gguf, const char *name,
+                                        clq_format float_format, uint32_t float_block, clq_weight **out);
 
 /* ------------------------------------------------------------------------ */
 /* 4-bit packing                                                             */

@@ -8,15 +8,25 @@
 #   libcriterion-dev                 the test framework
 #   libxxhash-dev                    XXH64 for the program cache (header-only use)
 #   oclgrind                         simulates OpenCL to catch kernel out-of-bounds and races
+#   libjansson-dev                   JSON output of the benchmark (clq bench --json)
+#   gnuplot-nox                      the benchmark's charts (clq bench --plot)
+#   python3-pip, then PyPI's gguf and numpy: the reference GGUF writer the tests
+#                                    check clq's reader against (tests/gen/make_gguf.py)
 set -euo pipefail
 packages=(cmake gcc make pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev
-          libcriterion-dev libxxhash-dev oclgrind)
+          libcriterion-dev libxxhash-dev oclgrind libjansson-dev gnuplot-nox python3-pip)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+# Debian 12 marks its Python as externally managed; these two test-only
+# packages go in beside it (--user would hide them from root's CI).
+if ! python3 -c "import gguf, numpy" 2>/dev/null; then
+    $sudo python3 -m pip install --quiet --break-system-packages "gguf==0.19.0" numpy
+fi
