@@ -5,36 +5,61 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double now_us(void)
+double bench_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-int bench_timer_init(bench_timer *t, clq_context *ctx, double target_seconds, bool evict)
+size_t bench_evict_bytes(cl_device_id dev)
 {
-    t->queue = clq_context_cl_queue(ctx);
-    t->evict = NULL;
-    t->evict_bytes = 0;
-    t->target_seconds = target_seconds;
-    t->min_reps = 5;
-    t->max_reps = 200;
-    if (!evict)
-        return 0;
-    cl_ulong cache = 0, mem = 0;
-    cl_device_id dev = clq_context_cl_device(ctx);
+    cl_ulong cache = 0, mem = 0, max_alloc = 0;
     clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof cache, &cache, NULL);
     clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
-    size_t bytes = (size_t)(2 * cache);
-    if (bytes > mem / 4)
-        bytes = (size_t)(mem / 4);
-    if (bytes == 0)
+    clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
+    cl_ulong bytes = cache ? 2 * cache : (cl_ulong)256 << 20;
+    if (mem && bytes > mem / 4)
+        bytes = mem / 4;
+    if (max_alloc && bytes > max_alloc)
+        bytes = max_alloc;
+    return (size_t)(bytes & ~(cl_ulong)4095);
+}
+
+static int evict(const bench_timer *t)
+{
+    cl_uint pattern = 0x5a5a5a5a;
+    if (clEnqueueFillBuffer(t->queue, t->evict, &pattern, sizeof pattern, 0, t->evict_bytes, 0, NULL, NULL) !=
+        CL_SUCCESS)
+        return -1;
+    return clFinish(t->queue) == CL_SUCCESS ? 0 : -1;
+}
+
+int bench_timer_init(bench_timer *t, clq_context *ctx, double target_seconds, bool with_evict)
+{
+    *t = (bench_timer){0};
+    t->queue = clq_context_cl_queue(ctx);
+    t->target_seconds = target_seconds;
+    t->warmup = 2;
+    t->min_reps = 5;
+    t->max_reps = 200;
+    if (!with_evict)
         return 0;
+    size_t bytes = bench_evict_bytes(clq_context_cl_device(ctx));
     cl_int err;
     t->evict = clCreateBuffer(clq_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
-    t->evict_bytes = err == CL_SUCCESS ? bytes : 0;
-    return err == CL_SUCCESS ? 0 : -1;
+    if (err != CL_SUCCESS) {
+        t->evict = NULL;
+        return -1;
+    }
+    t->evict_bytes = bytes;
+    /* The first fill also maps the pages in; time the second. */
+    if (evict(t) != 0)
+        return -1;
+    double start = bench_now_us();
+    int status = evict(t);
+    t->evict_us = bench_now_us() - start;
+    return status;
 }
 
 void bench_timer_release(bench_timer *t)
@@ -53,19 +78,14 @@ static int cmp_double(const void *a, const void *b)
 /* One timed run: evict, then run; device and wall microseconds. */
 static int one_run(const bench_timer *t, bench_run_fn run, void *user, double *device_us, double *wall_us)
 {
-    if (t->evict) {
-        cl_uint pattern = 0x5a5a5a5a;
-        if (clEnqueueFillBuffer(t->queue, t->evict, &pattern, sizeof pattern, 0, t->evict_bytes, 0, NULL, NULL) !=
-                CL_SUCCESS ||
-            clFinish(t->queue) != CL_SUCCESS)
-            return -1;
-    }
+    if (t->evict && evict(t) != 0)
+        return -1;
     cl_event first = NULL, last = NULL;
-    double start = now_us();
+    double start = bench_now_us();
     if (clEnqueueMarkerWithWaitList(t->queue, 0, NULL, &first) != CL_SUCCESS)
         return -1;
     int status = run(user, t->queue, &last) != 0 || clFinish(t->queue) != CL_SUCCESS ? -1 : 0;
-    *wall_us = now_us() - start;
+    *wall_us = bench_now_us() - start;
     *device_us = *wall_us;
     cl_ulong s = 0, e = 0;
     if (status == 0 && last &&
@@ -78,10 +98,15 @@ static int one_run(const bench_timer *t, bench_run_fn run, void *user, double *d
     return status;
 }
 
+static double median_sorted(const double *v, int n)
+{
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 int bench_measure(const bench_timer *t, bench_run_fn run, void *user, bench_stats *out)
 {
-    double dev = 0, wall = 0;
-    for (int i = 0; i < 2; i++)
+    double begin = bench_now_us(), dev = 0, wall = 0;
+    for (int i = 0; i < (t->warmup > 0 ? t->warmup : 1); i++)
         if (one_run(t, run, user, &dev, &wall) != 0)
             return -1;
     int reps = dev > 0 ? (int)(t->target_seconds * 1e6 / dev) : t->max_reps;
@@ -98,11 +123,14 @@ int bench_measure(const bench_timer *t, bench_run_fn run, void *user, bench_stat
     if (status == 0) {
         qsort(d, reps, sizeof *d, cmp_double);
         qsort(w, reps, sizeof *w, cmp_double);
-        out->median_us = reps % 2 ? d[reps / 2] : 0.5 * (d[reps / 2 - 1] + d[reps / 2]);
-        out->wall_median_us = reps % 2 ? w[reps / 2] : 0.5 * (w[reps / 2 - 1] + w[reps / 2]);
+        out->median_us = median_sorted(d, reps);
         out->min_us = d[0];
         out->max_us = d[reps - 1];
+        out->wall_median_us = median_sorted(w, reps);
+        out->wall_min_us = w[0];
+        out->wall_max_us = w[reps - 1];
         out->reps = reps;
+        out->spent_s = (bench_now_us() - begin) / 1e6;
     }
     free(d);
     free(w);

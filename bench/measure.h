@@ -18,24 +18,37 @@ typedef int (*bench_run_fn)(void *user, cl_command_queue queue, cl_event *last);
 typedef struct bench_stats {
     double median_us, min_us, max_us; /* device time per run (wall time if no event) */
     double wall_median_us;            /* enqueue to completion, as the host sees it */
+    double wall_min_us, wall_max_us;
     int reps;
+    double spent_s; /* wall time the whole measurement took, eviction and warm-up included */
 } bench_stats;
 
 typedef struct bench_timer {
     cl_command_queue queue; /* must have CL_QUEUE_PROFILING_ENABLE */
     cl_mem evict;           /* written before each run so weights are not cache-hot; may be NULL */
     size_t evict_bytes;
-    double target_seconds;  /* device time to spend per measurement */
+    double evict_us;       /* what one eviction costs (not counted in any result) */
+    double target_seconds; /* device time to spend per measurement */
+    int warmup;            /* untimed runs first: program loads, page faults, CLBlast's compiles */
     int min_reps, max_reps;
 } bench_timer;
 
-/* Sets up a timer on a profiling queue; the eviction buffer is twice the
- * device's last-level cache (CL_DEVICE_GLOBAL_MEM_CACHE_SIZE), capped at a
- * quarter of its memory. */
+/* The eviction buffer size for a device: twice its last-level cache
+ * (CL_DEVICE_GLOBAL_MEM_CACHE_SIZE), capped at a quarter of its memory and
+ * at its largest allocation; 256 MiB if the device reports no cache. */
+size_t bench_evict_bytes(cl_device_id device);
+
+/* Sets up a timer on a profiling queue with 2 warm-up runs and 5..200
+ * repetitions; with `evict`, allocates the eviction buffer (and times one
+ * eviction). Returns 0, or -1 if the buffer cannot be allocated. */
 int bench_timer_init(bench_timer *t, clq_context *ctx, double target_seconds, bool evict);
 void bench_timer_release(bench_timer *t);
 
-/* Two warm-up runs, then reps calibrated from the second. */
+/* Warm-up runs, then reps calibrated from the last warm-up so that their
+ * device time adds up to the target. Returns 0 or -1 (a run failed). */
 int bench_measure(const bench_timer *t, bench_run_fn run, void *user, bench_stats *out);
+
+/* Monotonic wall clock in microseconds. */
+double bench_now_us(void);
 
 #endif

@@ -14,6 +14,10 @@
 
 #include "tool.h"
 
+#ifdef CLQ_HAVE_BENCH
+#include "bench.h"
+#endif
+
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -25,6 +29,9 @@ static const command commands[] = {
     {"quantize", cmd_quantize, "quantize an fp32 matrix into a folder of an external layout"},
     {"dequantize", cmd_dequantize, "dequantize a folder back into an fp32 matrix"},
     {"matmul", cmd_matmul, "multiply an fp32 matrix by a folder's weight, with bias and LoRA"},
+#ifdef CLQ_HAVE_BENCH
+    {"bench", clq_bench_main, "time quantize, dequantize and matmul against CLBlast and the roofline"},
+#endif
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
@@ -49,7 +56,7 @@ static const command *find_command(const char *name)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "clq: no command given (devices, quantize, dequantize, matmul; see 'clq --help')\n");
+        fprintf(stderr, "clq: no command given (devices, quantize, dequantize, matmul, bench; see 'clq --help')\n");
         return TOOL_EXIT_USAGE;
     }
     const char *name = argv[1];

@@ -1,0 +1,152 @@
+/* clq_bench_main: options, devices, one sweep per device, then the files. */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices.h"
+#include "options.h"
+#include "plan.h"
+#include "progress.h"
+#include "record.h"
+#include "report.h"
+#include "sweep.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+/* Formats whose block does not divide a shape's K are left out of it: say
+ * so once per pair and shape rather than silently. */
+static void note_skipped(const bench_options *o)
+{
+    for (int s = 0; s < o->n_shapes; s++)
+        for (int i = 0; i < o->n_pairs; i++) {
+            const bench_shape *sh = &o->shapes[s];
+            clq_weight_desc d = {o->pairs[i].format, o->pairs[i].block, sh->n, sh->k, 0};
+            int status = clq_weight_desc_check(&d);
+            if (status != CLQ_SUCCESS) {
+                char name[32];
+                bench_pair_name(&o->pairs[i], name, sizeof name);
+                fprintf(stderr, "clq bench: note: %s left out of %llux%llu: %s\n", name,
+                        (unsigned long long)sh->n, (unsigned long long)sh->k, clq_status_string(status));
+            }
+        }
+}
+
+typedef struct device_plan {
+    bench_case *cases;
+    long count;
+} device_plan;
+
+/* Plans every device up front so the progress display knows the total. */
+static int plan_all(const bench_options *o, const bench_device *devs, int n, device_plan *plans,
+                    size_t *total)
+{
+    *total = 0;
+    for (int d = 0; d < n; d++) {
+        plans[d].count = bench_plan(o, devs[d].has_fp16, &plans[d].cases);
+        if (plans[d].count < 0) {
+            fprintf(stderr, "clq bench: out of memory\n");
+            return -1;
+        }
+        *total += (size_t)plans[d].count;
+    }
+    return 0;
+}
+
+/* Output paths are checked before the sweep, which may run for hours, not
+ * after it: the files are created (empty) and the chart folder made. */
+static int check_outputs(const bench_options *o)
+{
+    const char *files[] = {o->csv, o->json};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = files[i] ? fopen(files[i], "w") : NULL;
+        if (files[i] && !f) {
+            fprintf(stderr, "clq bench: cannot write %s: %s\n", files[i], strerror(errno));
+            return -1;
+        }
+        if (f)
+            fclose(f);
+    }
+    if (o->plot && bench_make_dirs(o->plot) != 0) {
+        fprintf(stderr, "clq bench: cannot create %s: %s\n", o->plot, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_outputs(const bench_options *o, const bench_device *devs, int n, const bench_results *res)
+{
+    int status = 0;
+    if (o->csv && bench_write_csv(o->csv, res) != 0)
+        status = -1;
+    if (o->json && bench_write_json(o->json, o, devs, n, res) != 0)
+        status = -1;
+    if (o->plot && bench_write_plots(o->plot, res, o->quiet) != 0)
+        status = -1;
+    return status;
+}
+
+static int run(const bench_options *o, bench_device *devs, int n, device_plan *plans, bench_results *res)
+{
+    size_t total = 0;
+    if (plan_all(o, devs, n, plans, &total) != 0)
+        return EXIT_RUNTIME;
+    if (total == 0) {
+        fprintf(stderr, "clq bench: nothing to measure (no format fits the shapes given)\n");
+        return EXIT_USAGE;
+    }
+    bench_progress progress;
+    if (bench_progress_init(&progress, !o->quiet, total) != 0)
+        return EXIT_RUNTIME;
+    size_t base = 0;
+    for (int d = 0; d < n; d++)
+        for (long i = 0; i < plans[d].count; i++)
+            bench_progress_predict(&progress, base++, bench_sweep_predict(o, &devs[d], &plans[d].cases[i]));
+    bench_table table;
+    bench_table_init(&table, stdout);
+    bench_table_intro(stdout, o, n);
+    long failed = 0;
+    base = 0;
+    for (int d = 0; d < n; d++) {
+        bench_sweep s = {o, &progress, base, &table, res};
+        long f = bench_sweep_device(&s, &devs[d], plans[d].cases, plans[d].count);
+        failed += f < 0 ? 1 : f;
+        base += (size_t)plans[d].count;
+    }
+    bench_progress_free(&progress);
+    int status = write_outputs(o, devs, n, res);
+    if (failed)
+        fprintf(stderr, "clq bench: %ld measurement%s or device%s failed (see above)\n", failed,
+                failed == 1 ? "" : "s", failed == 1 ? "" : "s");
+    return failed || status != 0 ? EXIT_RUNTIME : EXIT_OK;
+}
+
+int clq_bench_main(int argc, char **argv)
+{
+    bench_options o;
+    bench_parse_result parsed = bench_options_parse(argc, argv, &o);
+    if (parsed == BENCH_PARSE_HELP)
+        return EXIT_OK;
+    if (parsed == BENCH_PARSE_ERROR)
+        return EXIT_USAGE;
+    note_skipped(&o);
+    if (check_outputs(&o) != 0)
+        return EXIT_RUNTIME;
+    bench_device *devs = NULL;
+    int n = bench_devices_resolve(&o, &devs);
+    if (n <= 0) {
+        free(devs);
+        return EXIT_RUNTIME;
+    }
+    device_plan *plans = calloc((size_t)n, sizeof *plans);
+    bench_results res = {0};
+    int status = plans ? run(&o, devs, n, plans, &res) : EXIT_RUNTIME;
+    for (int d = 0; plans && d < n; d++)
+        free(plans[d].cases);
+    free(plans);
+    bench_results_free(&res);
+    free(devs);
+    return status;
+}

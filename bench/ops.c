@@ -1,0 +1,234 @@
+/* The shared description of the benchmarked operations (see ops.h). */
+#include "ops.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const OP_NAMES[BENCH_OP_COUNT] = {"quantize", "dequantize", "matmul"};
+
+const char *bench_op_name(bench_op op)
+{
+    return op < BENCH_OP_COUNT ? OP_NAMES[op] : "?";
+}
+
+int bench_op_from_name(const char *name, bench_op *out)
+{
+    for (int i = 0; i < BENCH_OP_COUNT; i++)
+        if (strcmp(name, OP_NAMES[i]) == 0) {
+            *out = (bench_op)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* N×K of nn.Linear layers. Llama-2-7B: q/k/v/o are 4096×4096, gate and up
+ * 11008×4096, down 4096×11008. Llama-3-8B and Mistral-7B widen the MLP to
+ * 14336 (their k/v projections are 1024×4096 with grouped-query attention). */
+static const bench_shape PRESETS[] = {
+    {4096, 4096, "llama2-7b.attn"},      {11008, 4096, "llama2-7b.mlp_up"},
+    {4096, 11008, "llama2-7b.mlp_down"}, {14336, 4096, "llama3-8b.mlp_up"},
+    {4096, 14336, "llama3-8b.mlp_down"}, {1024, 4096, "llama3-8b.attn_kv"},
+};
+#define PRESET_COUNT (sizeof PRESETS / sizeof PRESETS[0])
+
+/* The default sweep: the three Llama-2-7B layers and the 14336-wide up
+ * projection, the shapes the issue names. */
+static const bench_shape DEFAULT_SHAPES[BENCH_DEFAULT_SHAPES] = {
+    {4096, 4096, "llama2-7b.attn"},
+    {11008, 4096, "llama2-7b.mlp_up"},
+    {4096, 11008, "llama2-7b.mlp_down"},
+    {14336, 4096, "llama3-8b.mlp_up"},
+};
+
+const bench_shape *bench_default_shapes(void)
+{
+    return DEFAULT_SHAPES;
+}
+
+const char *bench_preset_names(void)
+{
+    return "llama2-7b.attn, llama2-7b.mlp_up, llama2-7b.mlp_down, llama3-8b.mlp_up, llama3-8b.mlp_down, "
+           "llama3-8b.attn_kv, llama2-7b, llama3-8b, all";
+}
+
+const char *bench_shape_name(uint64_t n, uint64_t k)
+{
+    for (size_t i = 0; i < PRESET_COUNT; i++)
+        if (PRESETS[i].n == n && PRESETS[i].k == k)
+            return PRESETS[i].name;
+    return "custom";
+}
+
+static int copy_prefixed(const char *prefix, bench_shape *out, int cap)
+{
+    int n = 0;
+    size_t len = strlen(prefix);
+    for (size_t i = 0; i < PRESET_COUNT; i++)
+        if (strncmp(PRESETS[i].name, prefix, len) == 0 && PRESETS[i].name[len] == '.' && n < cap)
+            out[n++] = PRESETS[i];
+    return n;
+}
+
+int bench_preset_lookup(const char *name, bench_shape *out, int cap)
+{
+    for (size_t i = 0; i < PRESET_COUNT; i++)
+        if (strcmp(name, PRESETS[i].name) == 0) {
+            if (cap > 0)
+                out[0] = PRESETS[i];
+            return cap > 0 ? 1 : 0;
+        }
+    if (strcmp(name, "all") == 0) {
+        int n = 0;
+        for (; n < BENCH_DEFAULT_SHAPES && n < cap; n++)
+            out[n] = DEFAULT_SHAPES[n];
+        return n;
+    }
+    if (strcmp(name, "llama2-7b") == 0 || strcmp(name, "llama3-8b") == 0)
+        return copy_prefixed(name, out, cap);
+    return -1;
+}
+
+uint32_t bench_default_block(clq_format format)
+{
+    switch (format) {
+    case CLQ_FORMAT_NF4:
+    case CLQ_FORMAT_FP4:
+        return 64; /* bitsandbytes' default blocksize for 4-bit weights */
+    case CLQ_FORMAT_DYNAMIC8:
+        return 256;
+    default:
+        return 32; /* ggml Q4_0/Q8_0 blocks; ORT MatMulNBits is commonly run at 32 too */
+    }
+}
+
+/* ---- work counts -------------------------------------------------------------- */
+
+double bench_matmul_flops(uint64_t m, uint64_t n, uint64_t k, uint32_t rank)
+{
+    double dm = (double)m, dn = (double)n, dk = (double)k;
+    return 2.0 * dm * dn * dk + 2.0 * dm * rank * (dk + dn);
+}
+
+uint32_t bench_lora_adapters_used(uint64_t m, uint32_t adapters)
+{
+    return (uint64_t)adapters < m ? adapters : (uint32_t)m;
+}
+
+double bench_matmul_bytes(uint64_t m, uint64_t n, uint64_t k, double weight_bytes, size_t act_size,
+                          uint32_t rank, uint32_t adapters_used, size_t lora_size)
+{
+    double act = (double)act_size * ((double)m * k + (double)m * n);
+    double lora = (double)adapters_used * rank * ((double)k + n) * lora_size;
+    return weight_bytes + act + lora;
+}
+
+double bench_unfused_weight_bytes(double quant_bytes, uint64_t n, uint64_t k)
+{
+    return quant_bytes + 2.0 * 4.0 * (double)n * k;
+}
+
+double bench_quantize_bytes(uint64_t n, uint64_t k, size_t src_size, double weight_bytes)
+{
+    return (double)src_size * n * k + weight_bytes;
+}
+
+double bench_dequantize_bytes(uint64_t n, uint64_t k, size_t dst_size, double weight_bytes)
+{
+    return weight_bytes + (double)dst_size * n * k;
+}
+
+double bench_roofline_bound_s(double bytes, double flops, double bytes_per_s, double flops_per_s)
+{
+    double t_mem = bytes_per_s > 0 ? bytes / bytes_per_s : 0;
+    double t_flop = flops_per_s > 0 ? flops / flops_per_s : 0;
+    return t_mem > t_flop ? t_mem : t_flop;
+}
+
+/* ---- inputs -------------------------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void bench_fill_normal(float *v, size_t count, float sd, uint64_t seed)
+{
+    uint64_t s = seed;
+    /* Box-Muller gives two values per pair of uniforms: use both, which
+     * halves the cost on the 58M-element 14336×4096 weight. */
+    for (size_t i = 0; i < count; i += 2) {
+        double u1 = ((splitmix64(&s) >> 11) + 1.0) / 9007199254740993.0;
+        double u2 = (splitmix64(&s) >> 11) / 9007199254740992.0;
+        double r = sd * sqrt(-2.0 * log(u1)), t = 6.283185307179586 * u2;
+        v[i] = (float)(r * cos(t));
+        if (i + 1 < count)
+            v[i + 1] = (float)(r * sin(t));
+    }
+}
+
+void bench_fill_weight(float *w, uint64_t n, uint64_t k, uint64_t seed)
+{
+    bench_fill_normal(w, (size_t)(n * k), 0.02f, seed);
+}
+
+void bench_fill_activations(float *x, uint64_t m, uint64_t k, uint64_t seed)
+{
+    bench_fill_normal(x, (size_t)(m * k), 1.0f, seed);
+}
+
+void bench_fill_lora(float *a, float *b, uint32_t rank, uint64_t n, uint64_t k, uint32_t adapters,
+                     uint64_t seed)
+{
+    /* A ~ N(0, 1/K) keeps X·Aᵀ of order 1, like PEFT's Kaiming-uniform A;
+     * B is small and non-zero (a trained adapter, not PEFT's zero init). */
+    bench_fill_normal(a, (size_t)adapters * rank * k, (float)(1.0 / sqrt((double)k)), seed);
+    bench_fill_normal(b, (size_t)adapters * n * rank, 0.01f, seed + 1);
+}
+
+float bench_lora_alpha(uint32_t rank)
+{
+    return 2.0f * (float)rank;
+}
+
+float bench_lora_scale(uint32_t rank)
+{
+    return rank ? bench_lora_alpha(rank) / (float)rank : 0.0f;
+}
+
+void bench_lora_rows(int32_t *index, uint64_t m, uint32_t adapters)
+{
+    for (uint64_t i = 0; i < m; i++)
+        index[i] = adapters ? (int32_t)(i % adapters) : -1;
+}
+
+uint16_t bench_f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    uint32_t sign = (x >> 16) & 0x8000u, abs = x & 0x7fffffffu;
+    if (abs >= 0x7f800000u) /* Inf or NaN (NaN stays a quiet NaN) */
+        return (uint16_t)(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0));
+    if (abs >= 0x477ff000u) /* rounds to or beyond 65520: overflow to Inf */
+        return (uint16_t)(sign | 0x7c00u);
+    if (abs < 0x38800000u) { /* below the smallest normal half: subnormal or zero */
+        if (abs < 0x33000000u)
+            return (uint16_t)sign;
+        uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
+        int shift = 126 - (int)(abs >> 23); /* 14..24 */
+        uint32_t half = mant >> shift, rest = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        half += rest > mid || (rest == mid && (half & 1));
+        return (uint16_t)(sign | half);
+    }
+    uint32_t h = ((abs - 0x38000000u) >> 13), rest = abs & 0x1fffu;
+    h += rest > 0x1000u || (rest == 0x1000u && (h & 1));
+    return (uint16_t)(sign | h);
+}
+
+void bench_to_f16(const float *src, uint16_t *dst, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        dst[i] = bench_f32_to_f16(src[i]);
+}

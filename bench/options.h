@@ -1,0 +1,56 @@
+/* The command line of `clq bench`: what to sweep and where to write it. */
+#ifndef CLQ_BENCH_OPTIONS_H
+#define CLQ_BENCH_OPTIONS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ops.h"
+
+#define BENCH_MAX_DEVICES 16
+#define BENCH_MAX_PAIRS 64
+#define BENCH_MAX_SHAPES 32
+#define BENCH_MAX_LIST 32
+
+/* A format at one block size. */
+typedef struct bench_pair {
+    clq_format format;
+    uint32_t block;
+} bench_pair;
+
+typedef struct bench_options {
+    const char *devices[BENCH_MAX_DEVICES]; /* selectors; none = every device */
+    int n_devices;
+    int ops[BENCH_OP_COUNT]; /* 1 = run this operation */
+    bench_pair pairs[BENCH_MAX_PAIRS];
+    int n_pairs;
+    int codec_pairs; /* quantize/dequantize run for the first this-many pairs */
+    bench_shape shapes[BENCH_MAX_SHAPES];
+    int n_shapes;
+    uint64_t ms[BENCH_MAX_LIST];
+    int n_ms;
+    uint32_t ranks[BENCH_MAX_LIST];
+    int n_ranks;
+    uint32_t multi_lora; /* adapters in the multi-LoRA rows; 0 = none */
+    double target;       /* seconds of device time per measurement */
+    int warmup, min_reps, max_reps;
+    int evict, quick, quiet;
+    const char *csv, *json, *plot;
+} bench_options;
+
+typedef enum bench_parse_result {
+    BENCH_PARSE_RUN = 0,  /* options are in *o */
+    BENCH_PARSE_HELP = 1, /* --help was printed */
+    BENCH_PARSE_ERROR = 2 /* a one-line error was printed on stderr */
+} bench_parse_result;
+
+/* Parses argv[1..argc-1] (argv[0] is the command's own name). Reentrant: no
+ * getopt state, so a test can call it many times in one process. */
+bench_parse_result bench_options_parse(int argc, char **argv, bench_options *o);
+
+void bench_options_help(FILE *out);
+
+/* "nf4/64" */
+void bench_pair_name(const bench_pair *p, char *buf, size_t len);
+
+#endif

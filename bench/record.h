@@ -1,0 +1,85 @@
+/*
+ * What a benchmark run produces: the devices with their measured roofline,
+ * and one record per measurement. The field list (bench_record_field) is
+ * the one definition of a record's columns, shared by the CSV and JSON
+ * writers.
+ */
+#ifndef CLQ_BENCH_RECORD_H
+#define CLQ_BENCH_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "measure.h"
+#include "ops.h"
+
+/* The device's own roofline, measured by the probes (probes.h). */
+typedef struct bench_roofline {
+    double read_gbps;        /* best streaming-read kernel, buffer larger than the cache */
+    const char *read_kernel; /* which access pattern gave it */
+    uint64_t read_buffer_bytes;
+    double fma_gflops; /* best independent-mad-chain kernel */
+    const char *fma_kernel;
+} bench_roofline;
+
+typedef struct bench_device {
+    char selector[24]; /* "P:D", as --device accepts */
+    char name[128], platform[128], driver[128];
+    cl_device_type type;
+    uint64_t memory_bytes, cache_bytes;
+    unsigned compute_units;
+    int has_fp16; /* cl_khr_fp16: the CLBlast HGEMM baseline runs */
+    bench_roofline roof;
+    size_t evict_bytes; /* 0: --no-evict */
+    double evict_us;
+} bench_device;
+
+typedef struct bench_record {
+    const bench_device *device;
+    bench_op op;
+    const char *impl;   /* "clq", "clblast", or "clq+clblast" (the unfused path) */
+    const char *path;   /* "quantize", "dequantize", "fused-decode", "fused-prefill", "sgemv",
+                           "sgemm", "hgemv", "hgemm", "dequant+sgemv", "dequant+sgemm" */
+    const char *format; /* clq format name, or "f32" / "f16" for the unquantized baselines */
+    uint32_t block;     /* 0 for the unquantized baselines */
+    const char *shape;  /* preset name, or "custom" */
+    uint64_t n, k, m;   /* m = 0 for quantize and dequantize */
+    uint32_t rank, adapters;
+    double bytes, flops; /* work the run moves and computes (ops.h) */
+    int evicted;
+    double target_s;
+    bench_stats stats;
+    /* derived from the above and the device's roofline */
+    double gbps, gflops, bound_us, roofline_fraction;
+} bench_record;
+
+/* Computes gbps, gflops, bound_us and roofline_fraction. */
+void bench_record_derive(bench_record *r);
+
+typedef struct bench_results {
+    bench_record *items;
+    size_t count, capacity;
+} bench_results;
+
+int bench_results_push(bench_results *res, const bench_record *r); /* 0 or -1 (out of memory) */
+void bench_results_free(bench_results *res);
+
+/* ---- the columns of a record --------------------------------------------------- */
+
+typedef enum bench_field_kind { BENCH_FIELD_TEXT, BENCH_FIELD_INT, BENCH_FIELD_REAL } bench_field_kind;
+
+typedef struct bench_value {
+    bench_field_kind kind;
+    const char *text;
+    long long integer;
+    double real;
+} bench_value;
+
+/* The number of columns and the name of column i. */
+size_t bench_field_count(void);
+const char *bench_field_name(size_t i);
+
+/* Column i of record r. */
+bench_value bench_record_field(const bench_record *r, size_t i);
+
+#endif

@@ -1,0 +1,72 @@
+/* JSON output with jansson (see report.h):
+ *   { "clq_version", "method": {...}, "devices": [{..., "roofline": {...}}],
+ *     "records": [{one object per measurement, the columns of record.h}] }
+ * Each record repeats its device, driver and clq version, so a record
+ * stands alone when records of several runs are pooled. */
+#include <jansson.h>
+
+#include "report.h"
+
+static json_t *value_json(bench_value v)
+{
+    switch (v.kind) {
+    case BENCH_FIELD_TEXT:
+        return json_string(v.text);
+    case BENCH_FIELD_INT:
+        return json_integer(v.integer);
+    default:
+        return json_real(v.real);
+    }
+}
+
+static json_t *record_json(const bench_record *r)
+{
+    json_t *obj = json_object();
+    for (size_t i = 0; obj && i < bench_field_count(); i++)
+        json_object_set_new(obj, bench_field_name(i), value_json(bench_record_field(r, i)));
+    return obj;
+}
+
+static json_t *device_json(const bench_device *d)
+{
+    const bench_roofline *roof = &d->roof;
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:b, s:I, s:f, s:{s:f, s:s, s:I, s:f, s:s}}",
+                     "selector", d->selector, "name", d->name, "platform", d->platform, "driver_version",
+                     d->driver, "memory_bytes", (json_int_t)d->memory_bytes, "cache_bytes",
+                     (json_int_t)d->cache_bytes, "compute_units", (int)d->compute_units, "fp16", d->has_fp16,
+                     "eviction_bytes", (json_int_t)d->evict_bytes, "eviction_us", d->evict_us, "roofline",
+                     "read_gbps", roof->read_gbps, "read_kernel", roof->read_kernel ? roof->read_kernel : "",
+                     "read_buffer_bytes", (json_int_t)roof->read_buffer_bytes, "fma_gflops", roof->fma_gflops,
+                     "fma_kernel", roof->fma_kernel ? roof->fma_kernel : "");
+}
+
+static json_t *method_json(const bench_options *o)
+{
+    return json_pack("{s:b, s:f, s:i, s:i, s:i, s:b, s:s}", "evict", o->evict, "target_s", o->target,
+                     "warmup", o->warmup, "min_reps", o->min_reps, "max_reps", o->max_reps, "quick", o->quick,
+                     "time", "device time from profiling events; median, min and max over the repetitions");
+}
+
+int bench_write_json(const char *path, const bench_options *o, const bench_device *devices, int n_devices,
+                     const bench_results *res)
+{
+    json_t *root = json_object(), *devs = json_array(), *recs = json_array();
+    int status = root && devs && recs ? 0 : -1;
+    for (int i = 0; status == 0 && i < n_devices; i++)
+        status = json_array_append_new(devs, device_json(&devices[i]));
+    for (size_t i = 0; status == 0 && i < res->count; i++)
+        status = json_array_append_new(recs, record_json(&res->items[i]));
+    if (status == 0) {
+        json_object_set_new(root, "clq_version", json_string(clq_version_string()));
+        json_object_set_new(root, "method", method_json(o));
+        json_object_set(root, "devices", devs);
+        json_object_set(root, "records", recs);
+        status = json_dump_file(root, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+    }
+    if (status != 0)
+        fprintf(stderr, "clq bench: writing %s failed\n", path);
+    json_decref(devs);
+    json_decref(recs);
+    json_decref(root);
+    return status == 0 ? 0 : -1;
+}

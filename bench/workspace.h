@@ -1,0 +1,38 @@
+/* The device buffers a sweep keeps while it runs: those of the current
+ * shape (the fp32 matrix, its fp16 copy, the quantized weights, made once
+ * per format) and those of the current M and LoRA configuration. */
+#ifndef CLQ_BENCH_WORKSPACE_H
+#define CLQ_BENCH_WORKSPACE_H
+
+#include "options.h"
+#include "problem.h"
+
+typedef struct bench_workspace {
+    clq_context *ctx;
+    int fp16;              /* make the fp16 copies for the HGEMM baseline */
+    bench_problem problem; /* what the run functions see */
+    int shape;             /* index of the current shape, -1 for none */
+    int group_ready;
+    uint64_t m;
+    uint32_t rank, adapters;
+    clq_weight *weights[BENCH_MAX_PAIRS];
+    clq_lora *lora;
+    int32_t *lora_index;
+    char why[256]; /* the reason of the last failure */
+} bench_workspace;
+
+void bench_workspace_init(bench_workspace *ws, clq_context *ctx, int fp16);
+
+/* Switches to shape `index` (a no-op if current), releasing the previous
+ * shape's buffers. Returns 0 or -1 (reason in ws->why). */
+int bench_workspace_shape(bench_workspace *ws, int index, const bench_shape *shape);
+
+/* Switches to an M and LoRA configuration on the current shape. */
+int bench_workspace_group(bench_workspace *ws, uint64_t m, uint32_t rank, uint32_t adapters);
+
+/* The current shape's weight for a pair, quantized at first use. */
+int bench_workspace_weight(bench_workspace *ws, int pair_index, const bench_pair *pair, clq_weight **out);
+
+void bench_workspace_release(bench_workspace *ws);
+
+#endif

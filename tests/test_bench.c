@@ -1,0 +1,469 @@
+/*
+ * `clq bench` through clq_bench_main: a tiny sweep on the default device
+ * writes CSV, JSON and charts that must agree with each other and hold what
+ * the issue promises (device, driver and clq version in every record, clq
+ * and CLBlast rows, roofline fractions); bad command lines exit with 2; and
+ * the work counts the benchmark reports are checked on known cases. No
+ * assertion depends on how fast anything ran.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "measure.h"
+#include "ops.h"
+#include "support.h"
+#include "workspace.h"
+
+/* ---- helpers --------------------------------------------------------------------- */
+
+static void make_temp_dir(char *dir, size_t len)
+{
+    snprintf(dir, len, "/tmp/clq-test-bench-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp failed");
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char path[1024];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(path);
+        else
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* "P:D" of the default device, so a machine with several OpenCL devices
+ * (or oclgrind's simulator installed as one) sweeps only that one. */
+static const char *default_device(void)
+{
+    static char sel[32];
+    clq_device_info info;
+    TEST_OK(clq_device_select(NULL, &info));
+    snprintf(sel, sizeof sel, "%u:%u", info.platform_index, info.device_index);
+    return sel;
+}
+
+/* The tiny sweep: 64x256 nf4, M 1 and 3, rank 0 and 4, two adapters, a
+ * millisecond per measurement and no eviction (an eviction buffer is
+ * twice the last-level cache: seconds per run on a CPU). */
+static int run_tiny_sweep(const char *const *extra, int n_extra)
+{
+    const char *args[32] = {"bench", "--device", default_device(), "--shape",    "64x256",
+                            "--m",   "1,3",      "--rank",         "0,4",        "--format",
+                            "nf4",   "--target", "0.001",          "--no-evict", "--multi-lora",
+                            "2",     "--quiet"};
+    int n = 17;
+    for (int i = 0; i < n_extra; i++)
+        args[n++] = extra[i];
+    return clq_bench_main(n, (char **)args);
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)size + 1);
+    cr_assert_eq(fread(text, 1, (size_t)size, f), (size_t)size);
+    text[size] = '\0';
+    fclose(f);
+    return text;
+}
+
+/* Splits one CSV line (RFC 4180 quoting, no embedded line breaks here) into
+ * at most cap fields, unquoting in place; returns the number of fields. */
+static int split_csv(char *line, char **fields, int cap)
+{
+    int n = 0;
+    char *p = line;
+    for (;;) {
+        char *out = p;
+        cr_assert_lt(n, cap, "too many fields");
+        fields[n++] = out;
+        if (*p == '"') {
+            for (p++;; p++) {
+                if (*p == '"' && p[1] == '"')
+                    *out++ = *p++;
+                else if (*p == '"')
+                    break;
+                else
+                    *out++ = *p;
+                cr_assert_neq(*p, '\0', "unterminated quoted field");
+            }
+            p++;
+        } else {
+            while (*p && *p != ',')
+                *out++ = *p++;
+        }
+        cr_assert(*p == ',' || *p == '\0', "text after a quoted field");
+        char end = *p;
+        *out = '\0';
+        if (end == '\0')
+            return n;
+        p++;
+    }
+}
+
+static int field_index(char **header, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(header[i], name) == 0)
+            return i;
+    cr_assert_fail("CSV header has no field '%s'", name);
+    return -1;
+}
+
+static double parse_number(const char *text, const char *name)
+{
+    char *end = NULL;
+    double v = strtod(text, &end);
+    cr_assert(end != text && *end == '\0' && isfinite(v), "%s: '%s' is not a number", name, text);
+    return v;
+}
+
+/* ---- CSV and JSON ------------------------------------------------------------------ */
+
+#define MAX_FIELDS 64
+#define MAX_ROWS 256
+
+/* Fields that are counts or measurements and must be above zero in every
+ * record; the others that are numbers must be zero or more (rank, block
+ * and m are 0 where they do not apply). */
+static const char *const POSITIVE[] = {"n",
+                                       "k",
+                                       "reps",
+                                       "median_us",
+                                       "min_us",
+                                       "max_us",
+                                       "wall_median_us",
+                                       "bytes",
+                                       "gbps",
+                                       "target_s",
+                                       "roofline_bound_us",
+                                       "roofline_fraction",
+                                       "peak_read_gbps",
+                                       "peak_fma_gflops"};
+static const char *const NON_NEGATIVE[] = {"block", "m", "rank", "adapters", "evicted", "flops", "gflops"};
+static const char *const TEXT[] = {"device", "driver_version", "clq_version", "op", "impl", "path", "format"};
+
+typedef struct csv_summary {
+    int rows, clq_rows, clblast_rows, unfused_rows, matmul_rows;
+} csv_summary;
+
+static csv_summary check_csv(const char *path)
+{
+    char *text = read_text(path), *save = NULL, *header[MAX_FIELDS], *fields[MAX_FIELDS];
+    char *line = strtok_r(text, "\n", &save);
+    cr_assert_not_null(line, "empty CSV");
+    int nh = split_csv(line, header, MAX_FIELDS);
+    csv_summary s = {0};
+    for (line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        int nf = split_csv(line, fields, MAX_FIELDS);
+        cr_assert_eq(nf, nh, "row %d has %d fields, the header %d", s.rows + 1, nf, nh);
+        for (size_t i = 0; i < sizeof TEXT / sizeof TEXT[0]; i++)
+            cr_assert_gt(strlen(fields[field_index(header, nh, TEXT[i])]), 0, "%s is empty", TEXT[i]);
+        cr_assert_str_eq(fields[field_index(header, nh, "clq_version")], clq_version_string());
+        for (size_t i = 0; i < sizeof POSITIVE / sizeof POSITIVE[0]; i++)
+            cr_assert_gt(parse_number(fields[field_index(header, nh, POSITIVE[i])], POSITIVE[i]), 0,
+                         "%s is not positive in row %d", POSITIVE[i], s.rows + 1);
+        for (size_t i = 0; i < sizeof NON_NEGATIVE / sizeof NON_NEGATIVE[0]; i++)
+            cr_assert_geq(parse_number(fields[field_index(header, nh, NON_NEGATIVE[i])], NON_NEGATIVE[i]), 0);
+        const char *impl = fields[field_index(header, nh, "impl")];
+        int matmul = strcmp(fields[field_index(header, nh, "op")], "matmul") == 0;
+        if (matmul) {
+            cr_assert_gt(parse_number(fields[field_index(header, nh, "m")], "m"), 0);
+            cr_assert_gt(parse_number(fields[field_index(header, nh, "gflops")], "gflops"), 0);
+        }
+        s.rows++;
+        s.matmul_rows += matmul;
+        s.clq_rows += strcmp(impl, "clq") == 0;
+        s.clblast_rows += strcmp(impl, "clblast") == 0;
+        s.unfused_rows += strcmp(impl, "clq+clblast") == 0;
+    }
+    free(text);
+    return s;
+}
+
+static void check_json(const char *path, int expected_records)
+{
+    json_error_t err;
+    json_t *root = json_load_file(path, 0, &err);
+    cr_assert_not_null(root, "%s:%d: %s", path, err.line, err.text);
+    cr_assert_str_eq(json_string_value(json_object_get(root, "clq_version")), clq_version_string());
+    json_t *devices = json_object_get(root, "devices"), *records = json_object_get(root, "records");
+    cr_assert(json_is_array(devices) && json_array_size(devices) == 1);
+    json_t *roof = json_object_get(json_array_get(devices, 0), "roofline");
+    cr_assert_gt(json_number_value(json_object_get(roof, "read_gbps")), 0);
+    cr_assert_gt(json_number_value(json_object_get(roof, "fma_gflops")), 0);
+    cr_assert(json_is_array(records));
+    cr_assert_eq((int)json_array_size(records), expected_records, "JSON has %zu records, CSV %d",
+                 json_array_size(records), expected_records);
+    int clq = 0, clblast = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(records, i, r)
+    {
+        for (size_t t = 0; t < sizeof TEXT / sizeof TEXT[0]; t++)
+            cr_assert(json_string_length(json_object_get(r, TEXT[t])) > 0, "%s missing", TEXT[t]);
+        cr_assert_gt(json_number_value(json_object_get(r, "roofline_fraction")), 0);
+        const char *impl = json_string_value(json_object_get(r, "impl"));
+        clq += strcmp(impl, "clq") == 0;
+        clblast += strcmp(impl, "clblast") == 0;
+    }
+    cr_assert_gt(clq, 0);
+    cr_assert_gt(clblast, 0);
+    json_decref(root);
+}
+
+Test(bench, tiny_sweep_writes_csv_and_json, .init = cr_redirect_stdout, .timeout = 600)
+{
+    char dir[64], csv[128], json[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(csv, sizeof csv, "%s/out.csv", dir);
+    snprintf(json, sizeof json, "%s/out.json", dir);
+    const char *extra[] = {"--csv", csv, "--json", json};
+    cr_assert_eq(run_tiny_sweep(extra, 4), 0);
+    csv_summary s = check_csv(csv);
+    /* quantize + dequantize, then 2 M × 3 LoRA configurations (none, rank
+     * 4, rank 4 on 2 adapters) × (fp32 baseline, fused, unfused), and an
+     * fp16 baseline on devices with cl_khr_fp16. */
+    cr_assert(s.rows == 20 || s.rows == 26, "%d records", s.rows);
+    cr_assert_eq(s.matmul_rows, s.rows - 2);
+    cr_assert_eq(s.clq_rows, 2 + 6);
+    cr_assert_eq(s.unfused_rows, 6);
+    cr_assert_geq(s.clblast_rows, 6);
+    check_json(json, s.rows);
+    remove_tree(dir);
+}
+
+/* ---- charts ------------------------------------------------------------------------ */
+
+static int gnuplot_on_path(void)
+{
+    const char *path = getenv("PATH");
+    char buf[1024];
+    while (path && *path) {
+        const char *end = strchr(path, ':');
+        int n = end ? (int)(end - path) : (int)strlen(path);
+        snprintf(buf, sizeof buf, "%.*s/gnuplot", n, path);
+        if (access(buf, X_OK) == 0)
+            return 1;
+        path = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+Test(bench, plot_writes_png_charts, .init = cr_redirect_stdout, .timeout = 600)
+{
+    if (!gnuplot_on_path())
+        cr_skip("gnuplot is not on PATH");
+    char dir[64], plots[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(plots, sizeof plots, "%s/charts/nested", dir);
+    const char *extra[] = {"--op", "matmul", "--plot", plots};
+    cr_assert_eq(run_tiny_sweep(extra, 4), 0);
+    DIR *d = opendir(plots);
+    cr_assert_not_null(d, "%s was not created", plots);
+    int pngs = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 4, ".png") != 0)
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", plots, e->d_name);
+        FILE *f = fopen(path, "rb");
+        unsigned char magic[8] = {0};
+        cr_assert_not_null(f);
+        cr_assert_eq(fread(magic, 1, 8, f), 8, "%s is empty or short", path);
+        fclose(f);
+        cr_assert_eq(memcmp(magic, "\x89PNG\r\n\x1a\n", 8), 0, "%s is not a PNG", path);
+        pngs++;
+    }
+    closedir(d);
+    /* One chart per LoRA configuration: none, rank 4, rank 4 × 2 adapters. */
+    cr_assert_eq(pngs, 3);
+    remove_tree(dir);
+}
+
+/* ---- the baselines compute what clq computes ----------------------------------- */
+
+static void read_y(bench_workspace *ws, float *y)
+{
+    cl_command_queue q = clq_context_cl_queue(ws->ctx);
+    size_t bytes = (size_t)(ws->problem.m * ws->problem.n) * sizeof *y;
+    cr_assert_eq(clEnqueueReadBuffer(q, ws->problem.y32, CL_TRUE, 0, bytes, y, 0, NULL, NULL), CL_SUCCESS);
+}
+
+static void run_and_read(bench_workspace *ws, bench_run_fn run, float *y)
+{
+    cl_command_queue q = clq_context_cl_queue(ws->ctx);
+    cl_event last = NULL;
+    cr_assert_eq(run(&ws->problem, q, &last), 0, "%s", clq_last_error());
+    cr_assert_eq(clFinish(q), CL_SUCCESS);
+    if (last)
+        clReleaseEvent(last);
+    read_y(ws, y);
+}
+
+/* The unfused baseline (clq dequantize, then CLBlast GEMMs with the LoRA
+ * rows as strided views) must compute the product clq_matmul computes on
+ * the same dequantized weight, adapters and row assignment; otherwise the
+ * benchmark would compare unlike things. Float sums in different orders
+ * differ by rounding only: 1e-4 of the largest |y| is far above that (K =
+ * 256 terms, u = 6e-8) and far below any indexing mistake. */
+Test(bench, unfused_baseline_matches_clq)
+{
+    const bench_shape shape = {48, 256, "custom"};
+    const bench_pair pair = {CLQ_FORMAT_NF4, 64};
+    const uint64_t ms[] = {1, 5};
+    const uint32_t adapters[] = {0, 1, 3};
+    bench_workspace ws;
+    bench_workspace_init(&ws, test_context(), 0);
+    cr_assert_eq(bench_workspace_shape(&ws, 0, &shape), 0, "%s", ws.why);
+    clq_weight *w;
+    cr_assert_eq(bench_workspace_weight(&ws, 0, &pair, &w), 0, "%s", ws.why);
+    ws.problem.weight = w;
+    float fused[5 * 48], unfused[5 * 48];
+    for (size_t i = 0; i < 2; i++)
+        for (size_t j = 0; j < 3; j++) {
+            uint32_t rank = adapters[j] ? 4 : 0;
+            cr_assert_eq(bench_workspace_group(&ws, ms[i], rank, adapters[j]), 0, "%s", ws.why);
+            run_and_read(&ws, bench_run_clq_matmul, fused);
+            run_and_read(&ws, bench_run_unfused, unfused);
+            size_t count = (size_t)(ms[i] * shape.n);
+            float scale = 0;
+            for (size_t e = 0; e < count; e++)
+                scale = fmaxf(scale, fabsf(fused[e]));
+            cr_assert_gt(scale, 0);
+            for (size_t e = 0; e < count; e++)
+                cr_assert(fabsf(fused[e] - unfused[e]) <= 1e-4f * scale,
+                          "M %llu, %u adapters: y[%zu] = %g fused, %g unfused", (unsigned long long)ms[i],
+                          adapters[j], e, fused[e], unfused[e]);
+        }
+    bench_workspace_release(&ws);
+}
+
+/* ---- the command line -------------------------------------------------------------- */
+
+static int run_args(const char *const *args, int n)
+{
+    return clq_bench_main(n, (char **)args);
+}
+
+Test(bench, bad_options_exit_2, .init = cr_redirect_stderr)
+{
+    const char *const cases[][3] = {
+        {"bench", "--bogus", NULL},     {"bench", "--m", NULL},         {"bench", "--m", "0"},
+        {"bench", "--m", "1,,2"},       {"bench", "--m", "-1"},         {"bench", "--m", "4x"},
+        {"bench", "--shape", "4096"},   {"bench", "--shape", "0x64"},   {"bench", "--format", "q3"},
+        {"bench", "--block", "48"},     {"bench", "--rank", "2000"},    {"bench", "--target", "0"},
+        {"bench", "--target", "fast"},  {"bench", "--op", "transpose"}, {"bench", "--preset", "gpt5"},
+        {"bench", "--quick=yes", NULL}, {"bench", "stray", NULL},       {"bench", "--multi-lora", "1000"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n = cases[i][2] ? 3 : 2;
+        cr_expect_eq(run_args(cases[i], n), 2, "'%s %s' did not exit with 2", cases[i][1],
+                     cases[i][2] ? cases[i][2] : "");
+    }
+}
+
+Test(bench, help_exits_0, .init = cr_redirect_stdout)
+{
+    const char *args[] = {"bench", "--help"};
+    cr_assert_eq(run_args(args, 2), 0);
+}
+
+/* ---- the shared description of the operations ------------------------------------- */
+
+Test(bench_ops, work_counts)
+{
+    /* 2·M·N·K, plus 2·M·r·(K + N) for the adapter */
+    cr_assert_eq(bench_matmul_flops(1, 4096, 4096, 0), 2.0 * 4096 * 4096);
+    cr_assert_eq(bench_matmul_flops(64, 11008, 4096, 16),
+                 2.0 * 64 * 11008 * 4096 + 2.0 * 64 * 16 * (4096 + 11008));
+    /* weight + X + Y + A and B of each adapter used */
+    cr_assert_eq(bench_matmul_bytes(2, 8, 4, 100, 4, 0, 0, 4), 100 + 4 * (2 * 4 + 2 * 8));
+    cr_assert_eq(bench_matmul_bytes(2, 8, 4, 100, 4, 3, 2, 4),
+                 100 + 4 * (2 * 4 + 2 * 8) + 2 * 3 * (4 + 8) * 4);
+    cr_assert_eq(bench_lora_adapters_used(1, 8), 1);
+    cr_assert_eq(bench_lora_adapters_used(64, 8), 8);
+    cr_assert_eq(bench_lora_adapters_used(64, 0), 0);
+    cr_assert_eq(bench_unfused_weight_bytes(10, 2, 3), 10 + 2 * 4 * 2 * 3);
+    cr_assert_eq(bench_roofline_bound_s(1e9, 1e9, 1e9, 1e10), 1.0);   /* memory bound */
+    cr_assert_eq(bench_roofline_bound_s(1e9, 1e11, 1e9, 1e10), 10.0); /* compute bound */
+}
+
+Test(bench_ops, lora_rows_cycle_through_adapters)
+{
+    int32_t idx[10];
+    bench_lora_rows(idx, 10, 8);
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(idx[i], i % 8);
+}
+
+Test(bench_ops, presets_and_default_blocks)
+{
+    bench_shape s[8];
+    cr_assert_eq(bench_preset_lookup("llama2-7b.mlp_down", s, 8), 1);
+    cr_assert(s[0].n == 4096 && s[0].k == 11008);
+    cr_assert_eq(bench_preset_lookup("llama2-7b", s, 8), 3);
+    cr_assert_eq(bench_preset_lookup("all", s, 8), BENCH_DEFAULT_SHAPES);
+    cr_assert_eq(bench_preset_lookup("nope", s, 8), -1);
+    cr_assert_eq(bench_default_block(CLQ_FORMAT_NF4), 64);
+    cr_assert_eq(bench_default_block(CLQ_FORMAT_Q4), 32);
+}
+
+Test(bench_ops, fp16_conversion_rounds_to_nearest_even)
+{
+    cr_assert_eq(bench_f32_to_f16(1.0f), 0x3c00);
+    cr_assert_eq(bench_f32_to_f16(-2.0f), 0xc000);
+    cr_assert_eq(bench_f32_to_f16(0.1f), 0x2e66);
+    cr_assert_eq(bench_f32_to_f16(65504.0f), 0x7bff);
+    cr_assert_eq(bench_f32_to_f16(65520.0f), 0x7c00);                 /* rounds up to Inf */
+    cr_assert_eq(bench_f32_to_f16(ldexpf(1.0f, -24)), 0x0001);        /* smallest subnormal */
+    cr_assert_eq(bench_f32_to_f16(ldexpf(1.0f, -25)), 0x0000);        /* tie: to even, zero */
+    cr_assert_eq(bench_f32_to_f16(ldexpf(3.0f, -25)), 0x0002);        /* 1.5 ulp: tie to even */
+    cr_assert_eq(bench_f32_to_f16(1.0f + ldexpf(1.0f, -11)), 0x3c00); /* tie below: even */
+    cr_assert_eq(bench_f32_to_f16(1.0f + ldexpf(3.0f, -11)), 0x3c02); /* tie above: even */
+    cr_assert_eq(bench_f32_to_f16(INFINITY), 0x7c00);
+}
+
+Test(bench_ops, inputs_are_deterministic)
+{
+    float a[101], b[101];
+    bench_fill_normal(a, 101, 1.0f, 42);
+    bench_fill_normal(b, 101, 1.0f, 42);
+    cr_assert_eq(memcmp(a, b, sizeof a), 0);
+    double sum = 0, sq = 0;
+    float w[4096];
+    bench_fill_weight(w, 64, 64, 1);
+    for (int i = 0; i < 4096; i++) {
+        sum += w[i];
+        sq += (double)w[i] * w[i];
+    }
+    /* sd 0.02: the sample sd of 4096 values is within 10% of it */
+    double sd = sqrt(sq / 4096 - (sum / 4096) * (sum / 4096));
+    cr_assert(fabs(sd - 0.02) < 0.002, "sd %g", sd);
+}
