@@ -54,6 +54,11 @@ static clq_status read_device_facts(clq_context *ctx)
         return CLQ_FAIL(CLQ_ERROR_DEVICE_UNSUITABLE, "%s is big-endian; clq's layouts are little-endian",
                         ctx->device_name);
     clq_device_params_default(ctx, &ctx->params);
+    /* CLQ_PARAMS overrides the defaults, for experiments and for testing
+     * other devices' kernel shapes on this one. */
+    const char *overrides = getenv("CLQ_PARAMS");
+    if (overrides)
+        CLQ_FORWARD(clq_device_params_parse(ctx, overrides, &ctx->params));
     return CLQ_SUCCESS;
 }
 

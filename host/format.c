@@ -97,7 +97,12 @@ void clq_device_sizes_of(const clq_weight_desc *d, clq_device_sizes *s)
 {
     uint64_t elements = d->rows * d->cols, nblocks = elements / d->block;
     memset(s, 0, sizeof *s);
-    s->quants = clq_format_is_4bit(d->format) ? elements / 2 : elements;
+    /* Rows padded to whole tiles (clq_common.h). */
+    uint64_t row_bytes = clq_format_is_4bit(d->format) ? d->cols / 2 : d->cols;
+    uint64_t tiles = clq_ceil_div(d->rows, CLQ_TILE_ROWS);
+    s->quants_tile = CLQ_TILE_ROWS * row_bytes;
+    s->quants = tiles * s->quants_tile;
+    s->quants_padding = d->rows % CLQ_TILE_ROWS != 0;
     if (d->double_quant) {
         s->scales = nblocks;
         s->nested_absmax = 4 * clq_ceil_div(nblocks, CLQ_NESTED_BLOCK);

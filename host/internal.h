@@ -73,12 +73,18 @@ extern const size_t clq_embedded_file_count;
  * and passes the same values to every program as -D defines (params.c). */
 typedef struct clq_device_params {
     unsigned reduce_wg; /* work-group size of single-group reductions (power of two) */
-    unsigned decode_wg; /* matmul decode: work-items (output rows) per work-group */
+    unsigned mm_lanes;  /* matmul tiles kernels: rows of a 16-row tile per work-item (16 or 1) */
+    unsigned tiles_wg;  /* matmul tiles kernels: work-items per work-group */
+    bool prefill_local; /* prefill (M > 16) by the local-memory kernel, not the tiles kernel */
     unsigned pf_tm, pf_tn; /* matmul prefill: tile of rows of X by rows of W per work-group */
     unsigned pf_wm, pf_wn; /* matmul prefill: rows of X by outputs per work-item */
 } clq_device_params;
 
 void clq_device_params_default(const clq_context *ctx, clq_device_params *params);
+/* Applies "name=value" settings (separated by spaces, commas or newlines)
+ * over *params; on a bad name or value returns an error and leaves *params
+ * unchanged. */
+clq_status clq_device_params_parse(const clq_context *ctx, const char *text, clq_device_params *params);
 /* Appends " -DNAME=value" for every parameter to `buf`. */
 void clq_device_params_defines(const clq_device_params *params, char *buf, size_t len);
 
@@ -187,6 +193,8 @@ clq_status clq_matmul_warm_up(clq_context *ctx);
 /* Byte sizes of each device array for a description. */
 typedef struct clq_device_sizes {
     uint64_t quants, scales, zeros, nested_absmax, code, offset;
+    uint64_t quants_tile; /* bytes of one tile of CLQ_TILE_ROWS rows */
+    bool quants_padding;  /* N is not a multiple of CLQ_TILE_ROWS */
 } clq_device_sizes;
 void clq_device_sizes_of(const clq_weight_desc *desc, clq_device_sizes *sizes);
 

@@ -82,13 +82,24 @@ static clq_status check_ggml_scales(const unsigned char *blocks, uint64_t nblock
     return CLQ_SUCCESS;
 }
 
+/* Row-major quantized data (bitsandbytes, ORT) into the device's row tiles;
+ * `swap`: 4-bit data with element 2i in the high nibble. */
+static clq_status rows_to_device(clq_weight *w, const void *data, size_t bytes, bool swap)
+{
+    cl_ulong nwords = bytes / 4;
+    cl_uint cols = (cl_uint)w->desc.cols, bits = clq_format_is_4bit(w->desc.format) ? 4 : 8, swap_arg = swap;
+    clq_arg rest[] = {CLQ_ARG(nwords), CLQ_ARG(cols), CLQ_ARG(bits), CLQ_ARG(swap_arg), CLQ_ARG(w->quants)};
+    return upload_and_run(w->ctx, "clq_rows_to_device", data, bytes, rest, CLQ_NARGS(rest), nwords);
+}
+
 static clq_status import_ggml(clq_weight *w, const clq_external *src, const clq_external *need)
 {
     cl_uint nblocks = (cl_uint)w->nblocks;
     CLQ_FORWARD(check_ggml_scales(src->data, nblocks,
                                   w->desc.format == CLQ_FORMAT_Q4 ? CLQ_GGML_Q4_0_BYTES : CLQ_GGML_Q8_0_BYTES));
     const char *kernel = w->desc.format == CLQ_FORMAT_Q4 ? "clq_ggml_q4_0_to_device" : "clq_ggml_q8_0_to_device";
-    clq_arg rest[] = {CLQ_ARG(nblocks), CLQ_ARG(w->quants), CLQ_ARG(w->scales)};
+    cl_uint cols = (cl_uint)w->desc.cols;
+    clq_arg rest[] = {CLQ_ARG(nblocks), CLQ_ARG(cols), CLQ_ARG(w->quants), CLQ_ARG(w->scales)};
     return upload_and_run(w->ctx, kernel, src->data, need->data_bytes, rest, CLQ_NARGS(rest), nblocks);
 }
 
@@ -99,14 +110,7 @@ static clq_status import_bnb(clq_weight *w, const clq_external *src, const clq_e
         CLQ_FORWARD(check_finite("scales", src->scales, need->scales_bytes));
     CLQ_FORWARD(check_finite("nested_absmax", src->nested_absmax, need->nested_absmax_bytes));
     CLQ_FORWARD(check_finite("nested_code", src->nested_code, need->nested_code_bytes));
-    if (w->desc.format == CLQ_FORMAT_DYNAMIC8) {
-        CLQ_FORWARD(write_buffer(ctx, w->quants, src->data, need->data_bytes));
-    } else {
-        cl_ulong nwords = need->data_bytes / 4;
-        clq_arg rest[] = {CLQ_ARG(nwords), CLQ_ARG(w->quants)};
-        CLQ_FORWARD(upload_and_run(ctx, "clq_swap_nibbles", src->data, need->data_bytes, rest, CLQ_NARGS(rest),
-                                   nwords));
-    }
+    CLQ_FORWARD(rows_to_device(w, src->data, need->data_bytes, w->desc.format != CLQ_FORMAT_DYNAMIC8));
     CLQ_FORWARD(write_buffer(ctx, w->scales, src->scales, need->scales_bytes));
     if (w->desc.double_quant) {
         if (!isfinite(src->offset))
@@ -125,9 +129,8 @@ static clq_status import_ort(clq_weight *w, const clq_external *src, const clq_e
 {
     clq_context *ctx = w->ctx;
     CLQ_FORWARD(check_finite("scales", src->scales, need->scales_bytes));
-    /* The ORT data order [N, K/block, block/2], low nibble first, is the
-     * device layout itself. */
-    CLQ_FORWARD(write_buffer(ctx, w->quants, src->data, need->data_bytes));
+    /* ORT's data [N, K/block, block/2] is row-major, low nibble first. */
+    CLQ_FORWARD(rows_to_device(w, src->data, need->data_bytes, false));
     CLQ_FORWARD(write_buffer(ctx, w->scales, src->scales, need->scales_bytes));
     if (!src->zero_points) {
         cl_uchar eight = 8; /* MatMulNBits without zero points uses 8 */
@@ -182,25 +185,28 @@ static clq_status run_and_download(clq_context *ctx, const char *kernel, const c
     return status;
 }
 
+/* The inverse of rows_to_device. */
+static clq_status device_to_rows(const clq_weight *w, void *data, size_t bytes, bool swap)
+{
+    cl_ulong nwords = bytes / 4;
+    cl_uint cols = (cl_uint)w->desc.cols, bits = clq_format_is_4bit(w->desc.format) ? 4 : 8, swap_arg = swap;
+    clq_arg args[] = {CLQ_ARG(w->quants), CLQ_ARG(nwords), CLQ_ARG(cols), CLQ_ARG(bits), CLQ_ARG(swap_arg)};
+    return run_and_download(w->ctx, "clq_device_to_rows", args, CLQ_NARGS(args), nwords, data, bytes);
+}
+
 static clq_status export_ggml(const clq_weight *w, clq_external *dst, const clq_external *need)
 {
     cl_uint nblocks = (cl_uint)w->nblocks;
     const char *kernel = w->desc.format == CLQ_FORMAT_Q4 ? "clq_device_to_ggml_q4_0" : "clq_device_to_ggml_q8_0";
-    clq_arg args[] = {CLQ_ARG(w->quants), CLQ_ARG(w->scales), CLQ_ARG(nblocks)};
+    cl_uint cols = (cl_uint)w->desc.cols;
+    clq_arg args[] = {CLQ_ARG(w->quants), CLQ_ARG(w->scales), CLQ_ARG(nblocks), CLQ_ARG(cols)};
     return run_and_download(w->ctx, kernel, args, CLQ_NARGS(args), nblocks, dst->data, need->data_bytes);
 }
 
 static clq_status export_bnb(const clq_weight *w, clq_external *dst, const clq_external *need)
 {
     clq_context *ctx = w->ctx;
-    if (w->desc.format == CLQ_FORMAT_DYNAMIC8) {
-        CLQ_FORWARD(clq_download(ctx, w->quants, dst->data, need->data_bytes));
-    } else {
-        cl_ulong nwords = need->data_bytes / 4;
-        clq_arg args[] = {CLQ_ARG(w->quants), CLQ_ARG(nwords)};
-        CLQ_FORWARD(run_and_download(ctx, "clq_swap_nibbles", args, CLQ_NARGS(args), nwords, dst->data,
-                                     need->data_bytes));
-    }
+    CLQ_FORWARD(device_to_rows(w, dst->data, need->data_bytes, w->desc.format != CLQ_FORMAT_DYNAMIC8));
     CLQ_FORWARD(clq_download(ctx, w->scales, dst->scales, need->scales_bytes));
     if (w->desc.double_quant) {
         CLQ_FORWARD(clq_download(ctx, w->nested_absmax, dst->nested_absmax, need->nested_absmax_bytes));
@@ -214,7 +220,7 @@ static clq_status export_bnb(const clq_weight *w, clq_external *dst, const clq_e
 static clq_status export_ort(const clq_weight *w, clq_external *dst, const clq_external *need)
 {
     clq_context *ctx = w->ctx;
-    CLQ_FORWARD(clq_download(ctx, w->quants, dst->data, need->data_bytes));
+    CLQ_FORWARD(device_to_rows(w, dst->data, need->data_bytes, false));
     CLQ_FORWARD(clq_download(ctx, w->scales, dst->scales, need->scales_bytes));
     cl_uint rows = (cl_uint)w->desc.rows, nb = (cl_uint)(w->desc.cols / w->desc.block);
     clq_arg args[] = {CLQ_ARG(w->zeros), CLQ_ARG(rows), CLQ_ARG(nb)};

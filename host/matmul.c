@@ -85,43 +85,14 @@ static clq_status enqueue_shrink(clq_context *ctx, launch *l, cl_uint num_wait, 
                       (size_t)m * l->r_max * wg, wg, num_wait, wait_list, done);
 }
 
-/* Enqueues the decode kernel over rows in chunks of CLQ_DECODE_ROWS (one
- * chunk for AUTO); each chunk reads the weights once. `args` has two free
- * slots in front for the chunk's first row and row count. */
-static clq_status enqueue_decode(clq_context *ctx, cl_kernel k, clq_arg *args, size_t nargs, uint64_t m,
-                                 cl_uint n_count, cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+/* Rows of X per work-item of the tiles kernel: the smallest of 1, 2, 4, 8,
+ * 16 that covers M (so decode with M = 3 computes 4 rows, not 16). */
+static cl_uint tiles_rows(uint64_t m)
 {
-    cl_uint chunks = (cl_uint)clq_ceil_div(m, CLQ_DECODE_ROWS);
-    cl_event *done = event ? calloc(chunks, sizeof *done) : NULL;
-    if (event && !done)
-        return CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "decode events");
-    int status = CLQ_SUCCESS;
-    cl_uint launched = 0;
-    for (; status == CLQ_SUCCESS && launched < chunks; launched++) {
-        cl_uint m0 = launched * CLQ_DECODE_ROWS;
-        cl_uint mc = (cl_uint)(m - m0 < CLQ_DECODE_ROWS ? m - m0 : CLQ_DECODE_ROWS);
-        args[0] = CLQ_ARG(m0);
-        args[1] = CLQ_ARG(mc);
-        status = clq_launch_kernel(ctx, k, args, nargs, n_count, ctx->params.decode_wg, num_wait, wait_list,
-                                   done ? &done[launched] : NULL);
-    }
-    if (status != CLQ_SUCCESS)
-        launched--; /* the failed launch made no event */
-    if (status == CLQ_SUCCESS && event) {
-        /* One event for the caller, whatever the number of chunks (and
-         * correct on an out-of-order queue). */
-        cl_int err = CL_SUCCESS;
-        if (chunks == 1)
-            err = clRetainEvent(*event = done[0]);
-        else
-            err = clEnqueueMarkerWithWaitList(ctx->queue, chunks, done, event);
-        if (err != CL_SUCCESS)
-            status = CLQ_FAIL(err, "clEnqueueMarkerWithWaitList: %s", clq_status_string(err));
-    }
-    for (cl_uint i = 0; done && i < launched; i++)
-        clReleaseEvent(done[i]);
-    free(done);
-    return status;
+    cl_uint mr = 1;
+    while (mr < CLQ_DECODE_ROWS && mr < m)
+        mr *= 2;
+    return mr;
 }
 
 static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, cl_uint num_wait,
@@ -130,34 +101,41 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
     const clq_weight *w = l->w;
     const clq_matmul_args *a = l->a;
     const clq_lora *lo = a->lora;
-    char defines[128];
+    const clq_device_params *p = &ctx->params;
+    bool local_tiles = !decode && (a->kernel == CLQ_MATMUL_PREFILL || p->prefill_local);
+    cl_uint mr = tiles_rows(a->m);
+    char defines[128], name[64];
     matmul_defines(&w->desc, defines, sizeof defines);
+    if (local_tiles)
+        snprintf(name, sizeof name, "clq_matmul_prefill");
+    else
+        snprintf(name, sizeof name, "clq_matmul_tiles%u", mr);
     cl_kernel k;
-    CLQ_FORWARD(clq_kernel_create(ctx, CLQ_PROGRAM_MATMUL, defines,
-                                  decode ? "clq_matmul_decode" : "clq_matmul_prefill", &k));
+    CLQ_FORWARD(clq_kernel_create(ctx, CLQ_PROGRAM_MATMUL, defines, name, &k));
     cl_uint m_count = (cl_uint)a->m, n_count = (cl_uint)w->desc.rows, k_count = (cl_uint)w->desc.cols;
     cl_uint block = w->desc.block, x_half = a->x_type == CLQ_DTYPE_F16, y_half = a->y_type == CLQ_DTYPE_F16;
     cl_uint b_half = lo ? lo->half : 0;
     cl_mem lora_b = lo ? lo->b : NULL, rank = lo ? lo->rank : NULL, b_offset = lo ? lo->b_offset : NULL;
     cl_mem lora_scale = lo ? lo->scale : NULL;
-    /* Two leading slots: decode's (m0, m_count), prefill's m_count. */
-    clq_arg args[] = {{0, NULL},          {0, NULL},           CLQ_ARG(n_count),        CLQ_ARG(k_count),
-                      CLQ_ARG(block),     CLQ_ARG(w->quants),  CLQ_ARG(w->scales),      CLQ_ARG(w->zeros),
-                      CLQ_ARG(w->nested_absmax), CLQ_ARG(w->code), CLQ_ARG(w->offset),  CLQ_ARG(a->x),
-                      CLQ_ARG(x_half),    CLQ_ARG(a->y),       CLQ_ARG(a->bias),        CLQ_ARG(y_half),
-                      CLQ_ARG(l->n_adapters), CLQ_ARG(l->t),   CLQ_ARG(l->r_max),       CLQ_ARG(lora_b),
-                      CLQ_ARG(b_half),    CLQ_ARG(rank),       CLQ_ARG(b_offset),       CLQ_ARG(lora_scale),
-                      CLQ_ARG(l->row_adapter)};
-    int status;
-    if (decode) {
-        status = enqueue_decode(ctx, k, args, CLQ_NARGS(args), a->m, n_count, num_wait, wait_list, event);
-    } else {
-        args[1] = CLQ_ARG(m_count);
-        const clq_device_params *p = &ctx->params;
+    clq_arg args[] = {CLQ_ARG(m_count),   CLQ_ARG(n_count),    CLQ_ARG(k_count),        CLQ_ARG(block),
+                      CLQ_ARG(w->quants), CLQ_ARG(w->scales),  CLQ_ARG(w->zeros),       CLQ_ARG(w->nested_absmax),
+                      CLQ_ARG(w->code),   CLQ_ARG(w->offset),  CLQ_ARG(a->x),           CLQ_ARG(x_half),
+                      CLQ_ARG(a->y),      CLQ_ARG(a->bias),    CLQ_ARG(y_half),         CLQ_ARG(l->n_adapters),
+                      CLQ_ARG(l->t),      CLQ_ARG(l->r_max),   CLQ_ARG(lora_b),         CLQ_ARG(b_half),
+                      CLQ_ARG(rank),      CLQ_ARG(b_offset),   CLQ_ARG(lora_scale),     CLQ_ARG(l->row_adapter)};
+    int status = clq_kernel_set_args(k, args, CLQ_NARGS(args));
+    if (status == CLQ_SUCCESS && local_tiles) {
         size_t wg = (p->pf_tm / p->pf_wm) * (p->pf_tn / p->pf_wn);
         size_t tiles = clq_ceil_div(a->m, p->pf_tm) * clq_ceil_div(w->desc.rows, p->pf_tn);
-        status = clq_launch_kernel(ctx, k, args + 1, CLQ_NARGS(args) - 1, tiles * wg, wg, num_wait, wait_list,
-                                   event);
+        status = clq_enqueue_1d(ctx, k, tiles * wg, wg, num_wait, wait_list, event);
+    } else if (status == CLQ_SUCCESS) {
+        /* Work-items: (tiles of W × work-items per tile, chunks of MR rows of X). */
+        size_t wg = p->tiles_wg;
+        size_t items = clq_ceil_div(w->desc.rows, CLQ_TILE_ROWS) * (CLQ_TILE_ROWS / p->mm_lanes);
+        size_t global[2] = {clq_ceil_div(items, wg) * wg, clq_ceil_div(a->m, mr)}, local[2] = {wg, 1};
+        cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, global, local, num_wait, wait_list, event);
+        if (err != CL_SUCCESS)
+            status = CLQ_FAIL(err, "clEnqueueNDRangeKernel (%s): %s", name, clq_status_string(err));
     }
     clReleaseKernel(k);
     return status;

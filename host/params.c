@@ -1,6 +1,8 @@
 /* Per-device tuning parameters: defaults by device class, and the -D options
  * that hand the same values to the kernels. */
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,7 +19,13 @@ void clq_device_params_default(const clq_context *ctx, clq_device_params *p)
      * tiles keep both cores busy on small matrices. GPUs want 256 work-items
      * in flight per group. Tuned values come later from `clq tune`. */
     bool cpu = (ctx->device_type & CL_DEVICE_TYPE_CPU) != 0;
-    p->decode_wg = cpu ? 16 : 64;
+    /* A CPU core runs a tile's 16 rows as one float16 vector per
+     * work-item; a GPU gives each row its own work-item, 16 of them sharing
+     * each 64-byte line. For M > 16 a CPU keeps the tiles kernel (16 rows of
+     * X per work-item, in registers); a GPU uses local-memory tiles. */
+    p->mm_lanes = cpu ? 16 : 1;
+    p->tiles_wg = cpu ? 1 : 64;
+    p->prefill_local = !cpu;
     p->pf_tm = cpu ? 32 : 64;
     p->pf_tn = cpu ? 32 : 64;
     p->pf_wm = cpu ? 8 : 4;
@@ -32,6 +40,80 @@ void clq_device_params_defines(const clq_device_params *p, char *buf, size_t len
 {
     size_t used = strlen(buf);
     if (used < len)
-        snprintf(buf + used, len - used, " -DCLQ_REDUCE_WG=%u -DCLQ_PF_TM=%u -DCLQ_PF_TN=%u -DCLQ_PF_WM=%u -DCLQ_PF_WN=%u",
-                 p->reduce_wg, p->pf_tm, p->pf_tn, p->pf_wm, p->pf_wn);
+        snprintf(buf + used, len - used, " -DCLQ_REDUCE_WG=%u -DCLQ_MM_LANES=%u -DCLQ_PF_TM=%u -DCLQ_PF_TN=%u -DCLQ_PF_WM=%u"
+                 " -DCLQ_PF_WN=%u",
+                 p->reduce_wg, p->mm_lanes, p->pf_tm, p->pf_tn, p->pf_wm, p->pf_wn);
+}
+
+/* One parameter's name, where it lives, and what values it accepts. */
+typedef struct param_field {
+    const char *name;
+    size_t offset;
+    bool is_bool;
+    unsigned min, max;
+    bool power_of_two;
+} param_field;
+
+#define FIELD(name, lo, hi, pow2) {#name, offsetof(clq_device_params, name), false, lo, hi, pow2}
+static const param_field fields[] = {
+    FIELD(reduce_wg, 1, 1024, true), FIELD(mm_lanes, 1, 16, true), FIELD(tiles_wg, 1, 1024, true),
+    {"prefill_local", offsetof(clq_device_params, prefill_local), true, 0, 1, false},
+    FIELD(pf_tm, 1, 256, true),      FIELD(pf_tn, 1, 256, true),   FIELD(pf_wm, 1, 16, true),
+    FIELD(pf_wn, 1, 16, true),
+};
+#undef FIELD
+
+static clq_status check_params(const clq_context *ctx, const clq_device_params *p)
+{
+    if (p->mm_lanes != 1 && p->mm_lanes != CLQ_TILE_ROWS)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "mm_lanes must be 1 or %d, not %u", CLQ_TILE_ROWS, p->mm_lanes);
+    if (p->pf_wm > p->pf_tm || p->pf_wn > p->pf_tn)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "prefill tile %ux%u is smaller than a work-item's %ux%u",
+                        p->pf_tm, p->pf_tn, p->pf_wm, p->pf_wn);
+    size_t pf_wg = (size_t)(p->pf_tm / p->pf_wm) * (p->pf_tn / p->pf_wn);
+    if (p->reduce_wg > ctx->max_work_group || p->tiles_wg > ctx->max_work_group || pf_wg > ctx->max_work_group)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "a work-group size (reduce_wg %u, tiles_wg %u, prefill %zu) "
+                        "exceeds the device's %zu", p->reduce_wg, p->tiles_wg, pf_wg, ctx->max_work_group);
+    return CLQ_SUCCESS;
+}
+
+clq_status clq_device_params_parse(const clq_context *ctx, const char *text, clq_device_params *p)
+{
+    clq_device_params out = *p;
+    const char *s = text;
+    while (*s) {
+        size_t skip = strspn(s, " \t\r\n,;");
+        s += skip;
+        if (!*s)
+            break;
+        size_t len = strcspn(s, " \t\r\n,;");
+        char item[64];
+        if (len >= sizeof item)
+            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tuning parameter '%.*s...' is too long", 32, s);
+        memcpy(item, s, len);
+        item[len] = '\0';
+        s += len;
+        char *eq = strchr(item, '=');
+        if (!eq)
+            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tuning parameter '%s' is not name=value", item);
+        *eq = '\0';
+        const param_field *f = NULL;
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+            if (strcmp(fields[i].name, item) == 0)
+                f = &fields[i];
+        if (!f)
+            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "unknown tuning parameter '%s'", item);
+        char *end;
+        unsigned long v = strtoul(eq + 1, &end, 10);
+        if (end == eq + 1 || *end || v < f->min || v > f->max || (f->power_of_two && (v & (v - 1))))
+            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tuning parameter %s = '%s': expected %s%u..%u", item,
+                            eq + 1, f->power_of_two ? "a power of two in " : "", f->min, f->max);
+        if (f->is_bool)
+            *(bool *)((char *)&out + f->offset) = v != 0;
+        else
+            *(unsigned *)((char *)&out + f->offset) = (unsigned)v;
+    }
+    CLQ_FORWARD(check_params(ctx, &out));
+    *p = out;
+    return CLQ_SUCCESS;
 }

@@ -37,6 +37,14 @@ clq_status clq_weight_alloc(clq_context *ctx, const clq_weight_desc *desc, clq_w
     clq_device_sizes s;
     clq_device_sizes_of(desc, &s);
     int status = alloc_array(w, s.quants, &w->quants);
+    if (status == CLQ_SUCCESS && s.quants_padding) {
+        /* Rows past N in the last tile stay zero: the matmul reads them. */
+        cl_uchar zero = 0;
+        cl_int err = clEnqueueFillBuffer(ctx->queue, w->quants, &zero, 1, s.quants - s.quants_tile, s.quants_tile,
+                                         0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            status = CLQ_FAIL(err, "clearing the padding rows of a weight");
+    }
     if (status == CLQ_SUCCESS)
         status = alloc_array(w, s.scales, &w->scales);
     if (status == CLQ_SUCCESS)
@@ -90,8 +98,8 @@ static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src
         scales = absmax;
     }
     cl_uint src_half = src_type == CLQ_DTYPE_F16, format = (cl_uint)w->desc.format, block = w->desc.block;
-    cl_uint nblocks = (cl_uint)w->nblocks;
-    clq_arg args[] = {CLQ_ARG(src),    CLQ_ARG(src_half), CLQ_ARG(format),  CLQ_ARG(block), CLQ_ARG(nblocks),
+    cl_uint nblocks = (cl_uint)w->nblocks, cols = (cl_uint)w->desc.cols;
+    clq_arg args[] = {CLQ_ARG(src),    CLQ_ARG(src_half), CLQ_ARG(format),  CLQ_ARG(block), CLQ_ARG(cols), CLQ_ARG(nblocks),
                       CLQ_ARG(w->quants), CLQ_ARG(scales), CLQ_ARG(w->zeros), CLQ_ARG(bad)};
     int status = clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_quantize_blocks", args, CLQ_NARGS(args), nblocks, 0,
                             num_wait, wait_list, NULL);
@@ -166,9 +174,10 @@ clq_status clq_weight_dequantize(const clq_weight *w, clq_dtype dst_type, cl_mem
     uint64_t elements = w->desc.rows * w->desc.cols;
     CLQ_FORWARD(clq_check_buffer(dst, elements * clq_dtype_size(dst_type), "destination"));
     cl_uint format = (cl_uint)w->desc.format, block = w->desc.block, dq = (cl_uint)w->desc.double_quant;
+    cl_uint cols = (cl_uint)w->desc.cols;
     cl_uint dst_half = dst_type == CLQ_DTYPE_F16;
     cl_ulong npairs = elements / 2;
-    clq_arg args[] = {CLQ_ARG(format),      CLQ_ARG(block),   CLQ_ARG(dq),        CLQ_ARG(npairs),
+    clq_arg args[] = {CLQ_ARG(format),      CLQ_ARG(block),   CLQ_ARG(cols),   CLQ_ARG(dq),        CLQ_ARG(npairs),
                       CLQ_ARG(w->quants),   CLQ_ARG(w->scales), CLQ_ARG(w->zeros), CLQ_ARG(w->nested_absmax),
                       CLQ_ARG(w->code),     CLQ_ARG(w->offset), CLQ_ARG(dst),     CLQ_ARG(dst_half)};
     return clq_launch(w->ctx, CLQ_PROGRAM_QUANTIZE, "clq_dequantize_pairs", args, CLQ_NARGS(args), npairs, 0,

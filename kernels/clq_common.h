@@ -48,19 +48,43 @@ typedef struct clq_block_q8_0 {
 #define CLQ_GGML_Q8_0_BYTES 34
 
 /*
- * clq's device layout ("split rows"), version 1. For an N×K weight with
- * block B and nb = K/B blocks per row, blocks numbered g = row·nb + j:
- *   quants: 4-bit formats: N·K/2 bytes, byte g·B/2 + i holds elements 2i
- *           (low nibble) and 2i+1 (high) of block g; 8-bit formats: N·K bytes.
- *   scales: one per block, fp16 bits for Q4/Q8 (as ggml stores them), fp32
- *           for Q4Z/NF4/FP4/DYNAMIC8, or one uint8 per block when double-
- *           quantized (with nested absmax per 256 blocks, the code and the
- *           offset beside it).
- *   zeros:  Q4Z only, one zero point per byte, N·nb bytes.
- * Block-contiguous rows keep a whole block in one cache line or two, and
- * make the bnb and ORT layouts a nibble swap or a plain copy.
+ * clq's device layout ("row tiles"), version 2. For an N×K weight with block
+ * B and nb = K/B blocks per row, blocks numbered g = row·nb + j:
+ *   quants: rows in tiles of CLQ_TILE_ROWS (16); N is padded to whole tiles
+ *           with zero bytes. A tile is a sequence of 32-bit words, each
+ *           holding the next CLQ_WORD_ELEMENTS elements of one row: 8 nibbles
+ *           for 4-bit formats (element k+i in bits 4i..4i+3, so byte b holds
+ *           k+2b in its low nibble), 4 bytes for 8-bit ones. Word w of row
+ *           r = 16t + l is word (t·(K/E) + w)·16 + l: the 16 rows of a tile
+ *           sit side by side, so one 64-byte line feeds 16 rows at once
+ *           (16 SIMD lanes on a CPU, 16 neighbouring work-items on a GPU).
+ *   scales: one per block, in block order g, fp16 bits for Q4/Q8 (as ggml
+ *           stores them), fp32 for Q4Z/NF4/FP4/DYNAMIC8, or one uint8 per
+ *           block when double-quantized (with nested absmax per 256 blocks,
+ *           the code and the offset beside it).
+ *   zeros:  Q4Z only, one zero point per byte, in block order.
+ * Every external layout is a permutation of the quants words (with a nibble
+ * swap for bitsandbytes) and a copy of the rest.
  */
-#define CLQ_DEVICE_LAYOUT_VERSION 1
+#define CLQ_DEVICE_LAYOUT_VERSION 2
+#define CLQ_TILE_ROWS 16
+#define CLQ_WORD_ELEMENTS(bits) ((bits) == 4 ? 8 : 4)
+
+#ifdef __OPENCL_VERSION__
+/* The device word holding element k of row `row` (K = cols): k/E-th word of
+ * the row, E = CLQ_WORD_ELEMENTS(bits). */
+inline ulong tile_word(uint row, uint k, uint cols, uint bits)
+{
+    uint e = CLQ_WORD_ELEMENTS(bits);
+    return ((ulong)(row / CLQ_TILE_ROWS) * (cols / e) + k / e) * CLQ_TILE_ROWS + row % CLQ_TILE_ROWS;
+}
+/* The byte holding element k of row `row`: for 4-bit formats with k even,
+ * the byte of elements k (low nibble) and k+1 (high). */
+inline ulong tile_byte(uint row, uint k, uint cols, uint bits)
+{
+    return 4 * tile_word(row, k, cols, bits) + (k % CLQ_WORD_ELEMENTS(bits)) * bits / 8;
+}
+#endif
 
 /* The 16-entry NF4 code (bitsandbytes get_4bit_type("nf4")), in fp32. */
 #define CLQ_NF4_CODE_VALUES \

@@ -5,12 +5,19 @@
  * constants, so no format switch is left in the inner loops. dequant.cl is
  * prepended (codes, scales).
  *
- * Two kernels, chosen by the host from M:
- *  - clq_matmul_decode (M <= 16): one work-item per output row reads that
- *    row's weights once, 16 elements at a time, and updates all M rows of X;
- *  - clq_matmul_prefill: tiles of CLQ_PF_TM rows of X by CLQ_PF_TN rows of W,
- *    the weights of a tile dequantized once into local memory and reused by
- *    every row of the X tile.
+ * Two kernel families, chosen by the host:
+ *  - clq_matmul_tiles<MR> (decode, and prefill on CPUs): a work-item streams
+ *    CLQ_MM_LANES rows of one row tile of W (clq_common.h: the 16 rows of a
+ *    tile lie side by side, 8 nibbles per word) against MR rows of X. On a
+ *    CPU a work-item takes the whole tile as float16 vectors: one 64-byte
+ *    load feeds 16 rows, a 4-bit code becomes a float with one permute
+ *    (vpermps ignores all but the index's low 4 bits, so no mask is
+ *    needed), and each element costs one fma per row of X. On a GPU each
+ *    work-item takes one row (CLQ_MM_LANES 1), so 16 neighbours read one
+ *    64-byte line. The weights are read once per MR rows of X;
+ *  - clq_matmul_prefill (prefill on GPUs): tiles of CLQ_PF_TM rows of X by
+ *    CLQ_PF_TN rows of W, the weights of a tile dequantized once into local
+ *    memory and reused by every row of the X tile.
  * Both end in the same epilogue (bias, LoRA expand), so Y is written once.
  */
 #pragma OPENCL FP_CONTRACT ON
@@ -20,6 +27,9 @@
 #endif
 #ifndef CLQ_DQ
 #define CLQ_DQ 0 /* 1: NF4/FP4 scales are double-quantized */
+#endif
+#ifndef CLQ_MM_LANES
+#define CLQ_MM_LANES 16 /* tiles kernels: rows of a tile per work-item, 16 or 1 */
 #endif
 #ifndef CLQ_PF_TM
 #define CLQ_PF_TM 64 /* prefill tile: rows of X per work-group */
@@ -40,6 +50,8 @@
 #define PF_WG (PF_THREADS_M * PF_THREADS_N)
 
 #define CLQ_8BIT (CLQ_FORMAT == CLQ_FMT_Q8 || CLQ_FORMAT == CLQ_FMT_DYNAMIC8)
+#define WORD_BITS (CLQ_8BIT ? 8 : 4)
+#define WORD_ELEMS CLQ_WORD_ELEMENTS(WORD_BITS)
 
 /* The weight's device arrays, as every kernel here takes them. */
 #define WEIGHT_PARAMS                                                                                       \
@@ -52,49 +64,21 @@
         global const float *lora_scale, global const int *row_adapter
 #define EPILOGUE_ARGS bias, y_half, n_adapters, t, r_max, lora_b, b_half, rank, b_offset, lora_scale, row_adapter
 
-/* Eight elements' values before the block scale. */
-inline float8 unscaled8(uchar8 q, uint zero, global const float *code)
-{
-#if CLQ_FORMAT == CLQ_FMT_Q8
-    return convert_float8(as_char8(q));
-#elif CLQ_FORMAT == CLQ_FMT_Q4
-    return convert_float8(convert_int8(q) - 8);
-#elif CLQ_FORMAT == CLQ_FMT_Q4Z
-    return convert_float8(convert_int8(q) - (int)zero);
-#else
+/* 4-bit codes as values before the block scale: the format's code, q-8 for
+ * Q4, and q for Q4Z (its zero point is subtracted after the lookup). */
+constant float q4_code[16] = {-8.0f, -7.0f, -6.0f, -5.0f, -4.0f, -3.0f, -2.0f, -1.0f,
+                              0.0f,  1.0f,  2.0f,  3.0f,  4.0f,  5.0f,  6.0f,  7.0f};
+constant float q4z_code[16] = {0.0f, 1.0f, 2.0f,  3.0f,  4.0f,  5.0f,  6.0f,  7.0f,
+                               8.0f, 9.0f, 10.0f, 11.0f, 12.0f, 13.0f, 14.0f, 15.0f};
 #if CLQ_FORMAT == CLQ_FMT_NF4
-#define TABLE nf4_code
+#define CODE4 nf4_code
 #elif CLQ_FORMAT == CLQ_FMT_FP4
-#define TABLE fp4_code
+#define CODE4 fp4_code
+#elif CLQ_FORMAT == CLQ_FMT_Q4Z
+#define CODE4 q4z_code
 #else
-#define TABLE code
+#define CODE4 q4_code
 #endif
-    return (float8)(TABLE[q.s0], TABLE[q.s1], TABLE[q.s2], TABLE[q.s3], TABLE[q.s4], TABLE[q.s5], TABLE[q.s6],
-                    TABLE[q.s7]);
-#undef TABLE
-#endif
-}
-
-/* Sixteen consecutive elements from flat element e (a multiple of 16),
- * unscaled, split into the even and the odd ones. */
-inline void load16(global const uchar *quants, ulong e, uint zero, global const float *code, float8 *even,
-                   float8 *odd)
-{
-#if CLQ_8BIT
-    uchar16 b = vload16(0, quants + e);
-    *even = unscaled8(b.even, zero, code);
-    *odd = unscaled8(b.odd, zero, code);
-#else
-    uchar8 b = vload8(0, quants + e / 2); /* element 2i low nibble, 2i+1 high */
-    *even = unscaled8(b & (uchar8)15, zero, code);
-    *odd = unscaled8(b >> (uchar8)4, zero, code);
-#endif
-}
-
-inline float16 load_x16(global const void *x, uint x_half, ulong i)
-{
-    return x_half ? vload_half16(0, (global const half *)x + i) : vload16(0, (global const float *)x + i);
-}
 
 inline uint zero_point(global const uchar *zeros, uint g)
 {
@@ -125,43 +109,207 @@ inline float epilogue(float acc, uint m, uint n, EPILOGUE_PARAMS)
     return acc;
 }
 
-/* Decode: one work-item per output row n, for rows m0 .. m0+m_count-1 of X
- * (m_count <= CLQ_DECODE_ROWS). Each weight byte is read once; the float8
- * accumulators of all those rows stay in private memory. The weights are
- * scaled before the multiply (w·s is the exact dequantized value), so the
- * sum is over the same numbers as the reference. */
-kernel void clq_matmul_decode(uint m0, uint m_count, uint n_count, uint k_count, uint block, WEIGHT_PARAMS,
-                              global const void *x, uint x_half, global void *y, EPILOGUE_PARAMS)
+/* ---- the tiles kernels: CLQ_MM_LANES rows of W as one vector --------------------------- */
+
+#if CLQ_MM_LANES == 16
+typedef float16 vfloat;
+typedef uint16 vuint;
+#define VLOAD_UINT(p) vload16(0, p)
+#define VSTORE_UINT(v, p) vstore16(v, 0, p)
+#define VLOAD_FLOAT(p) vload16(0, p)
+#define VSTORE_FLOAT(v, p) vstore16(v, 0, p)
+#define VCONVERT_FLOAT(v) convert_float16(v)
+#define VAS_INT(v) as_int16(v)
+#if defined(__AVX512F__)
+/* vpermps: each lane picks table[index & 15]. */
+#define CODE_TABLE float16
+#define LOAD_CODE_TABLE(c) vload16(0, c)
+#define LOOKUP4(table, idx) __builtin_ia32_permvarsf512(table, as_int16(idx))
+#endif
+#elif CLQ_MM_LANES == 1
+typedef float vfloat;
+typedef uint vuint;
+#define VLOAD_UINT(p) (*(p))
+#define VSTORE_UINT(v, p) (*(p) = (v))
+#define VLOAD_FLOAT(p) (*(p))
+#define VSTORE_FLOAT(v, p) (*(p) = (v))
+#define VCONVERT_FLOAT(v) convert_float(v)
+#define VAS_INT(v) as_int(v)
+#else
+#error "CLQ_MM_LANES must be 16 or 1"
+#endif
+#ifndef LOOKUP4
+/* A table lookup per lane. */
+#define CODE_TABLE constant float *
+#define LOAD_CODE_TABLE(c) (c)
+inline vfloat lookup4(constant float *table, vuint idx)
 {
-    uint n = get_global_id(0);
-    if (n >= n_count)
+    uint i[CLQ_MM_LANES];
+    float v[CLQ_MM_LANES];
+    VSTORE_UINT(idx, i);
+    for (uint l = 0; l < CLQ_MM_LANES; l++)
+        v[l] = table[i[l] & 15u];
+    return VLOAD_FLOAT(v);
+}
+#define LOOKUP4(table, idx) lookup4(table, idx)
+#endif
+
+/* The values of element i of each lane's word, before the block scale. */
+inline vfloat unscaled_lanes(vuint w, uint i, CODE_TABLE table, vfloat zero, global const float *code)
+{
+#if CLQ_FORMAT == CLQ_FMT_Q8
+    return VCONVERT_FLOAT(VAS_INT(w << (24 - 8 * i)) >> 24);
+#elif CLQ_FORMAT == CLQ_FMT_DYNAMIC8
+    uint q[CLQ_MM_LANES];
+    float v[CLQ_MM_LANES];
+    VSTORE_UINT(w, q);
+    for (uint l = 0; l < CLQ_MM_LANES; l++)
+        v[l] = code[(q[l] >> (8 * i)) & 255u];
+    return VLOAD_FLOAT(v);
+#elif CLQ_FORMAT == CLQ_FMT_Q4Z
+    return LOOKUP4(table, w >> (4 * i)) - zero;
+#else
+    return LOOKUP4(table, w >> (4 * i));
+#endif
+}
+
+/* The block scales (and Q4Z zero points) of block j of rows n0 .. n0+L-1;
+ * rows past N (the last tile's padding) take row N-1's. */
+inline vfloat lane_scales(uint n0, uint n_count, uint nb, uint j, global const void *scales,
+                          global const float *nested, global const float *code, global const float *offset)
+{
+    float v[CLQ_MM_LANES];
+    for (uint l = 0; l < CLQ_MM_LANES; l++)
+        v[l] = block_scale(CLQ_FORMAT, CLQ_DQ, scales, min(n0 + l, n_count - 1) * nb + j, nested, code, offset);
+    return VLOAD_FLOAT(v);
+}
+
+inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uchar *zeros)
+{
+#if CLQ_FORMAT == CLQ_FMT_Q4Z
+    float v[CLQ_MM_LANES];
+    for (uint l = 0; l < CLQ_MM_LANES; l++)
+        v[l] = (float)zeros[min(n0 + l, n_count - 1) * nb + j];
+    return VLOAD_FLOAT(v);
+#else
+    return (vfloat)(0.0f);
+#endif
+}
+
+/* Rows m0 .. m0+MR-1 of X against the lanes of one tile. For small MR the
+ * products of a block are summed unscaled and scaled once (one op less per
+ * element), in PARTS independent sums per row so that the fma latency is
+ * hidden; for large MR the weights are scaled first, so each row of X needs
+ * only its accumulator. MR is a constant after inlining and the loops over
+ * a word's elements and over the rows are unrolled: every accumulator stays
+ * in a register. Rows of X past M repeat row M-1 and are not stored. */
+inline void tiles(const uint MR, uint m_count, uint n_count, uint k_count, uint block, WEIGHT_PARAMS,
+                  global const void *x, uint x_half, global void *y, EPILOGUE_PARAMS)
+{
+    const uint groups = CLQ_TILE_ROWS / CLQ_MM_LANES; /* work-items per tile */
+    const uint PARTS = MR == 1 ? 4 : MR == 2 ? 2 : 1;
+    uint gid = get_global_id(0), tile = gid / groups, l0 = gid % groups * CLQ_MM_LANES;
+    uint n0 = tile * CLQ_TILE_ROWS + l0;
+    if (n0 >= n_count)
         return;
-    float8 acc[CLQ_DECODE_ROWS];
-    for (uint m = 0; m < CLQ_DECODE_ROWS; m++)
-        acc[m] = (float8)(0.0f);
-    uint nb = k_count / block;
+    uint m0 = get_global_id(1) * MR;
+    uint nb = k_count / block, row_words = k_count / WORD_ELEMS;
+    global const uint *qw = (global const uint *)quants + (ulong)tile * row_words * CLQ_TILE_ROWS + l0;
+    ulong xrow[CLQ_DECODE_ROWS];
+#pragma unroll
+    for (uint m = 0; m < MR; m++)
+        xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
+    CODE_TABLE table = LOAD_CODE_TABLE(CODE4);
+    vfloat acc[CLQ_DECODE_ROWS];
+#pragma unroll
+    for (uint m = 0; m < MR; m++)
+        acc[m] = (vfloat)(0.0f);
+
     for (uint j = 0; j < nb; j++) {
-        uint g = n * nb + j;
-        float s = block_scale(CLQ_FORMAT, CLQ_DQ, scales, g, nested, code, offset);
-        uint z = zero_point(zeros, g);
-        for (uint i = 0; i < block; i += 16) {
-            float8 we, wo;
-            load16(quants, (ulong)g * block + i, z, code, &we, &wo);
-            we *= s;
-            wo *= s;
-            ulong k = (ulong)j * block + i;
-            for (uint m = 0; m < m_count; m++) {
-                float16 xv = load_x16(x, x_half, (ulong)(m0 + m) * k_count + k);
-                acc[m] = mad(we, xv.even, mad(wo, xv.odd, acc[m]));
+        vfloat s = lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
+        vfloat z = lane_zeros(n0, n_count, nb, j, zeros);
+        uint k0 = j * block;
+        if (MR <= 4) {
+            vfloat part[4][4];
+#pragma unroll
+            for (uint m = 0; m < MR; m++)
+#pragma unroll
+                for (uint p = 0; p < PARTS; p++)
+                    part[m][p] = (vfloat)(0.0f);
+            for (uint k = k0; k < k0 + block; k += WORD_ELEMS) {
+                vuint w = VLOAD_UINT(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
+#pragma unroll
+                for (uint i = 0; i < WORD_ELEMS; i++) {
+                    vfloat v = unscaled_lanes(w, i, table, z, code);
+#pragma unroll
+                    for (uint m = 0; m < MR; m++)
+                        part[m][i % PARTS] = fma(v, load_x(x, x_half, xrow[m] + k + i), part[m][i % PARTS]);
+                }
+            }
+#pragma unroll
+            for (uint m = 0; m < MR; m++) {
+                vfloat sum = part[m][0];
+#pragma unroll
+                for (uint p = 1; p < PARTS; p++)
+                    sum += part[m][p];
+                acc[m] = fma(sum, s, acc[m]);
+            }
+        } else {
+            for (uint k = k0; k < k0 + block; k += WORD_ELEMS) {
+                vuint w = VLOAD_UINT(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
+#pragma unroll
+                for (uint i = 0; i < WORD_ELEMS; i++) {
+                    vfloat v = unscaled_lanes(w, i, table, z, code) * s;
+#pragma unroll
+                    for (uint m = 0; m < MR; m++)
+                        acc[m] = fma(v, load_x(x, x_half, xrow[m] + k + i), acc[m]);
+                }
             }
         }
     }
-    for (uint m = 0; m < m_count; m++) {
-        float8 a = acc[m];
-        float4 q = a.lo + a.hi;
-        float sum = (q.x + q.y) + (q.z + q.w);
-        store_y(y, y_half, (ulong)(m0 + m) * n_count + n, epilogue(sum, m0 + m, n, EPILOGUE_ARGS));
+
+#pragma unroll
+    for (uint m = 0; m < MR; m++) {
+        if (m0 + m >= m_count)
+            break;
+        float out[CLQ_MM_LANES];
+        VSTORE_FLOAT(acc[m], out);
+        for (uint l = 0; l < CLQ_MM_LANES && n0 + l < n_count; l++)
+            store_y(y, y_half, (ulong)(m0 + m) * n_count + n0 + l,
+                    epilogue(out[l], m0 + m, n0 + l, EPILOGUE_ARGS));
     }
+}
+
+/* Global size: (tiles · 16/CLQ_MM_LANES, ceil(M/MR)). */
+#define TILES_KERNEL(MR)                                                                                     \
+    kernel void clq_matmul_tiles##MR(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_PARAMS,    \
+                                     global const void *x, uint x_half, global void *y, EPILOGUE_PARAMS)     \
+    {                                                                                                        \
+        tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, x_half, \
+              y, EPILOGUE_ARGS);                                                                             \
+    }
+TILES_KERNEL(1)
+TILES_KERNEL(2)
+TILES_KERNEL(4)
+TILES_KERNEL(8)
+TILES_KERNEL(16)
+
+/* ---- prefill with local memory ---------------------------------------------------------- */
+
+/* Eight elements' values before the block scale. */
+inline float8 unscaled8(uchar8 q, uint zero, global const float *code)
+{
+#if CLQ_FORMAT == CLQ_FMT_Q8
+    return convert_float8(as_char8(q));
+#elif CLQ_FORMAT == CLQ_FMT_DYNAMIC8
+    return (float8)(code[q.s0], code[q.s1], code[q.s2], code[q.s3], code[q.s4], code[q.s5], code[q.s6],
+                    code[q.s7]);
+#elif CLQ_FORMAT == CLQ_FMT_Q4Z
+    return convert_float8(convert_int8(q) - (int)zero);
+#else
+    return (float8)(CODE4[q.s0], CODE4[q.s1], CODE4[q.s2], CODE4[q.s3], CODE4[q.s4], CODE4[q.s5], CODE4[q.s6],
+                    CODE4[q.s7]);
+#endif
 }
 
 /* Prefill: a work-group computes a CLQ_PF_TM × CLQ_PF_TN tile of Y, each
@@ -196,12 +344,14 @@ clq_matmul_prefill(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_
                 uint g = n * nb + k0 / block;
                 float s = block_scale(CLQ_FORMAT, CLQ_DQ, scales, g, nested, code, offset);
                 uint z = zero_point(zeros, g);
-                ulong e = (ulong)n * k_count + k0 + 8 * half8;
+                uint k = k0 + 8 * half8;
+                global const uint *qw = (global const uint *)quants;
 #if CLQ_8BIT
-                uchar8 b = vload8(0, quants + e);
+                uchar8 b = (uchar8)(as_uchar4(qw[tile_word(n, k, k_count, 8)]),
+                                    as_uchar4(qw[tile_word(n, k + 4, k_count, 8)]));
                 ev = unscaled8(b, z, code) * s;
 #else
-                uchar4 b = vload4(0, quants + e / 2);
+                uchar4 b = as_uchar4(qw[tile_word(n, k, k_count, 4)]);
                 uchar8 q = (uchar8)(b.s0 & 15, b.s0 >> 4, b.s1 & 15, b.s1 >> 4, b.s2 & 15, b.s2 >> 4, b.s3 & 15,
                                     b.s3 >> 4);
                 ev = unscaled8(q, z, code) * s;

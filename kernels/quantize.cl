@@ -60,6 +60,11 @@ inline uint code_index(uint format, float s)
 
 /* ---- one block -------------------------------------------------------------- */
 
+/* Where a block's codes go: element k0 + j of row `row` of a weight with
+ * `cols` columns, in the device layout (clq_common.h). */
+#define QUANT_DEST global uchar *quants, uint row, uint k0, uint cols
+#define QUANT_AT quants, row, k0, cols
+
 typedef struct block_stats {
     float amax; /* largest magnitude */
     float m;    /* first element of largest magnitude, with its sign (ggml Q4_0) */
@@ -85,18 +90,18 @@ inline block_stats stats_of(global const void *src, uint src_half, ulong base, u
 
 /* ggml quantize_row_q8_0_ref. */
 inline void quantize_q8(global const void *src, uint src_half, ulong base, uint block, block_stats st,
-                        global uchar *q, global half *d_all, uint g)
+                        QUANT_DEST, global half *d_all, uint g)
 {
     float d = st.amax / 127.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     vstore_half_rte(d, g, d_all);
     for (uint j = 0; j < block; j++)
-        q[j] = (uchar)(char)convert_int(round(load_x(src, src_half, base + j) * id));
+        quants[tile_byte(row, k0 + j, cols, 8)] = (uchar)(char)convert_int(round(load_x(src, src_half, base + j) * id));
 }
 
 /* ggml quantize_row_q4_0_ref: d = m/-8, q = min(15, trunc(x/d + 8.5)). */
 inline void quantize_q4(global const void *src, uint src_half, ulong base, uint block, block_stats st,
-                        global uchar *q, global half *d_all, uint g)
+                        QUANT_DEST, global half *d_all, uint g)
 {
     float d = st.m / -8.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
@@ -104,13 +109,13 @@ inline void quantize_q4(global const void *src, uint src_half, ulong base, uint 
     for (uint j = 0; j < block; j += 2) {
         int q0 = min(15, convert_int(load_x(src, src_half, base + j) * id + 8.5f));
         int q1 = min(15, convert_int(load_x(src, src_half, base + j + 1) * id + 8.5f));
-        q[j / 2] = (uchar)(q0 | q1 << 4);
+        quants[tile_byte(row, k0 + j, cols, 4)] = (uchar)(q0 | q1 << 4);
     }
 }
 
 /* ONNX Runtime MLAS range2scalezp, then round(x/s + z) clamped to 0..15. */
 inline void quantize_q4z(global const void *src, uint src_half, ulong base, uint block, block_stats st,
-                         global uchar *q, global float *s_out, global uchar *z_out)
+                         QUANT_DEST, global float *s_out, global uchar *z_out)
 {
     float lo = fmin(st.lo, 0.0f), hi = fmax(st.hi, 0.0f);
     float s = (hi - lo) / 15.0f;
@@ -122,7 +127,7 @@ inline void quantize_q4z(global const void *src, uint src_half, ulong base, uint
     for (uint j = 0; j < block; j += 2) {
         float v0 = clamp(round(load_x(src, src_half, base + j) * rs + (float)z), 0.0f, 15.0f);
         float v1 = clamp(round(load_x(src, src_half, base + j + 1) * rs + (float)z), 0.0f, 15.0f);
-        q[j / 2] = (uchar)((uint)v0 | (uint)v1 << 4);
+        quants[tile_byte(row, k0 + j, cols, 4)] = (uchar)((uint)v0 | (uint)v1 << 4);
     }
 }
 
@@ -130,39 +135,41 @@ inline void quantize_q4z(global const void *src, uint src_half, ulong base, uint
  * interval by midpoints.
  * An all-zero block uses 0 instead of 1/0, so it maps to the code for 0. */
 inline void quantize_code4(global const void *src, uint src_half, ulong base, uint block, block_stats st,
-                           uint format, global uchar *q, global float *absmax_out)
+                           uint format, QUANT_DEST, global float *absmax_out)
 {
     float inv = st.amax != 0.0f ? 1.0f / st.amax : 0.0f;
     *absmax_out = st.amax;
     for (uint j = 0; j < block; j += 2) {
         uint q0 = code_index(format, clamp(load_x(src, src_half, base + j) * inv, -1.0f, 1.0f));
         uint q1 = code_index(format, clamp(load_x(src, src_half, base + j + 1) * inv, -1.0f, 1.0f));
-        q[j / 2] = (uchar)(q0 | q1 << 4);
+        quants[tile_byte(row, k0 + j, cols, 4)] = (uchar)(q0 | q1 << 4);
     }
 }
 
 /* bitsandbytes quantize_blockwise with the dynamic code. */
 inline void quantize_dynamic8(global const void *src, uint src_half, ulong base, uint block, block_stats st,
-                              global uchar *q, global float *absmax_out)
+                              QUANT_DEST, global float *absmax_out)
 {
     float inv = st.amax != 0.0f ? 1.0f / st.amax : 0.0f;
     *absmax_out = st.amax;
     for (uint j = 0; j < block; j++)
-        q[j] = (uchar)code_index(CLQ_FMT_DYNAMIC8, clamp(load_x(src, src_half, base + j) * inv, -1.0f, 1.0f));
+        quants[tile_byte(row, k0 + j, cols, 8)] =
+            (uchar)code_index(CLQ_FMT_DYNAMIC8, clamp(load_x(src, src_half, base + j) * inv, -1.0f, 1.0f));
 }
 
-/* One work-item per block g of an N×K matrix (K a multiple of block, so the
- * blocks tile the flat array). A non-finite input records the lowest such
+/* One work-item per block g of an N×K matrix (K = cols, a multiple of
+ * block, so the blocks tile the flat array). A non-finite input records the lowest such
  * block in *first_bad and writes nothing for that block. For double
  * quantization the host passes a temporary fp32 buffer as `scales`. */
-kernel void clq_quantize_blocks(global const void *src, uint src_half, uint format, uint block, uint nblocks,
-                                global uchar *quants, global void *scales, global uchar *zeros,
+kernel void clq_quantize_blocks(global const void *src, uint src_half, uint format, uint block, uint cols,
+                                uint nblocks, global uchar *quants, global void *scales, global uchar *zeros,
                                 volatile global uint *first_bad)
 {
     uint g = get_global_id(0);
     if (g >= nblocks)
         return;
     ulong base = (ulong)g * block;
+    uint row = (uint)(base / cols), k0 = (uint)(base % cols);
     block_stats st = stats_of(src, src_half, base, block);
     if (!st.finite) {
         atomic_min(first_bad, g);
@@ -172,22 +179,22 @@ kernel void clq_quantize_blocks(global const void *src, uint src_half, uint form
     global float *s32 = (global float *)scales + g;
     switch (format) {
     case CLQ_FMT_Q8:
-        quantize_q8(src, src_half, base, block, st, quants + base, d16, g);
+        quantize_q8(src, src_half, base, block, st, QUANT_AT, d16, g);
         break;
     case CLQ_FMT_Q4:
-        quantize_q4(src, src_half, base, block, st, quants + base / 2, d16, g);
+        quantize_q4(src, src_half, base, block, st, QUANT_AT, d16, g);
         break;
     case CLQ_FMT_Q4Z:
-        quantize_q4z(src, src_half, base, block, st, quants + base / 2, s32, zeros + g);
+        quantize_q4z(src, src_half, base, block, st, QUANT_AT, s32, zeros + g);
         break;
     case CLQ_FMT_NF4:
-        quantize_code4(src, src_half, base, block, st, CLQ_FMT_NF4, quants + base / 2, s32);
+        quantize_code4(src, src_half, base, block, st, CLQ_FMT_NF4, QUANT_AT, s32);
         break;
     case CLQ_FMT_FP4:
-        quantize_code4(src, src_half, base, block, st, CLQ_FMT_FP4, quants + base / 2, s32);
+        quantize_code4(src, src_half, base, block, st, CLQ_FMT_FP4, QUANT_AT, s32);
         break;
     case CLQ_FMT_DYNAMIC8:
-        quantize_dynamic8(src, src_half, base, block, st, quants + base, s32);
+        quantize_dynamic8(src, src_half, base, block, st, QUANT_AT, s32);
         break;
     }
 }
@@ -264,7 +271,8 @@ kernel void clq_absmax_quantize(global const float *a, uint n, global const floa
 
 /* One work-item per pair of elements (2p, 2p+1); pairs never straddle a
  * block since blocks have an even size. */
-kernel void clq_dequantize_pairs(uint format, uint block, uint dq, ulong npairs, global const uchar *quants,
+kernel void clq_dequantize_pairs(uint format, uint block, uint cols, uint dq, ulong npairs,
+                                 global const uchar *quants,
                                  global const void *scales, global const uchar *zeros,
                                  global const float *nested, global const float *code,
                                  global const float *offset, global void *dst, uint dst_half)
@@ -276,12 +284,13 @@ kernel void clq_dequantize_pairs(uint format, uint block, uint dq, ulong npairs,
     uint g = (uint)(e / block);
     float s = block_scale(format, dq, scales, g, nested, code, offset);
     uint z = format == CLQ_FMT_Q4Z ? zeros[g] : 0u;
+    uint row = (uint)(e / cols), k = (uint)(e % cols);
     uint q0, q1;
     if (format == CLQ_FMT_Q8 || format == CLQ_FMT_DYNAMIC8) {
-        q0 = quants[e];
-        q1 = quants[e + 1];
+        q0 = quants[tile_byte(row, k, cols, 8)];
+        q1 = quants[tile_byte(row, k + 1, cols, 8)];
     } else {
-        uchar byte = quants[p];
+        uchar byte = quants[tile_byte(row, k, cols, 4)];
         q0 = byte & 15u;
         q1 = byte >> 4;
     }

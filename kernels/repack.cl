@@ -10,81 +10,105 @@
 
 /* ggml Q4_0 -> device: one work-item per 32-element block. ggml byte j holds
  * elements j (low) and j+16 (high); the device holds 2i (low) and 2i+1 (high). */
-kernel void clq_ggml_q4_0_to_device(global const uchar *blocks, uint nblocks, global uchar *quants,
+kernel void clq_ggml_q4_0_to_device(global const uchar *blocks, uint nblocks, uint cols, global uchar *quants,
                                     global ushort *scales)
 {
     uint g = get_global_id(0);
     if (g >= nblocks)
         return;
+    uint row = (uint)((ulong)g * CLQ_GGML_QK / cols), k0 = (uint)((ulong)g * CLQ_GGML_QK % cols);
     global const uchar *b = blocks + (ulong)g * CLQ_GGML_Q4_0_BYTES;
     scales[g] = (ushort)(b[0] | b[1] << 8);
     global const uchar *qs = b + 2;
-    global uchar *out = quants + (ulong)g * (CLQ_GGML_QK / 2);
     for (uint i = 0; i < CLQ_GGML_QK / 2; i++) {
         uint e0 = 2 * i, e1 = 2 * i + 1; /* device elements of byte i */
         uint v0 = e0 < 16 ? qs[e0] & 15u : qs[e0 - 16] >> 4;
         uint v1 = e1 < 16 ? qs[e1] & 15u : qs[e1 - 16] >> 4;
-        out[i] = (uchar)(v0 | v1 << 4);
+        quants[tile_byte(row, k0 + e0, cols, 4)] = (uchar)(v0 | v1 << 4);
     }
 }
 
 kernel void clq_device_to_ggml_q4_0(global const uchar *quants, global const ushort *scales, uint nblocks,
-                                    global uchar *blocks)
+                                    uint cols, global uchar *blocks)
 {
     uint g = get_global_id(0);
     if (g >= nblocks)
         return;
+    uint row = (uint)((ulong)g * CLQ_GGML_QK / cols), k0 = (uint)((ulong)g * CLQ_GGML_QK % cols);
     global uchar *b = blocks + (ulong)g * CLQ_GGML_Q4_0_BYTES;
     ushort d = scales[g];
     b[0] = (uchar)(d & 0xff);
     b[1] = (uchar)(d >> 8);
-    global const uchar *in = quants + (ulong)g * (CLQ_GGML_QK / 2);
     for (uint j = 0; j < CLQ_GGML_QK / 2; j++) {
-        uint lo = (in[j / 2] >> (4 * (j & 1))) & 15u;               /* element j */
-        uint hi = (in[(j + 16) / 2] >> (4 * ((j + 16) & 1))) & 15u; /* element j+16 */
+        uint lo = (quants[tile_byte(row, k0 + (j & ~1u), cols, 4)] >> (4 * (j & 1))) & 15u; /* element j */
+        uint hi = (quants[tile_byte(row, k0 + 16 + (j & ~1u), cols, 4)] >> (4 * (j & 1))) & 15u; /* j+16 */
         b[2 + j] = (uchar)(lo | hi << 4);
     }
 }
 
 /* ggml Q8_0 <-> device: the int8 values keep their order. */
-kernel void clq_ggml_q8_0_to_device(global const uchar *blocks, uint nblocks, global uchar *quants,
+kernel void clq_ggml_q8_0_to_device(global const uchar *blocks, uint nblocks, uint cols, global uchar *quants,
                                     global ushort *scales)
 {
     uint g = get_global_id(0);
     if (g >= nblocks)
         return;
+    uint row = (uint)((ulong)g * CLQ_GGML_QK / cols), k0 = (uint)((ulong)g * CLQ_GGML_QK % cols);
     global const uchar *b = blocks + (ulong)g * CLQ_GGML_Q8_0_BYTES;
     scales[g] = (ushort)(b[0] | b[1] << 8);
     for (uint j = 0; j < CLQ_GGML_QK; j++)
-        quants[(ulong)g * CLQ_GGML_QK + j] = b[2 + j];
+        quants[tile_byte(row, k0 + j, cols, 8)] = b[2 + j];
 }
 
 kernel void clq_device_to_ggml_q8_0(global const uchar *quants, global const ushort *scales, uint nblocks,
-                                    global uchar *blocks)
+                                    uint cols, global uchar *blocks)
 {
     uint g = get_global_id(0);
     if (g >= nblocks)
         return;
+    uint row = (uint)((ulong)g * CLQ_GGML_QK / cols), k0 = (uint)((ulong)g * CLQ_GGML_QK % cols);
     global uchar *b = blocks + (ulong)g * CLQ_GGML_Q8_0_BYTES;
     ushort d = scales[g];
     b[0] = (uchar)(d & 0xff);
     b[1] = (uchar)(d >> 8);
     for (uint j = 0; j < CLQ_GGML_QK; j++)
-        b[2 + j] = quants[(ulong)g * CLQ_GGML_QK + j];
+        b[2 + j] = quants[tile_byte(row, k0 + j, cols, 8)];
 }
 
-/* bitsandbytes <-> device for 4-bit data: bnb puts element 2i in the high
- * nibble, the device in the low one. Swapping is its own inverse. Four bytes
- * per work-item (4-bit data is N·K/2 bytes with K a multiple of 16); the
- * masks also keep LLVM from turning a byte rotate into llvm.fshl, which
- * oclgrind cannot run. */
-kernel void clq_swap_nibbles(global const uint *src, ulong nwords, global uint *dst)
+/* Row-major data (bitsandbytes, ONNX Runtime: each row's bytes in order)
+ * <-> the device's row tiles. A 32-bit word of row-major data is always one
+ * device word (rows have a multiple of 8 4-bit or 4 8-bit elements), so this
+ * is a permutation of words; `swap` also exchanges the nibbles of every byte
+ * for bitsandbytes' 4-bit data, which puts element 2i in the high nibble.
+ * The masks keep LLVM from turning the byte rotate into llvm.fshl, which
+ * oclgrind cannot run. One work-item per word. */
+inline uint swap_nibbles(uint w, uint swap)
+{
+    return swap ? (w & 0x0f0f0f0fu) << 4 | (w >> 4 & 0x0f0f0f0fu) : w;
+}
+
+inline ulong device_word_of(ulong i, uint cols, uint bits)
+{
+    ulong row_words = cols / CLQ_WORD_ELEMENTS(bits);
+    return tile_word((uint)(i / row_words), (uint)(i % row_words) * CLQ_WORD_ELEMENTS(bits), cols, bits);
+}
+
+kernel void clq_rows_to_device(global const uint *src, ulong nwords, uint cols, uint bits, uint swap,
+                               global uint *quants)
 {
     ulong i = get_global_id(0);
     if (i >= nwords)
         return;
-    uint w = src[i];
-    dst[i] = (w & 0x0f0f0f0fu) << 4 | (w >> 4 & 0x0f0f0f0fu);
+    quants[device_word_of(i, cols, bits)] = swap_nibbles(src[i], swap);
+}
+
+kernel void clq_device_to_rows(global const uint *quants, ulong nwords, uint cols, uint bits, uint swap,
+                               global uint *dst)
+{
+    ulong i = get_global_id(0);
+    if (i >= nwords)
+        return;
+    dst[i] = swap_nibbles(quants[device_word_of(i, cols, bits)], swap);
 }
 
 /* ONNX Runtime zero points, two per byte (low nibble first) with each row
