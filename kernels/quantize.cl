@@ -58,12 +58,15 @@ inline uint code_index(uint format, float s)
     }
 }
 
-/* ---- one block -------------------------------------------------------------- */
+/* ---- one block ------------------------------------------------------------------ */
 
-/* Where a block's codes go: element k0 + j of row `row` of a weight with
- * `cols` columns, in the device layout (clq_common.h). */
-#define QUANT_DEST global uchar *quants, uint row, uint k0, uint cols
-#define QUANT_AT quants, row, k0, cols
+/* A block is handled 16 elements at a time as float16 vectors (blocks are
+ * multiples of 16): the arithmetic is elementwise, so every element still
+ * rounds exactly as in the peers' scalar code; only the loops change. */
+inline float16 load16(global const void *src, uint src_half, ulong i)
+{
+    return src_half ? vload_half16(0, (global const half *)src + i) : vload16(0, (global const float *)src + i);
+}
 
 typedef struct block_stats {
     float amax; /* largest magnitude */
@@ -72,20 +75,73 @@ typedef struct block_stats {
     int finite;
 } block_stats;
 
+inline float hmax16(float16 v)
+{
+    float8 a = fmax(v.lo, v.hi);
+    float4 b = fmax(a.lo, a.hi);
+    float2 c = fmax(b.lo, b.hi);
+    return fmax(c.x, c.y);
+}
+
+inline float hmin16(float16 v)
+{
+    float8 a = fmin(v.lo, v.hi);
+    float4 b = fmin(a.lo, a.hi);
+    float2 c = fmin(b.lo, b.hi);
+    return fmin(c.x, c.y);
+}
+
 inline block_stats stats_of(global const void *src, uint src_half, ulong base, uint block)
 {
-    block_stats st = {0.0f, 0.0f, INFINITY, -INFINITY, 1};
-    for (uint j = 0; j < block; j++) {
+    float16 amax = (float16)(0.0f), lo = (float16)(INFINITY), hi = (float16)(-INFINITY);
+    int16 finite = (int16)(-1);
+    for (uint j = 0; j < block; j += 16) {
+        float16 v = load16(src, src_half, base + j);
+        finite &= isfinite(v);
+        amax = fmax(amax, fabs(v));
+        lo = fmin(lo, v);
+        hi = fmax(hi, v);
+    }
+    block_stats st = {hmax16(amax), 0.0f, hmin16(lo), hmax16(hi), all(finite)};
+    /* The first element reaching amax is the one a sequential scan keeps
+     * (none in an all-zero block: m stays +0, as in ggml). */
+    for (uint j = 0; st.finite && st.amax > 0.0f && j < block; j++) {
         float v = load_x(src, src_half, base + j);
-        st.finite &= isfinite(v) ? 1 : 0;
-        if (st.amax < fabs(v)) {
-            st.amax = fabs(v);
+        if (fabs(v) == st.amax) {
             st.m = v;
+            break;
         }
-        st.lo = fmin(st.lo, v);
-        st.hi = fmax(st.hi, v);
     }
     return st;
+}
+
+/* Where a block's codes go: elements k0 .. k0+block-1 of row `row` of a
+ * weight with `cols` columns, in the device layout (clq_common.h). */
+#define QUANT_DEST global uchar *quants, uint row, uint k0, uint cols
+#define QUANT_AT quants, row, k0, cols
+
+/* Sixteen 4-bit codes (elements j .. j+15 of the block) as two device words. */
+inline void store_codes4(uint16 q, QUANT_DEST, uint j)
+{
+    uint16 sh = q << (uint16)(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+    uint8 a = sh.lo;
+    uint8 b = sh.hi;
+    uint4 a4 = a.lo | a.hi, b4 = b.lo | b.hi;
+    uint2 a2 = a4.lo | a4.hi, b2 = b4.lo | b4.hi;
+    global uint *words = (global uint *)quants;
+    words[tile_word(row, k0 + j, cols, 4)] = a2.x | a2.y;
+    words[tile_word(row, k0 + j + 8, cols, 4)] = b2.x | b2.y;
+}
+
+/* Sixteen 8-bit codes as four device words. */
+inline void store_codes8(uint16 q, QUANT_DEST, uint j)
+{
+    uint16 sh = (q & (uint16)255u) << (uint16)(0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24);
+    uint8 a = sh.even | sh.odd; /* (0|1, 2|3, ...) */
+    uint4 b = a.even | a.odd;   /* one word per 4 elements */
+    global uint *words = (global uint *)quants;
+    for (uint w = 0; w < 4; w++)
+        words[tile_word(row, k0 + j + 4 * w, cols, 8)] = w == 0 ? b.s0 : w == 1 ? b.s1 : w == 2 ? b.s2 : b.s3;
 }
 
 /* ggml quantize_row_q8_0_ref. */
@@ -95,8 +151,8 @@ inline void quantize_q8(global const void *src, uint src_half, ulong base, uint 
     float d = st.amax / 127.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     vstore_half_rte(d, g, d_all);
-    for (uint j = 0; j < block; j++)
-        quants[tile_byte(row, k0 + j, cols, 8)] = (uchar)(char)convert_int(round(load_x(src, src_half, base + j) * id));
+    for (uint j = 0; j < block; j += 16)
+        store_codes8(as_uint16(convert_int16(round(load16(src, src_half, base + j) * id))), QUANT_AT, j);
 }
 
 /* ggml quantize_row_q4_0_ref: d = m/-8, q = min(15, trunc(x/d + 8.5)). */
@@ -106,11 +162,9 @@ inline void quantize_q4(global const void *src, uint src_half, ulong base, uint 
     float d = st.m / -8.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     vstore_half_rte(d, g, d_all);
-    for (uint j = 0; j < block; j += 2) {
-        int q0 = min(15, convert_int(load_x(src, src_half, base + j) * id + 8.5f));
-        int q1 = min(15, convert_int(load_x(src, src_half, base + j + 1) * id + 8.5f));
-        quants[tile_byte(row, k0 + j, cols, 4)] = (uchar)(q0 | q1 << 4);
-    }
+    for (uint j = 0; j < block; j += 16)
+        store_codes4(as_uint16(min((int16)15, convert_int16(load16(src, src_half, base + j) * id + 8.5f))),
+                     QUANT_AT, j);
 }
 
 /* ONNX Runtime MLAS range2scalezp, then round(x/s + z) clamped to 0..15. */
@@ -124,11 +178,29 @@ inline void quantize_q4z(global const void *src, uint src_half, ulong base, uint
     float rs = s != 0.0f ? 1.0f / s : 0.0f;
     *s_out = s;
     *z_out = (uchar)z;
-    for (uint j = 0; j < block; j += 2) {
-        float v0 = clamp(round(load_x(src, src_half, base + j) * rs + (float)z), 0.0f, 15.0f);
-        float v1 = clamp(round(load_x(src, src_half, base + j + 1) * rs + (float)z), 0.0f, 15.0f);
-        quants[tile_byte(row, k0 + j, cols, 4)] = (uchar)((uint)v0 | (uint)v1 << 4);
+    for (uint j = 0; j < block; j += 16) {
+        float16 v = clamp(round(load16(src, src_half, base + j) * rs + (float)z), 0.0f, 15.0f);
+        store_codes4(convert_uint16(v), QUANT_AT, j);
     }
+}
+
+/* The midpoint rule of sorted_code_rank for 16 values at once: the rank is
+ * the number of midpoints strictly below s. Same midpoints, same
+ * comparisons, so the same codes. */
+inline uint16 code4_index16(uint format, float16 s)
+{
+    constant float *code = format == CLQ_FMT_NF4 ? nf4_code : fp4_code;
+    int16 rank = (int16)(0);
+    for (uint i = 0; i < 15; i++) {
+        float a = format == CLQ_FMT_NF4 ? code[i] : code[fp4_order[i]];
+        float b = format == CLQ_FMT_NF4 ? code[i + 1] : code[fp4_order[i + 1]];
+        /* select, not arithmetic on the comparison: oclgrind 21.10 computes
+         * (s > m) & 1 as 255 where PoCL (and the spec) give 1. */
+        rank += select((int16)(0), (int16)(1), s > (float16)((a + b) / 2.0f));
+    }
+    if (format == CLQ_FMT_NF4)
+        return as_uint16(rank);
+    return shuffle((uint16)(CLQ_FP4_SORTED_INDICES), as_uint16(rank)); /* fp4_order[rank] */
 }
 
 /* bitsandbytes quantize_4bit: x·(1/absmax) clamped to [-1, 1], then the code
@@ -139,14 +211,13 @@ inline void quantize_code4(global const void *src, uint src_half, ulong base, ui
 {
     float inv = st.amax != 0.0f ? 1.0f / st.amax : 0.0f;
     *absmax_out = st.amax;
-    for (uint j = 0; j < block; j += 2) {
-        uint q0 = code_index(format, clamp(load_x(src, src_half, base + j) * inv, -1.0f, 1.0f));
-        uint q1 = code_index(format, clamp(load_x(src, src_half, base + j + 1) * inv, -1.0f, 1.0f));
-        quants[tile_byte(row, k0 + j, cols, 4)] = (uchar)(q0 | q1 << 4);
-    }
+    for (uint j = 0; j < block; j += 16)
+        store_codes4(code4_index16(format, clamp(load16(src, src_half, base + j) * inv, -1.0f, 1.0f)), QUANT_AT,
+                     j);
 }
 
-/* bitsandbytes quantize_blockwise with the dynamic code. */
+/* bitsandbytes quantize_blockwise with the dynamic code (256 entries: a
+ * bisection per element). */
 inline void quantize_dynamic8(global const void *src, uint src_half, ulong base, uint block, block_stats st,
                               QUANT_DEST, global float *absmax_out)
 {
@@ -158,9 +229,9 @@ inline void quantize_dynamic8(global const void *src, uint src_half, ulong base,
 }
 
 /* One work-item per block g of an N×K matrix (K = cols, a multiple of
- * block, so the blocks tile the flat array). A non-finite input records the lowest such
- * block in *first_bad and writes nothing for that block. For double
- * quantization the host passes a temporary fp32 buffer as `scales`. */
+ * block, so the blocks tile the flat array). A non-finite input records the
+ * lowest such block in *first_bad and writes nothing for that block. For
+ * double quantization the host passes a temporary fp32 buffer as `scales`. */
 kernel void clq_quantize_blocks(global const void *src, uint src_half, uint format, uint block, uint cols,
                                 uint nblocks, global uchar *quants, global void *scales, global uchar *zeros,
                                 volatile global uint *first_bad)
