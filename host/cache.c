@@ -67,8 +67,7 @@ static uint64_t get_u64(const unsigned char *p)
     return v;
 }
 
-/* Reads a whole file into memory; NULL if absent or unreadable. */
-static unsigned char *slurp(const char *path, size_t *size)
+unsigned char *clq_file_slurp(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -81,6 +80,8 @@ static unsigned char *slurp(const char *path, size_t *size)
         if (fread(buf, 1, (size_t)end, f) != (size_t)end) {
             free(buf);
             buf = NULL;
+        } else {
+            buf[end] = '\0'; /* text readers may treat it as a string */
         }
     }
     fclose(f);
@@ -91,7 +92,7 @@ static unsigned char *slurp(const char *path, size_t *size)
 bool clq_cache_load(const clq_cache_key *key, unsigned char **binary, size_t *size)
 {
     size_t n = 0;
-    unsigned char *buf = slurp(key->file, &n);
+    unsigned char *buf = clq_file_slurp(key->file, &n);
     if (!buf)
         return false;
     bool ok = n >= HEADER_BYTES + 8 && memcmp(buf, CACHE_MAGIC, 8) == 0 &&
@@ -112,8 +113,7 @@ bool clq_cache_load(const clq_cache_key *key, unsigned char **binary, size_t *si
     return ok;
 }
 
-/* mkdir -p; failures show up when the entry is written. */
-static void make_dirs(const char *path)
+void clq_file_make_dirs(const char *path)
 {
     char tmp[1280];
     snprintf(tmp, sizeof tmp, "%s", path);
@@ -135,7 +135,7 @@ void clq_cache_store(const clq_cache_key *key, const unsigned char *binary, size
     if (!slash)
         return;
     *slash = '\0';
-    make_dirs(dir);
+    clq_file_make_dirs(dir);
 
     size_t key_len = strlen(key->text), total = HEADER_BYTES + key_len + size + 8;
     unsigned char *buf = malloc(total);

@@ -53,13 +53,7 @@ static clq_status read_device_facts(clq_context *ctx)
     if (!little)
         return CLQ_FAIL(CLQ_ERROR_DEVICE_UNSUITABLE, "%s is big-endian; clq's layouts are little-endian",
                         ctx->device_name);
-    clq_device_params_default(ctx, &ctx->params);
-    /* CLQ_PARAMS overrides the defaults, for experiments and for testing
-     * other devices' kernel shapes on this one. */
-    const char *overrides = getenv("CLQ_PARAMS");
-    if (overrides)
-        CLQ_FORWARD(clq_device_params_parse(ctx, overrides, &ctx->params));
-    return CLQ_SUCCESS;
+    return clq_tuning_apply(ctx);
 }
 
 /* Allocates a context struct and applies the options common to both ways of
@@ -80,6 +74,17 @@ static clq_status context_new(const clq_context_options *options, clq_context **
     const char *kdir = o->kernel_dir && *o->kernel_dir ? o->kernel_dir : getenv("CLQ_KERNEL_DIR");
     if (kdir && *kdir)
         snprintf(ctx->kernel_dir, sizeof ctx->kernel_dir, "%s", kdir);
+    const char *tfile = o->tuning_file ? o->tuning_file : getenv("CLQ_TUNING_FILE");
+    if (tfile)
+        snprintf(ctx->tuning_file, sizeof ctx->tuning_file, "%s", tfile);
+    else
+        snprintf(ctx->tuning_file, sizeof ctx->tuning_file, "%s/tuning.txt", ctx->cache_dir);
+    if (o->tuning && strlen(o->tuning) >= sizeof ctx->tuning) {
+        clq_context_destroy(ctx);
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "options.tuning is longer than %zu bytes", sizeof ctx->tuning - 1);
+    }
+    if (o->tuning)
+        snprintf(ctx->tuning, sizeof ctx->tuning, "%s", o->tuning);
     *out = ctx;
     return CLQ_SUCCESS;
 }

@@ -85,8 +85,24 @@ void clq_device_params_default(const clq_context *ctx, clq_device_params *params
  * over *params; on a bad name or value returns an error and leaves *params
  * unchanged. */
 clq_status clq_device_params_parse(const clq_context *ctx, const char *text, clq_device_params *params);
+/* Every parameter as "name=value name=value ...", the form parse reads. */
+void clq_device_params_format(const clq_device_params *params, char *buf, size_t len);
 /* Appends " -DNAME=value" for every parameter to `buf`. */
 void clq_device_params_defines(const clq_device_params *params, char *buf, size_t len);
+
+/* ---- files (cache.c) ---------------------------------------------------- */
+
+/* Reads a whole file into memory, with a '\0' after its last byte; NULL if
+ * absent or unreadable. The caller frees it. */
+unsigned char *clq_file_slurp(const char *path, size_t *size);
+/* mkdir -p; failures show up when a file inside is written. */
+void clq_file_make_dirs(const char *path);
+
+/* ---- tuning (tuning.c) -------------------------------------------------- */
+
+/* The per-device parameters in effect: defaults, then the tuning file's
+ * entry for this device and driver, then options->tuning, then CLQ_PARAMS. */
+clq_status clq_tuning_apply(clq_context *ctx);
 
 /* ---- context ------------------------------------------------------------ */
 
@@ -105,6 +121,8 @@ struct clq_context {
     bool cache_enabled;
     char cache_dir[1024];
     char kernel_dir[1024]; /* empty: embedded sources */
+    char tuning_file[1040]; /* empty: no tuning file (room for cache_dir + "/tuning.txt") */
+    char tuning[512];       /* options->tuning */
     pthread_mutex_t lock;  /* guards programs[] */
     struct clq_built_program {
         clq_program_id id;

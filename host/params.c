@@ -117,3 +117,17 @@ clq_status clq_device_params_parse(const clq_context *ctx, const char *text, clq
     *p = out;
     return CLQ_SUCCESS;
 }
+
+void clq_device_params_format(const clq_device_params *p, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0] && used < len; i++) {
+        const char *at = (const char *)p + fields[i].offset;
+        unsigned v = fields[i].is_bool ? (unsigned)*(const bool *)at : *(const unsigned *)at;
+        int n = snprintf(buf + used, len - used, "%s%s=%u", i ? " " : "", fields[i].name, v);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}

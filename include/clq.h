@@ -193,6 +193,8 @@ typedef struct clq_context_options {
     const char *cache_dir;       /* NULL: $CLQ_CACHE_DIR, else $XDG_CACHE_HOME/clq, else ~/.cache/clq */
     const char *kernel_dir;      /* NULL: embedded kernels; else read .cl files from here ($CLQ_KERNEL_DIR too) */
     int profiling;               /* 1: the queue clq creates has profiling enabled */
+    const char *tuning_file;     /* NULL: $CLQ_TUNING_FILE, else tuning.txt in the cache directory; "": none */
+    const char *tuning;          /* "name=value ..." over the tuning file's entry (see clq_context_tuning) */
 } clq_context_options;
 
 /* Fills options with defaults (cache on, default device, no profiling). */
@@ -219,6 +221,27 @@ CLQ_API cl_command_queue clq_context_cl_queue(const clq_context *ctx);
 /* Device name and driver version (owned by the context). */
 CLQ_API const char *clq_context_device_name(const clq_context *ctx);
 CLQ_API const char *clq_context_driver_version(const clq_context *ctx);
+
+/* Kernel tuning. Each device has parameters (tile shapes, vector width,
+ * work-group sizes) with defaults by device class. A tuning file holds
+ * better ones found by `clq tune`, one line per device and driver:
+ *   <device name> TAB <driver version> TAB name=value name=value ...
+ * A context takes, in order: the defaults, the file's line for its device
+ * and driver, options->tuning, and $CLQ_PARAMS. A bad name or value in any
+ * of them fails context creation with CLQ_ERROR_INVALID_ARGUMENT. */
+
+/* Writes the parameters in effect as "name=value ..." (NUL-terminated) into
+ * buf; CLQ_ERROR_BUFFER_TOO_SMALL if len is too short. */
+CLQ_API clq_status clq_context_tuning(const clq_context *ctx, char *buf, size_t len);
+
+/* The tuning file this context read (or would read): "" when none. */
+CLQ_API const char *clq_context_tuning_file(const clq_context *ctx);
+
+/* Stores `params` ("name=value ...", checked against this device) as the
+ * line for ctx's device and driver in the tuning file at `path` (NULL: the
+ * context's tuning file), replacing any earlier line for them and keeping
+ * the others. The file is replaced atomically. Later contexts load it. */
+CLQ_API clq_status clq_tuning_save(const clq_context *ctx, const char *params, const char *path);
 
 /* Compiles (or loads from the program cache) every kernel program clq uses
  * on this device now rather than at first use. Optional. */

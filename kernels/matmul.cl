@@ -203,8 +203,11 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
  * only its accumulator. MR is a constant after inlining and the loops over
  * a word's elements and over the rows are unrolled: every accumulator stays
  * in a register. Rows of X past M repeat row M-1 and are not stored. */
-inline void tiles(const uint MR, uint m_count, uint n_count, uint k_count, uint block, WEIGHT_PARAMS,
-                  global const void *x, uint x_half, global void *y, EPILOGUE_PARAMS)
+/* always_inline and static: no copy with a variable MR is ever compiled
+ * (PoCL would warn that its loops cannot be unrolled). */
+static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_count, uint n_count, uint k_count,
+                                                        uint block, WEIGHT_PARAMS, global const void *x,
+                                                        uint x_half, global void *y, EPILOGUE_PARAMS)
 {
     const uint groups = CLQ_TILE_ROWS / CLQ_MM_LANES; /* work-items per tile */
     const uint PARTS = MR == 1 ? 4 : MR == 2 ? 2 : 1;

@@ -830,3 +830,42 @@ Test(tool, matmul_zero_rows)
     expect_failure(&r, 2);
     mm_teardown();
 }
+
+/* ------------------------------------------------------------------------ */
+/* clq tune                                                                  */
+/* ------------------------------------------------------------------------ */
+
+Test(tool, tune_saves_what_the_next_context_loads)
+{
+    run_result r;
+    const char *file = out_path("tuning.txt");
+    run_tool(&r, "tune", "--shape", "64x256", "--prefill-m", "32", "--target", "0.01", "--try", "tiles_wg=2",
+             "--try", "tiles_wg=1", "--output", file, NULL);
+    expect_success(&r);
+    const char *best = strstr(r.out, "best: ");
+    cr_assert_not_null(best, "no 'best:' line in:\n%s", r.out);
+    char want[512];
+    snprintf(want, sizeof want, "%.*s", (int)strcspn(best + 6, "\n"), best + 6);
+
+    clq_context_options o;
+    clq_context_options_init(&o);
+    o.tuning_file = file;
+    clq_context *ctx = NULL;
+    TEST_OK(clq_context_create(&o, &ctx));
+    char got[512];
+    TEST_OK(clq_context_tuning(ctx, got, sizeof got));
+    cr_assert_str_eq(got, want, "the tuning file gave '%s', clq tune reported '%s'", got, want);
+    clq_context_destroy(ctx);
+}
+
+Test(tool, tune_rejects_bad_input)
+{
+    run_result r;
+    const char *file = out_path("tuning.txt");
+    run_tool(&r, "tune", "--shape", "64x100", "--output", file, NULL); /* K not a multiple of 64 */
+    expect_failure(&r, 2);
+    run_tool(&r, "tune", "--shape", "64", "--output", file, NULL);
+    expect_failure(&r, 2);
+    run_tool(&r, "tune", "--target", "-1", "--output", file, NULL);
+    expect_failure(&r, 2);
+}

@@ -29,6 +29,7 @@ static const command commands[] = {
     {"quantize", cmd_quantize, "quantize an fp32 matrix into a folder of an external layout"},
     {"dequantize", cmd_dequantize, "dequantize a folder back into an fp32 matrix"},
     {"matmul", cmd_matmul, "multiply an fp32 matrix by a folder's weight, with bias and LoRA"},
+    {"tune", cmd_tune, "search this device's kernel parameters and store them in the tuning file"},
 #ifdef CLQ_HAVE_BENCH
     {"bench", clq_bench_main, "time quantize, dequantize and matmul against CLBlast and the roofline"},
 #endif
@@ -56,7 +57,7 @@ static const command *find_command(const char *name)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "clq: no command given (devices, quantize, dequantize, matmul, bench; see 'clq --help')\n");
+        fprintf(stderr, "clq: no command given (devices, quantize, dequantize, matmul, tune, bench; see 'clq --help')\n");
         return TOOL_EXIT_USAGE;
     }
     const char *name = argv[1];
