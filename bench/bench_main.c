@@ -12,6 +12,7 @@
 #include "progress.h"
 #include "record.h"
 #include "report.h"
+#include "startup.h"
 #include "sweep.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
@@ -131,6 +132,10 @@ int clq_bench_main(int argc, char **argv)
         return EXIT_OK;
     if (parsed == BENCH_PARSE_ERROR)
         return EXIT_USAGE;
+    if (o.startup_child)
+        return bench_startup_child(o.startup_child) == 0 ? EXIT_OK : EXIT_RUNTIME;
+    if (o.startup)
+        return bench_startup(&o) == 0 ? EXIT_OK : EXIT_RUNTIME;
     note_skipped(&o);
     if (check_outputs(&o) != 0)
         return EXIT_RUNTIME;

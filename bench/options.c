@@ -227,8 +227,13 @@ static int apply(bench_options *o, given *g, const char *opt, const char *v)
                         : !strcmp(opt, "--json") ? &o->json
                         : !strcmp(opt, "--plot") ? &o->plot
                                                  : NULL;
-    int *flag = !strcmp(opt, "--quick") ? &o->quick : !strcmp(opt, "--quiet") ? &o->quiet : NULL;
-    if (path)
+    int *flag = !strcmp(opt, "--quick")     ? &o->quick
+                : !strcmp(opt, "--quiet")   ? &o->quiet
+                : !strcmp(opt, "--startup") ? &o->startup
+                                            : NULL;
+    if (!strcmp(opt, "--startup-child"))
+        o->startup_child = v;
+    else if (path)
         *path = v;
     else if (flag)
         *flag = 1;
@@ -241,8 +246,8 @@ static int apply(bench_options *o, given *g, const char *opt, const char *v)
 
 static const char *const VALUE_OPTIONS[] = {"--device", "--op",         "--format", "--block",  "--shape",
                                             "--preset", "--m",          "--rank",   "--target", "--csv",
-                                            "--json",   "--multi-lora", "--plot"};
-static const char *const FLAG_OPTIONS[] = {"--no-evict", "--quick", "--quiet"};
+                                            "--json",   "--multi-lora", "--plot",   "--startup-child"};
+static const char *const FLAG_OPTIONS[] = {"--no-evict", "--quick", "--quiet", "--startup"};
 
 static int takes_value(const char *name)
 {
@@ -380,6 +385,8 @@ void bench_options_help(FILE *out)
             "  --json FILE       the same records as JSON, with the devices' rooflines\n"
             "  --plot DIR        PNG charts (GB/s and GFLOP/s against M) via gnuplot\n"
             "  --quiet           no progress display on stderr\n"
+            "  --startup         instead of a sweep: time a new process's first matmul (context,\n"
+            "                    weight, one M=1 product) with a warm program cache, per device\n"
             "  -h, --help        this help\n",
             bench_preset_names(), FULL_TARGET_S, QUICK_TARGET_S);
 }

@@ -389,6 +389,20 @@ Test(bench, bad_options_exit_2, .init = cr_redirect_stderr)
     }
 }
 
+/* One startup run (what `clq bench --startup` spawns) in this process: it
+ * prints its three times, each positive. */
+Test(bench, startup_child_reports_its_times, .init = cr_redirect_stdout, .timeout = 600)
+{
+    const char *args[] = {"bench", "--startup-child", default_device()};
+    cr_assert_eq(run_args(args, 3), 0);
+    fflush(stdout);
+    FILE *out = cr_get_redirected_stdout();
+    double t[3] = {0};
+    cr_assert_eq(fscanf(out, "startup-child %lf %lf %lf", &t[0], &t[1], &t[2]), 3);
+    for (int i = 0; i < 3; i++)
+        cr_assert_gt(t[i], 0.0, "time %d is %g", i, t[i]);
+}
+
 Test(bench, help_exits_0, .init = cr_redirect_stdout)
 {
     const char *args[] = {"bench", "--help"};
