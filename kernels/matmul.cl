@@ -207,7 +207,7 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
  * (PoCL would warn that its loops cannot be unrolled). */
 static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_count, uint n_count, uint k_count,
                                                         uint block, WEIGHT_PARAMS, global const void *x,
-                                                        uint x_half, global void *y, EPILOGUE_PARAMS)
+                                                        const uint x_half, global void *y, EPILOGUE_PARAMS)
 {
     const uint groups = CLQ_TILE_ROWS / CLQ_MM_LANES; /* work-items per tile */
     const uint PARTS = MR == 1 ? 4 : MR == 2 ? 2 : 1;
@@ -288,8 +288,14 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
     kernel void clq_matmul_tiles##MR(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_PARAMS,    \
                                      global const void *x, uint x_half, global void *y, EPILOGUE_PARAMS)     \
     {                                                                                                        \
-        tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, x_half, \
-              y, EPILOGUE_ARGS);                                                                             \
+        /* x_half as a constant in each branch: the inner loops load X      \
+         * without a test per element (and fp32 X as an fma operand). */    \
+        if (x_half)                                                                                          \
+            tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u,  \
+                  y, EPILOGUE_ARGS);                                                                         \
+        else                                                                                                 \
+            tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
+                  y, EPILOGUE_ARGS);                                                                         \
     }
 TILES_KERNEL(1)
 TILES_KERNEL(2)
