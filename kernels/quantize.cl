@@ -186,10 +186,31 @@ inline void quantize_q4z(global const void *src, uint src_half, ulong base, uint
 
 /* The midpoint rule of sorted_code_rank for 16 values at once: the rank is
  * the number of midpoints strictly below s. Same midpoints, same
- * comparisons, so the same codes. */
+ * comparisons, so the same codes, whichever of the two ways counts them. */
 inline uint16 code4_index16(uint format, float16 s)
 {
     constant float *code = format == CLQ_FMT_NF4 ? nf4_code : fp4_code;
+#if defined(__AVX512F__)
+    /* A 4-step binary search with vpermps fetching each lane's midpoint:
+     * rank grows by 8, 4, 2, 1 while the midpoint just below the new rank
+     * is still below s. Lane i of `below` is midpoint i-1 (lane 0 unused). */
+    float m[16];
+    m[0] = -INFINITY;
+    for (uint i = 0; i < 15; i++) {
+        float a = format == CLQ_FMT_NF4 ? code[i] : code[fp4_order[i]];
+        float b = format == CLQ_FMT_NF4 ? code[i + 1] : code[fp4_order[i + 1]];
+        m[i + 1] = (a + b) / 2.0f;
+    }
+    float16 below = vload16(0, m);
+    int16 rank = (int16)(0);
+    for (int step = 8; step > 0; step /= 2) {
+        int16 next = rank + step;
+        rank = select(rank, next, s > __builtin_ia32_permvarsf512(below, next));
+    }
+    if (format == CLQ_FMT_NF4)
+        return as_uint16(rank);
+    return as_uint16(__builtin_ia32_permvarsi512((int16)(CLQ_FP4_SORTED_INDICES), rank)); /* fp4_order[rank] */
+#else
     int16 rank = (int16)(0);
     for (uint i = 0; i < 15; i++) {
         float a = format == CLQ_FMT_NF4 ? code[i] : code[fp4_order[i]];
@@ -201,6 +222,7 @@ inline uint16 code4_index16(uint format, float16 s)
     if (format == CLQ_FMT_NF4)
         return as_uint16(rank);
     return shuffle((uint16)(CLQ_FP4_SORTED_INDICES), as_uint16(rank)); /* fp4_order[rank] */
+#endif
 }
 
 /* bitsandbytes quantize_4bit: x·(1/absmax) clamped to [-1, 1], then the code
