@@ -70,7 +70,7 @@ inline float16 load16(global const void *src, uint src_half, ulong i)
 
 typedef struct block_stats {
     float amax; /* largest magnitude */
-    float m;    /* first element of largest magnitude, with its sign (ggml Q4_0) */
+    float m;    /* first element of largest magnitude, with its sign (ggml Q4_0; need_m) */
     float lo, hi;
     int finite;
 } block_stats;
@@ -91,7 +91,7 @@ inline float hmin16(float16 v)
     return fmin(c.x, c.y);
 }
 
-inline block_stats stats_of(global const void *src, uint src_half, ulong base, uint block)
+inline block_stats stats_of(global const void *src, uint src_half, ulong base, uint block, uint need_m)
 {
     float16 amax = (float16)(0.0f), lo = (float16)(INFINITY), hi = (float16)(-INFINITY);
     int16 finite = (int16)(-1);
@@ -105,7 +105,7 @@ inline block_stats stats_of(global const void *src, uint src_half, ulong base, u
     block_stats st = {hmax16(amax), 0.0f, hmin16(lo), hmax16(hi), all(finite)};
     /* The first element reaching amax is the one a sequential scan keeps
      * (none in an all-zero block: m stays +0, as in ggml). */
-    for (uint j = 0; st.finite && st.amax > 0.0f && j < block; j++) {
+    for (uint j = 0; need_m && st.finite && st.amax > 0.0f && j < block; j++) {
         float v = load_x(src, src_half, base + j);
         if (fabs(v) == st.amax) {
             st.m = v;
@@ -263,7 +263,7 @@ kernel void clq_quantize_blocks(global const void *src, uint src_half, uint form
         return;
     ulong base = (ulong)g * block;
     uint row = (uint)(base / cols), k0 = (uint)(base % cols);
-    block_stats st = stats_of(src, src_half, base, block);
+    block_stats st = stats_of(src, src_half, base, block, format == CLQ_FMT_Q4);
     if (!st.finite) {
         atomic_min(first_bad, g);
         return;
