@@ -22,6 +22,16 @@ int clq_fail_at(int status, const char *file, int line, const char *fmt, ...)
     ;
 #define CLQ_FAIL(status, ...) clq_fail_at((status), __FILE__, __LINE__, __VA_ARGS__)
 
+/* Records CLQ_ERROR_BAD_DATA for a fault in a file being read, as
+ * "<source>: at offset N: <message>", and returns it: every file reader
+ * names the file (or "... in memory") and the byte offset of the fault. */
+int clq_bad_data_at(const char *source, uint64_t offset, const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+#define CLQ_BAD_AT(source, offset, ...) clq_bad_data_at((source), (offset), __FILE__, __LINE__, __VA_ARGS__)
+
 /* Forwards a failing clq status unchanged (the callee already recorded why). */
 #define CLQ_FORWARD(expr)                   \
     do {                                    \
@@ -38,6 +48,12 @@ int clq_fail_at(int status, const char *file, int line, const char *fmt, ...)
             return CLQ_FAIL(clq_cl_status_, "%s failed: %s", #expr,                             \
                             clq_status_string(clq_cl_status_));                                 \
     } while (0)
+
+/* Maps a whole regular file read-only (file_map.c). An empty file gives
+ * *map = NULL and *size = 0 (mmap refuses a zero length). CLQ_ERROR_IO
+ * names the path and the reason. */
+clq_status clq_map_file(const char *path, void **map, uint64_t *size);
+void clq_unmap_file(void *map, uint64_t size); /* accepts NULL */
 
 /* Sets the thread's build log (after a failed clBuildProgram). */
 void clq_set_build_log(const char *log);

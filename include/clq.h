@@ -545,6 +545,155 @@ CLQ_API clq_status clq_gguf_load_weight(clq_context *ctx, const clq_gguf *gguf, 
                                         clq_format float_format, uint32_t float_block, clq_weight **out);
 
 /* ------------------------------------------------------------------------ */
+/* safetensors files                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* A safetensors file (Hugging Face's format: an 8-byte little-endian header
+ * length, a JSON header, then the raw tensor bytes) open for reading. The
+ * JSON is parsed with jansson; opening checks every entry and no tensor byte
+ * is read until it is asked for.
+ *
+ * The file is treated as hostile, as the GGUF reader treats its input: a
+ * malformed file gives CLQ_ERROR_BAD_DATA and a clq_last_error() sentence
+ * with the byte offset of the fault (a JSON syntax error at its own byte;
+ * a bad entry at the byte where its name appears in the header; a tensor
+ * whose bytes do not fit at the offset of its data). Rejected, by name: a
+ * header length past the end of the file or above the format's 100 MB
+ * limit, JSON that does not parse (invalid UTF-8, a NUL escape, a duplicate
+ * key included) or is not an object, entries without a known dtype, a shape
+ * of non-negative integers (at most CLQ_SAFETENSORS_MAX_DIMS) or two
+ * data_offsets, a __metadata__ that is not an object of strings, a byte
+ * length that is not shape × dtype size (computed without overflow), and
+ * tensors that overlap, leave a hole, or do not end exactly at the end of
+ * the file (the rules of the reference implementation).
+ *
+ * A handle never changes once open: every function taking a
+ * `const clq_safetensors *` may be called from several threads at once. */
+typedef struct clq_safetensors clq_safetensors;
+
+/* Element types, by their names in the header. */
+typedef enum clq_safetensors_dtype {
+    CLQ_SAFETENSORS_BOOL = 1,
+    CLQ_SAFETENSORS_U8,
+    CLQ_SAFETENSORS_I8,
+    CLQ_SAFETENSORS_F8_E4M3,
+    CLQ_SAFETENSORS_F8_E5M2,
+    CLQ_SAFETENSORS_F8_E8M0,
+    CLQ_SAFETENSORS_U16,
+    CLQ_SAFETENSORS_I16,
+    CLQ_SAFETENSORS_F16,
+    CLQ_SAFETENSORS_BF16,
+    CLQ_SAFETENSORS_U32,
+    CLQ_SAFETENSORS_I32,
+    CLQ_SAFETENSORS_F32,
+    CLQ_SAFETENSORS_U64,
+    CLQ_SAFETENSORS_I64,
+    CLQ_SAFETENSORS_F64,
+    CLQ_SAFETENSORS_C64
+} clq_safetensors_dtype;
+
+#define CLQ_SAFETENSORS_MAX_DIMS 8
+
+/* The header's name of a dtype ("F32", "BF16"); NULL if unknown. Bytes per
+ * element: 0 if unknown. */
+CLQ_API const char *clq_safetensors_dtype_name(clq_safetensors_dtype dtype);
+CLQ_API size_t clq_safetensors_dtype_size(clq_safetensors_dtype dtype);
+
+/* One tensor's description. Shapes are in PyTorch / numpy order, outermost
+ * first: a [N, K] weight has dims[0] = N rows and dims[1] = K columns. */
+typedef struct clq_safetensors_tensor {
+    const char *name; /* NUL-terminated, owned by the handle */
+    clq_safetensors_dtype dtype;
+    uint32_t n_dims;                          /* 0 (a scalar) .. CLQ_SAFETENSORS_MAX_DIMS */
+    uint64_t dims[CLQ_SAFETENSORS_MAX_DIMS];  /* those past n_dims are 0 */
+    uint64_t elements;                        /* product of the dims (1 for a scalar) */
+    uint64_t offset;                          /* absolute byte offset of the data in the file */
+    uint64_t size;                            /* bytes of data */
+    const void *data; /* the bytes, inside the file's memory; no alignment is promised (the header
+                         length decides it), so read them with memcpy */
+} clq_safetensors_tensor;
+
+/* Opens a safetensors file by memory-mapping it read-only and checks its
+ * header (see above). Errors as clq_gguf_open. Needs no OpenCL device.
+ * The caller closes *out with clq_safetensors_close. */
+CLQ_API clq_status clq_safetensors_open(const char *path, clq_safetensors **out);
+
+/* The same over `size` bytes already in memory (not copied: the caller
+ * keeps them alive and unchanged until clq_safetensors_close). */
+CLQ_API clq_status clq_safetensors_open_memory(const void *data, size_t size, clq_safetensors **out);
+
+/* Unmaps the file and frees the handle; pointers obtained from it become
+ * invalid, weights loaded from it stay valid. Accepts NULL. */
+CLQ_API void clq_safetensors_close(clq_safetensors *st);
+
+/* Number of tensors (0 for NULL) and the one at `index`, in the order of
+ * their data in the file. Errors: CLQ_ERROR_NULL_POINTER,
+ * CLQ_ERROR_NOT_FOUND (index out of range). */
+CLQ_API size_t clq_safetensors_tensor_count(const clq_safetensors *st);
+CLQ_API clq_status clq_safetensors_tensor_info(const clq_safetensors *st, size_t index,
+                                               clq_safetensors_tensor *out);
+
+/* The index of the tensor called `name` (exact; O(log n));
+ * CLQ_ERROR_NOT_FOUND when there is none. */
+CLQ_API clq_status clq_safetensors_find_tensor(const clq_safetensors *st, const char *name, size_t *index);
+
+/* The header's __metadata__ (string keys and string values; none when the
+ * file has no __metadata__): the count (0 for NULL), the pair at `index`
+ * in the header's order, and the value of a key (O(log n);
+ * CLQ_ERROR_NOT_FOUND when absent). Strings are NUL-terminated UTF-8 owned
+ * by the handle. */
+CLQ_API size_t clq_safetensors_metadata_count(const clq_safetensors *st);
+CLQ_API clq_status clq_safetensors_metadata_get(const clq_safetensors *st, size_t index, const char **key,
+                                                const char **value);
+CLQ_API clq_status clq_safetensors_metadata_find(const clq_safetensors *st, const char *key,
+                                                 const char **value);
+
+/* Loads a 1-D or 2-D floating-point tensor (F32, F16 or BF16; a 1-D tensor
+ * is one row) as a weight of dims[0] rows by dims[1] columns, quantized on
+ * the device to `format` / `block` (BF16 is widened to fp32 on the host
+ * first, exactly). Errors: CLQ_ERROR_NOT_FOUND, CLQ_ERROR_SHAPE (more than
+ * 2 dimensions), CLQ_ERROR_UNSUPPORTED_FORMAT (another dtype), and those of
+ * clq_weight_quantize_host. The caller destroys the weight. */
+CLQ_API clq_status clq_safetensors_load_weight(clq_context *ctx, const clq_safetensors *st, const char *name,
+                                               clq_format format, uint32_t block, clq_weight **out);
+
+/* ---- bitsandbytes 4-bit weights in safetensors ---------------------------- */
+
+/* A bitsandbytes Linear4bit layer saved with its quantization state: for a
+ * layer `P` (e.g. "model.layers.0.mlp.down_proj") the tensors
+ *   P.weight                    U8, the packed 4-bit codes (N·K/2 bytes, any shape)
+ *   P.weight.absmax             F32 per block, or U8 per block when double-quantized
+ *   P.weight.quant_map          F32 × 16, the code (must equal clq's NF4 / FP4 code)
+ *   P.weight.nested_absmax      F32 per 256 blocks (double quantization only)
+ *   P.weight.nested_quant_map   F32 × 256 (double quantization only)
+ *   P.weight.quant_state.bitsandbytes__nf4 (or __fp4)
+ *                               U8 holding JSON: quant_type, blocksize, dtype,
+ *                               shape [N, K], and with double quantization
+ *                               nested_blocksize (256) and nested_offset.
+ * What bitsandbytes' QuantState.as_dict(packed=True) writes. */
+typedef struct clq_bnb_info {
+    clq_weight_desc desc;  /* NF4 or FP4, blocksize, N, K, double_quant */
+    float nested_offset;   /* double quantization: the offset; else 0 */
+    char dtype[16];        /* the layer's dtype as the state names it ("bfloat16"), for information */
+} clq_bnb_info;
+
+/* Reads and checks the state of layer `prefix` without a device: every
+ * tensor's presence, dtype and size against the JSON's shape and
+ * blocksize, and the quant_map against the format's code (a mismatch is
+ * CLQ_ERROR_BAD_DATA naming the first differing entry). Errors:
+ * CLQ_ERROR_NOT_FOUND (no quant_state tensor for that prefix),
+ * CLQ_ERROR_BAD_DATA (with the offset), CLQ_ERROR_UNSUPPORTED_BLOCK /
+ * CLQ_ERROR_SHAPE (a state clq cannot hold: K not a multiple of the
+ * block, a nested block other than 256). */
+CLQ_API clq_status clq_safetensors_bnb_info(const clq_safetensors *st, const char *prefix, clq_bnb_info *out);
+
+/* Loads layer `prefix` bit-exactly (clq_weight_import with
+ * CLQ_LAYOUT_BNB): exporting the weight gives back the file's bytes.
+ * Errors: those of clq_safetensors_bnb_info and of the import. */
+CLQ_API clq_status clq_safetensors_load_bnb(clq_context *ctx, const clq_safetensors *st, const char *prefix,
+                                            clq_weight **out);
+
+/* ------------------------------------------------------------------------ */
 /* 4-bit packing                                                             */
 /* ------------------------------------------------------------------------ */
 
