@@ -337,6 +337,15 @@ typedef struct clq_lora clq_lora;
 CLQ_API clq_status clq_lora_create(clq_context *ctx, uint64_t rows, uint64_t cols, const clq_adapter_desc *adapters,
                                    size_t count, clq_lora **out);
 
+/* The same with each adapter's scale s given as scales[i] (finite) rather
+ * than derived from alpha and rank, which are then ignored: for adapters
+ * whose scale was computed elsewhere (PEFT computes alpha/r or alpha/√r in
+ * double precision; clq_peft_lora_create passes that, rounded once to
+ * fp32). scales may be NULL, which is clq_lora_create. */
+CLQ_API clq_status clq_lora_create_scaled(clq_context *ctx, uint64_t rows, uint64_t cols,
+                                          const clq_adapter_desc *adapters, const float *scales, size_t count,
+                                          clq_lora **out);
+
 /* Frees the adapters' device memory. Accepts NULL. */
 CLQ_API void clq_lora_destroy(clq_lora *lora);
 
@@ -692,6 +701,79 @@ CLQ_API clq_status clq_safetensors_bnb_info(const clq_safetensors *st, const cha
  * Errors: those of clq_safetensors_bnb_info and of the import. */
 CLQ_API clq_status clq_safetensors_load_bnb(clq_context *ctx, const clq_safetensors *st, const char *prefix,
                                             clq_weight **out);
+
+/* ------------------------------------------------------------------------ */
+/* PEFT LoRA adapters                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A LoRA adapter as Hugging Face PEFT saves it: a folder holding
+ * adapter_config.json and adapter_model.safetensors. From the config clq
+ * reads `r`, `lora_alpha`, `use_rslora` (optional, false), `target_modules`
+ * (a list of names or one string, optional) and the optional per-module
+ * `rank_pattern` / `alpha_pattern` (keys matched literally as a name or a
+ * dot-separated suffix of the module; PEFT also allows regular expressions
+ * there, which clq does not interpret). Other keys are ignored. Each layer
+ * L has `<module>.lora_A.weight` (r × K) and `<module>.lora_B.weight`
+ * (N × r), F32, F16 or BF16, where <module> is L or ends with "." L.
+ *
+ * The config and the tensors are treated as hostile like every clq file
+ * (CLQ_ERROR_BAD_DATA with the file and byte offset). A handle never
+ * changes once open and may be shared between threads. */
+typedef struct clq_peft clq_peft;
+
+typedef struct clq_peft_config {
+    uint32_t r;
+    double lora_alpha;
+    int use_rslora;
+    size_t target_module_count; /* names listed (a single string counts as one) */
+} clq_peft_config;
+
+/* One layer's adapter as the file has it. */
+typedef struct clq_peft_layer {
+    const char *module;                /* the module name in the file, NUL-terminated, owned by the handle */
+    clq_safetensors_tensor a, b;       /* lora_A (rank × K) and lora_B (N × rank) */
+    uint32_t rank;
+    uint64_t rows, cols;               /* N and K of the weight it adapts */
+    double alpha;                      /* lora_alpha, or the alpha_pattern entry of the module */
+    float scale;                       /* alpha/rank, or alpha/√rank with use_rslora, computed in double */
+} clq_peft_layer;
+
+/* Opens the adapter folder `dir` (the safetensors file is memory-mapped).
+ * Errors: CLQ_ERROR_IO (a file is missing or unreadable),
+ * CLQ_ERROR_BAD_DATA. The caller closes *out with clq_peft_close. */
+CLQ_API clq_status clq_peft_open(const char *dir, clq_peft **out);
+
+/* The same from memory: the config's JSON text and the safetensors bytes
+ * (neither copied; keep them alive until clq_peft_close). */
+CLQ_API clq_status clq_peft_open_memory(const void *config, size_t config_size, const void *tensors,
+                                        size_t tensors_size, clq_peft **out);
+
+/* Frees the handle and unmaps its file. Accepts NULL. */
+CLQ_API void clq_peft_close(clq_peft *peft);
+
+/* The config's values; the i-th target module name (NULL past the end);
+ * the adapter's safetensors file (owned by the handle). */
+CLQ_API clq_status clq_peft_config_get(const clq_peft *peft, clq_peft_config *out);
+CLQ_API const char *clq_peft_target_module(const clq_peft *peft, size_t index);
+CLQ_API const clq_safetensors *clq_peft_tensors(const clq_peft *peft);
+
+/* Finds the adapter of layer `layer` ("model.layers.0.self_attn.q_proj",
+ * or any dot-separated suffix of the module name that only one module has)
+ * and checks it: both tensors present, 2-D, of a float dtype, ranks equal,
+ * and equal to the config's r (or rank_pattern entry). Errors:
+ * CLQ_ERROR_NOT_FOUND, CLQ_ERROR_INVALID_ARGUMENT (the name fits several
+ * modules), CLQ_ERROR_BAD_DATA. */
+CLQ_API clq_status clq_peft_find_layer(const clq_peft *peft, const char *layer, clq_peft_layer *out);
+
+/* Loads layer `layer` of each of `count` adapter folders into one adapter
+ * set for an N×K (rows×cols) weight: adapter i of the set is adapters[i],
+ * for clq_matmul's per-row lora_index. A and B are widened to fp32 on the
+ * host (exactly) and each adapter gets PEFT's own scale
+ * (clq_lora_create_scaled). Errors: those of clq_peft_find_layer,
+ * CLQ_ERROR_SHAPE (an adapter made for another shape), and those of
+ * clq_lora_create. The caller destroys *out with clq_lora_destroy. */
+CLQ_API clq_status clq_peft_lora_create(clq_context *ctx, const clq_peft *const *adapters, size_t count,
+                                        const char *layer, uint64_t rows, uint64_t cols, clq_lora **out);
 
 /* ------------------------------------------------------------------------ */
 /* 4-bit packing                                                             */

@@ -16,8 +16,15 @@ DATADIR is tests/data (the peers' vectors). OUTDIR receives
                     plus plain tensors of other dtypes and a __metadata__
   <tensor>.bin      the exact bytes handed to the writer for each plain tensor
 
-The names and values below are repeated in test_safetensors.c: change both
-together.
+  peft-a, peft-b, peft-c   PEFT-shaped LoRA adapter folders (adapter_config.json and
+                    adapter_model.safetensors, as PEFT's save_pretrained lays them out),
+                    of F32, BF16 and F16 tensors, for modules
+                    base_model.model.model.layers.{0,1}.self_attn.q_proj (N = 64, K = 256);
+                    each also holds expected_a.f32 / expected_b.f32, layer 0's A and B
+                    as fp32 values
+
+The names and values below are repeated in test_safetensors.c and
+test_peft.c: change both together.
 """
 import json
 import os
@@ -94,6 +101,71 @@ def plain_tensors():
     }
 
 
+def rename_dtype(path, names, old, new):
+    """numpy has no bfloat16: such tensors are written as U16 and their dtype
+    renamed in the header, which is padded again to a multiple of 8 with
+    spaces as the writer pads it."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header, data = f.read(n), f.read()
+    for name in names:
+        marker = ('"%s":{"dtype":"%s"' % (name, old)).encode()
+        assert header.count(marker) == 1, header
+        header = header.replace(marker, ('"%s":{"dtype":"%s"' % (name, new)).encode())
+    header = header.rstrip(b" ")
+    header += b" " * (-(8 + len(header)) % 8)
+    with open(path, "wb") as f:
+        f.write(len(header).to_bytes(8, "little") + header + data)
+
+
+# name -> rank, alpha, use_rslora, dtype, seed, and config extras
+PEFT_ADAPTERS = {
+    "peft-a": dict(r=8, alpha=16, rslora=False, dtype="F32", seed=11, extra={}),
+    "peft-b": dict(r=4, alpha=8, rslora=True, dtype="BF16", seed=12, extra={}),
+    # layer 1 has its own rank and alpha (rank_pattern / alpha_pattern)
+    "peft-c": dict(r=16, alpha=32.5, rslora=False, dtype="F16", seed=13,
+                   extra={"rank_pattern": {"layers.1.self_attn.q_proj": 2},
+                          "alpha_pattern": {"layers.1.self_attn.q_proj": 3.0}}),
+}
+PEFT_N, PEFT_K = 64, 256
+MODULE = "base_model.model.model.layers.%d.self_attn.q_proj"
+
+
+def write_peft(folder, adapter):
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.RandomState(adapter["seed"])
+    tensors, bf16 = {}, []
+    for layer in range(2):
+        r = adapter["extra"].get("rank_pattern", {}).get("layers.%d.self_attn.q_proj" % layer, adapter["r"])
+        a = rng.normal(0.0, 0.05, size=(r, PEFT_K)).astype(np.float32)
+        b = rng.normal(0.0, 0.05, size=(PEFT_N, r)).astype(np.float32)
+        for side, value in (("A", a), ("B", b)):
+            name = MODULE % layer + ".lora_%s.weight" % side
+            if adapter["dtype"] == "F16":
+                value = value.astype(np.float16)
+                exact = value.astype(np.float32)
+            elif adapter["dtype"] == "BF16":
+                value = (value.view(np.uint32) >> 16).astype(np.uint16)
+                exact = (value.astype(np.uint32) << 16).view(np.float32)
+                bf16.append(name)
+            else:
+                exact = value
+            tensors[name] = value
+            if layer == 0:
+                exact.astype(np.float32).tofile(os.path.join(folder, "expected_%s.f32" % side.lower()))
+    path = os.path.join(folder, "adapter_model.safetensors")
+    save_file(tensors, path, metadata={"format": "pt"})
+    if bf16:
+        rename_dtype(path, bf16, "U16", "BF16")
+    config = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": "clq/test-model",
+              "r": adapter["r"], "lora_alpha": adapter["alpha"], "lora_dropout": 0.05, "bias": "none",
+              "fan_in_fan_out": False, "use_rslora": adapter["rslora"], "target_modules": ["q_proj"],
+              "modules_to_save": None, "init_lora_weights": True, "rank_pattern": {}, "alpha_pattern": {}}
+    config.update(adapter["extra"])
+    with open(os.path.join(folder, "adapter_config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -112,18 +184,9 @@ def main():
     tensors.update(plain)
     path = os.path.join(out, "bnb.safetensors")
     save_file(tensors, path, metadata={"format": "pt", "producer": "clq make_safetensors.py"})
-    # numpy has no bfloat16: the BF16 tensor is written as U16 and its dtype
-    # renamed in the header, which is padded again to a multiple of 8 with
-    # spaces as the writer pads it.
-    with open(path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        header, data = f.read(n), f.read()
-    marker = b'"plain.bf16_bits":{"dtype":"U16"'
-    assert header.count(marker) == 1, header
-    header = header.replace(marker, b'"plain.bf16_bits":{"dtype":"BF16"').rstrip(b" ")
-    header += b" " * (-(8 + len(header)) % 8)
-    with open(path, "wb") as f:
-        f.write(len(header).to_bytes(8, "little") + header + data)
+    rename_dtype(path, ["plain.bf16_bits"], "U16", "BF16")
+    for name, adapter in PEFT_ADAPTERS.items():
+        write_peft(os.path.join(out, name), adapter)
 
 if __name__ == "__main__":
     main()
