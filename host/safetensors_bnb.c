@@ -1,6 +1,6 @@
 /* bitsandbytes 4-bit layers in safetensors: the quant state's JSON and
- * tensors checked against each other (clq_safetensors_bnb_info, no device
- * needed), then imported through the bnb layout bit for bit. */
+ * tensors checked against each other, with no device needed (loading them
+ * is in safetensors_load.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +13,6 @@
 
 static const float nf4_code[16] = {CLQ_NF4_CODE_VALUES};
 static const float fp4_code[16] = {CLQ_FP4_CODE_VALUES};
-
-/* The tensors of one layer, found by name. */
-typedef struct bnb_tensors {
-    clq_safetensors_tensor state, weight, absmax, quant_map, nested_absmax, nested_quant_map;
-} bnb_tensors;
 
 /* prefix + suffix into buf; false if it does not fit. */
 static bool tensor_name(char *buf, size_t len, const char *prefix, const char *suffix)
@@ -147,7 +142,7 @@ static clq_status check_tensors(const clq_safetensors *st, const char *prefix, c
     return check_tensor(st, prefix, ".weight.nested_quant_map", CLQ_SAFETENSORS_F32, 256, &t->nested_quant_map);
 }
 
-static clq_status bnb_read(const clq_safetensors *st, const char *prefix, clq_bnb_info *info, bnb_tensors *t)
+clq_status st_bnb_read(const clq_safetensors *st, const char *prefix, clq_bnb_info *info, bnb_tensors *t)
 {
     clq_format format = CLQ_FORMAT_NF4;
     memset(info, 0, sizeof *info);
@@ -166,45 +161,7 @@ clq_status clq_safetensors_bnb_info(const clq_safetensors *st, const char *prefi
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_safetensors_bnb_info: st, prefix and out are required");
     clq_bnb_info info;
     bnb_tensors t;
-    CLQ_FORWARD(bnb_read(st, prefix, &info, &t));
+    CLQ_FORWARD(st_bnb_read(st, prefix, &info, &t));
     *out = info;
     return CLQ_SUCCESS;
-}
-
-/* An aligned copy of a float or byte array in the file (the file's bytes
- * promise no alignment; the import reads floats). */
-static void *copy_of(const clq_safetensors_tensor *t)
-{
-    void *p = malloc(t->size ? (size_t)t->size : 1);
-    if (p && t->size)
-        memcpy(p, t->data, (size_t)t->size);
-    return p;
-}
-
-clq_status clq_safetensors_load_bnb(clq_context *ctx, const clq_safetensors *st, const char *prefix,
-                                    clq_weight **out)
-{
-    if (!ctx || !st || !prefix || !out)
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_safetensors_load_bnb: ctx, st, prefix and out are required");
-    clq_bnb_info info;
-    bnb_tensors t;
-    CLQ_FORWARD(bnb_read(st, prefix, &info, &t));
-    /* The packed codes are only copied to the device: no copy needed. */
-    clq_external e = {.data = (void *)t.weight.data, .data_bytes = (size_t)t.weight.size};
-    e.scales = copy_of(&t.absmax);
-    e.scales_bytes = (size_t)t.absmax.size;
-    if (info.desc.double_quant) {
-        e.nested_absmax = copy_of(&t.nested_absmax);
-        e.nested_absmax_bytes = (size_t)t.nested_absmax.size;
-        e.nested_code = copy_of(&t.nested_quant_map);
-        e.nested_code_bytes = (size_t)t.nested_quant_map.size;
-        e.offset = info.nested_offset;
-    }
-    int status = !e.scales || (info.desc.double_quant && (!e.nested_absmax || !e.nested_code))
-                     ? CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "copying the quant state of '%.200s'", prefix)
-                     : clq_weight_import(ctx, &info.desc, CLQ_LAYOUT_BNB, &e, out);
-    free(e.scales);
-    free(e.nested_absmax);
-    free(e.nested_code);
-    return status;
 }

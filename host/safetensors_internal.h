@@ -52,4 +52,11 @@ bool st_json_uint(const json_t *v, uint64_t max, uint64_t *out);
  * the source needs no alignment. */
 void st_to_f32(clq_safetensors_dtype dtype, const void *src, size_t count, float *dst);
 
+/* The tensors of one bitsandbytes layer (safetensors_bnb.c), found and
+ * checked against its quant state by st_bnb_read. */
+typedef struct bnb_tensors {
+    clq_safetensors_tensor state, weight, absmax, quant_map, nested_absmax, nested_quant_map;
+} bnb_tensors;
+clq_status st_bnb_read(const clq_safetensors *st, const char *prefix, clq_bnb_info *info, bnb_tensors *t);
+
 #endif /* CLQ_SAFETENSORS_INTERNAL_H */

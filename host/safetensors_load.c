@@ -1,7 +1,8 @@
-/* Floating-point safetensors tensors as clq weights, quantized on the
- * device. Only public calls beside the widening helper: the reader itself
+/* safetensors tensors as clq weights: floating-point tensors quantized on
+ * the device, bitsandbytes layers imported bit for bit. The reader itself
  * needs no OpenCL; this is where it meets the device. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "safetensors_internal.h"
 
@@ -38,4 +39,42 @@ clq_status clq_safetensors_load_weight(clq_context *ctx, const clq_safetensors *
         return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_FORMAT, "tensor '%.200s' is %s; clq loads F32, F16 and BF16 weights",
                         t.name, clq_safetensors_dtype_name(t.dtype));
     }
+}
+
+/* An aligned copy of a float or byte array in the file (the file's bytes
+ * promise no alignment; the import reads floats). */
+static void *copy_of(const clq_safetensors_tensor *t)
+{
+    void *p = malloc(t->size ? (size_t)t->size : 1);
+    if (p && t->size)
+        memcpy(p, t->data, (size_t)t->size);
+    return p;
+}
+
+clq_status clq_safetensors_load_bnb(clq_context *ctx, const clq_safetensors *st, const char *prefix,
+                                    clq_weight **out)
+{
+    if (!ctx || !st || !prefix || !out)
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_safetensors_load_bnb: ctx, st, prefix and out are required");
+    clq_bnb_info info;
+    bnb_tensors t;
+    CLQ_FORWARD(st_bnb_read(st, prefix, &info, &t));
+    /* The packed codes are only copied to the device: no copy needed. */
+    clq_external e = {.data = (void *)t.weight.data, .data_bytes = (size_t)t.weight.size};
+    e.scales = copy_of(&t.absmax);
+    e.scales_bytes = (size_t)t.absmax.size;
+    if (info.desc.double_quant) {
+        e.nested_absmax = copy_of(&t.nested_absmax);
+        e.nested_absmax_bytes = (size_t)t.nested_absmax.size;
+        e.nested_code = copy_of(&t.nested_quant_map);
+        e.nested_code_bytes = (size_t)t.nested_quant_map.size;
+        e.offset = info.nested_offset;
+    }
+    int status = !e.scales || (info.desc.double_quant && (!e.nested_absmax || !e.nested_code))
+                     ? CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "copying the quant state of '%.200s'", prefix)
+                     : clq_weight_import(ctx, &info.desc, CLQ_LAYOUT_BNB, &e, out);
+    free(e.scales);
+    free(e.nested_absmax);
+    free(e.nested_code);
+    return status;
 }
