@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "clq.h"
 #include "clq_common.h"
@@ -54,6 +55,22 @@ int clq_bad_data_at(const char *source, uint64_t offset, const char *file, int l
  * names the path and the reason. */
 clq_status clq_map_file(const char *path, void **map, uint64_t *size);
 void clq_unmap_file(void *map, uint64_t size); /* accepts NULL */
+
+/* A file being written (file_out.c): into a temporary file beside `path`,
+ * renamed to it by clq_out_close only if every write succeeded. */
+typedef struct clq_out {
+    const char *path;
+    char *tmp;
+    FILE *file;
+    uint64_t written;
+} clq_out;
+clq_status clq_out_open(clq_out *o, const char *path);
+clq_status clq_out_write(clq_out *o, const void *data, size_t bytes);
+/* Writes `byte` until the size is a multiple of `alignment`. */
+clq_status clq_out_pad(clq_out *o, uint64_t alignment, unsigned char byte);
+/* Closes the file; renames it into place when `status` (the writer's
+ * result so far) is success, else removes it. Returns the final status. */
+clq_status clq_out_close(clq_out *o, clq_status status);
 
 /* Sets the thread's build log (after a failed clBuildProgram). */
 void clq_set_build_log(const char *log);

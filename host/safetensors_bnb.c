@@ -11,8 +11,8 @@
 #define BNB_STATE_KEY ".weight.quant_state.bitsandbytes__"
 #define BNB_NESTED_BLOCK 256 /* the only nested block bitsandbytes (and clq) use */
 
-static const float nf4_code[16] = {CLQ_NF4_CODE_VALUES};
-static const float fp4_code[16] = {CLQ_FP4_CODE_VALUES};
+const float st_nf4_code[16] = {CLQ_NF4_CODE_VALUES};
+const float st_fp4_code[16] = {CLQ_FP4_CODE_VALUES};
 
 /* prefix + suffix into buf; false if it does not fit. */
 static bool tensor_name(char *buf, size_t len, const char *prefix, const char *suffix)
@@ -112,7 +112,7 @@ static clq_status check_tensor(const clq_safetensors *st, const char *prefix, co
  * bitsandbytes' +0 and a -0 are the same entry). */
 static clq_status check_quant_map(const clq_safetensors *st, const clq_safetensors_tensor *t, clq_format format)
 {
-    const float *code = format == CLQ_FORMAT_NF4 ? nf4_code : fp4_code;
+    const float *code = format == CLQ_FORMAT_NF4 ? st_nf4_code : st_fp4_code;
     float map[16];
     st_to_f32(CLQ_SAFETENSORS_F32, t->data, 16, map);
     for (int i = 0; i < 16; i++)

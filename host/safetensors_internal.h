@@ -57,6 +57,8 @@ void st_to_f32(clq_safetensors_dtype dtype, const void *src, size_t count, float
 typedef struct bnb_tensors {
     clq_safetensors_tensor state, weight, absmax, quant_map, nested_absmax, nested_quant_map;
 } bnb_tensors;
+/* The codes a bnb quant_map must hold (clq_common.h's, as host arrays). */
+extern const float st_nf4_code[16], st_fp4_code[16];
 clq_status st_bnb_read(const clq_safetensors *st, const char *prefix, clq_bnb_info *info, bnb_tensors *t);
 
 #endif /* CLQ_SAFETENSORS_INTERNAL_H */

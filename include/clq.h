@@ -553,6 +553,41 @@ CLQ_API clq_status clq_gguf_find_tensor(const clq_gguf *gguf, const char *name, 
 CLQ_API clq_status clq_gguf_load_weight(clq_context *ctx, const clq_gguf *gguf, const char *name,
                                         clq_format float_format, uint32_t float_block, clq_weight **out);
 
+/* ---- writing GGUF -------------------------------------------------------- */
+
+/* Collects metadata and tensors, then writes one GGUF file (version 3,
+ * little-endian, tensor data aligned to general.alignment: 32, or the u32
+ * power of two given as that key), which ggml and gguf-py read. Not
+ * thread-safe; one writer per thread. */
+typedef struct clq_gguf_writer clq_gguf_writer;
+
+CLQ_API clq_status clq_gguf_writer_create(clq_gguf_writer **out);
+CLQ_API void clq_gguf_writer_destroy(clq_gguf_writer *writer); /* accepts NULL */
+
+/* Metadata key/values, in the order added (a key given twice is
+ * CLQ_ERROR_INVALID_ARGUMENT; general.alignment must be a u32 power of
+ * two). */
+CLQ_API clq_status clq_gguf_writer_add_string(clq_gguf_writer *writer, const char *key, const char *value);
+CLQ_API clq_status clq_gguf_writer_add_u32(clq_gguf_writer *writer, const char *key, uint32_t value);
+CLQ_API clq_status clq_gguf_writer_add_f32(clq_gguf_writer *writer, const char *key, float value);
+
+/* Adds an F32 or F16 tensor of n_dims (1..4) dimensions ne[0..n_dims) in
+ * GGUF order (ne[0] the row length); `bytes` must be its size. The data is
+ * copied. Errors: CLQ_ERROR_INVALID_ARGUMENT (a name already added, a type
+ * other than F32/F16, a bad shape), CLQ_ERROR_BUFFER_TOO_SMALL. */
+CLQ_API clq_status clq_gguf_writer_add_tensor(clq_gguf_writer *writer, const char *name, clq_ggml_type type,
+                                              uint32_t n_dims, const uint64_t *ne, const void *data, size_t bytes);
+
+/* Adds a Q4 or Q8 weight with block 32 as a q4_0 / q8_0 tensor of ne[0] = K,
+ * ne[1] = N, exported bit-exactly from the device (blocking). Errors:
+ * CLQ_ERROR_UNSUPPORTED_LAYOUT (another format or block), those of
+ * clq_weight_export. */
+CLQ_API clq_status clq_gguf_writer_add_weight(clq_gguf_writer *writer, const char *name, const clq_weight *weight);
+
+/* Writes the file (into a temporary file renamed over `path` when
+ * complete). Errors: CLQ_ERROR_IO. */
+CLQ_API clq_status clq_gguf_writer_write(const clq_gguf_writer *writer, const char *path);
+
 /* ------------------------------------------------------------------------ */
 /* safetensors files                                                         */
 /* ------------------------------------------------------------------------ */
@@ -701,6 +736,47 @@ CLQ_API clq_status clq_safetensors_bnb_info(const clq_safetensors *st, const cha
  * Errors: those of clq_safetensors_bnb_info and of the import. */
 CLQ_API clq_status clq_safetensors_load_bnb(clq_context *ctx, const clq_safetensors *st, const char *prefix,
                                             clq_weight **out);
+
+/* ---- writing safetensors ------------------------------------------------- */
+
+/* Collects tensors and metadata, then writes one safetensors file laid out
+ * as the reference writer does: the header's JSON padded with spaces to a
+ * multiple of 8, tensors ordered by dtype size (largest first) then name,
+ * so every tensor's data is aligned to its element size. Not thread-safe;
+ * one writer per thread. */
+typedef struct clq_safetensors_writer clq_safetensors_writer;
+
+CLQ_API clq_status clq_safetensors_writer_create(clq_safetensors_writer **out);
+CLQ_API void clq_safetensors_writer_destroy(clq_safetensors_writer *writer); /* accepts NULL */
+
+/* Adds a __metadata__ entry (UTF-8 strings; a key given twice is
+ * CLQ_ERROR_INVALID_ARGUMENT). */
+CLQ_API clq_status clq_safetensors_writer_add_metadata(clq_safetensors_writer *writer, const char *key,
+                                                       const char *value);
+
+/* Adds a tensor of `dtype` and shape dims[0..n_dims) (outermost first);
+ * `bytes` must be the shape's byte size. The data is copied. Errors:
+ * CLQ_ERROR_INVALID_ARGUMENT (a name already added, "__metadata__", not
+ * UTF-8, an unknown dtype, more than CLQ_SAFETENSORS_MAX_DIMS dimensions),
+ * CLQ_ERROR_BUFFER_TOO_SMALL (bytes does not match). */
+CLQ_API clq_status clq_safetensors_writer_add_tensor(clq_safetensors_writer *writer, const char *name,
+                                                     clq_safetensors_dtype dtype, uint32_t n_dims,
+                                                     const uint64_t *dims, const void *data, size_t bytes);
+
+/* Adds an NF4 or FP4 weight (double-quantized or not) as bitsandbytes saves
+ * a Linear4bit layer `prefix`: the tensors and JSON state described at
+ * clq_safetensors_bnb_info, exported bit-exactly from the device
+ * (blocking). `dtype` is the JSON's "dtype", the dtype bitsandbytes
+ * dequantizes to ("float16", "bfloat16"; NULL gives "float32"). Errors:
+ * CLQ_ERROR_UNSUPPORTED_LAYOUT (another format), those of
+ * clq_weight_export and of add_tensor. */
+CLQ_API clq_status clq_safetensors_writer_add_bnb(clq_safetensors_writer *writer, const char *prefix,
+                                                  const clq_weight *weight, const char *dtype);
+
+/* Writes the file (into a temporary file renamed over `path` when
+ * complete). Errors: CLQ_ERROR_IO. The writer may be written again or
+ * destroyed. */
+CLQ_API clq_status clq_safetensors_writer_write(const clq_safetensors_writer *writer, const char *path);
 
 /* ------------------------------------------------------------------------ */
 /* PEFT LoRA adapters                                                        */
