@@ -3,6 +3,7 @@
  * found by module name. No device is needed (adapter sets: peft_lora.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +179,20 @@ static clq_status new_handle(const char *source, clq_peft **out)
     return CLQ_SUCCESS;
 }
 
+/* After the config and the tensors were read (`status`): lists the modules
+ * and hands the handle out, or frees it. */
+static clq_status finish_open(clq_peft *p, int status, clq_peft **out)
+{
+    if (status == CLQ_SUCCESS)
+        status = list_modules(p);
+    if (status != CLQ_SUCCESS) {
+        clq_peft_close(p);
+        return status;
+    }
+    *out = p;
+    return CLQ_SUCCESS;
+}
+
 clq_status clq_peft_open_memory(const void *config, size_t config_size, const void *tensors, size_t tensors_size,
                                 clq_peft **out)
 {
@@ -189,14 +204,7 @@ clq_status clq_peft_open_memory(const void *config, size_t config_size, const vo
     int status = parse_config(p, &c);
     if (status == CLQ_SUCCESS)
         status = clq_safetensors_open_memory(tensors, tensors_size, &p->st);
-    if (status == CLQ_SUCCESS)
-        status = list_modules(p);
-    if (status != CLQ_SUCCESS) {
-        clq_peft_close(p);
-        return status;
-    }
-    *out = p;
-    return CLQ_SUCCESS;
+    return finish_open(p, status, out);
 }
 
 /* dir/name into buf. */
@@ -249,14 +257,7 @@ clq_status clq_peft_open(const char *dir, clq_peft **out)
     free(text);
     if (status == CLQ_SUCCESS)
         status = clq_safetensors_open(tensors_path, &p->st);
-    if (status == CLQ_SUCCESS)
-        status = list_modules(p);
-    if (status != CLQ_SUCCESS) {
-        clq_peft_close(p);
-        return status;
-    }
-    *out = p;
-    return CLQ_SUCCESS;
+    return finish_open(p, status, out);
 }
 
 clq_status clq_peft_config_get(const clq_peft *p, clq_peft_config *out)
@@ -348,10 +349,12 @@ static clq_status check_layer(const clq_peft *p, clq_peft_layer *l)
     l->rows = b->dims[0];
     l->cols = a->dims[1];
     l->alpha = alpha ? json_number_value(alpha) : p->values.lora_alpha;
-    /* PEFT's own arithmetic: Python floats, then the product in fp32. */
-    l->scale = (float)(l->alpha / (p->values.use_rslora ? sqrt((double)want) : (double)want));
-    if (!isfinite(l->scale))
-        return CLQ_BAD_AT(src, a->offset, "module '%.200s': the scale alpha/r overflows fp32", l->module);
+    /* PEFT's own arithmetic: Python floats, then the product in fp32. A
+     * double out of fp32's range must not be converted (undefined in C). */
+    double scale = l->alpha / (p->values.use_rslora ? sqrt((double)want) : (double)want);
+    if (!(fabs(scale) <= FLT_MAX))
+        return CLQ_BAD_AT(src, a->offset, "module '%.200s': the scale alpha/r = %g is beyond fp32", l->module, scale);
+    l->scale = (float)scale;
     return CLQ_SUCCESS;
 }
 

@@ -25,15 +25,15 @@ static clq_status load_set(clq_context *ctx, const clq_peft *const *adapters, si
             return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_peft_lora_create: adapter %zu is NULL", i);
         clq_peft_layer l;
         CLQ_FORWARD(clq_peft_find_layer(adapters[i], layer, &l));
-        clq_peft_config config;
-        CLQ_FORWARD(clq_peft_config_get(adapters[i], &config));
         if (l.rows != rows || l.cols != cols)
             return CLQ_FAIL(CLQ_ERROR_SHAPE, "adapter %zu: module '%.200s' adapts a %llu x %llu weight, not %llu x %llu",
                             i, l.module, (unsigned long long)l.rows,
                             (unsigned long long)l.cols, (unsigned long long)rows, (unsigned long long)cols);
         float *a, *b;
         int status = widen(&l, &a, &b);
-        ad[i] = (clq_adapter_desc){l.rank, (float)l.alpha, config.use_rslora, CLQ_DTYPE_F32, a, b};
+        /* alpha and rslora are not used when the scales are given (and
+         * lora_alpha need not fit an fp32); the scale stands in for alpha. */
+        ad[i] = (clq_adapter_desc){l.rank, l.scale, 0, CLQ_DTYPE_F32, a, b};
         scales[i] = l.scale;
         CLQ_FORWARD(status);
     }

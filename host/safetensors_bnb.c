@@ -1,6 +1,7 @@
 /* bitsandbytes 4-bit layers in safetensors: the quant state's JSON and
  * tensors checked against each other, with no device needed (loading them
  * is in safetensors_load.c). */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,9 +81,12 @@ static clq_status read_state_json(const clq_safetensors *st, const clq_safetenso
     if (!nested_block && !offset)
         return CLQ_SUCCESS;
     uint64_t nb;
+    /* The offset is an fp32 value: a double beyond fp32's range must not be
+     * converted (undefined in C). */
     if (!st_json_uint(nested_block, UINT32_MAX, &nb) || !json_is_number(offset) ||
-        !isfinite(json_number_value(offset)))
-        return CLQ_BAD_AT(st->source, at, "'%.200s': nested_blocksize and nested_offset must both be numbers",
+        !(fabs(json_number_value(offset)) <= FLT_MAX))
+        return CLQ_BAD_AT(st->source, at,
+                          "'%.200s': nested_blocksize and nested_offset must both be numbers (an fp32 offset)",
                           s->name);
     if (nb != BNB_NESTED_BLOCK)
         return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_BLOCK, "'%.200s': nested_blocksize %llu; clq reads 256", s->name,

@@ -85,18 +85,9 @@ void st_sort_names(st_name *names, size_t count)
 
 size_t st_lookup(const st_name *names, size_t count, const char *name)
 {
-    size_t lo = 0, hi = count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int r = strcmp(names[mid].text, name);
-        if (r == 0)
-            return names[mid].index;
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return SIZE_MAX;
+    const st_name key = {name, 0};
+    const st_name *found = count ? bsearch(&key, names, count, sizeof *names, compare_names) : NULL;
+    return found ? found->index : SIZE_MAX;
 }
 
 /* ---- widening to fp32 ------------------------------------------------------ */

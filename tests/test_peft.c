@@ -236,6 +236,9 @@ Test(peft, hostile_tensors)
     cr_assert(strstr(clq_last_error(), "module 'm' has rank 3, the config says 2"), "%s", clq_last_error());
     cr_assert_eq(find_in(config, 2, 3, "F32"), CLQ_ERROR_BAD_DATA);
     cr_assert(strstr(clq_last_error(), "not r x K and N x r"), "%s", clq_last_error());
+    /* An alpha whose scale is beyond fp32 (found by fuzz_peft_config). */
+    cr_assert_eq(find_in("{\"r\":2,\"lora_alpha\":1e300}", 2, 2, "F32"), CLQ_ERROR_BAD_DATA);
+    cr_assert(strstr(clq_last_error(), "is beyond fp32"), "%s", clq_last_error());
     cr_assert_eq(find_in(config, 2, 2, "I32"), CLQ_ERROR_BAD_DATA);
     cr_assert(strstr(clq_last_error(), "must be 2-D F32, F16 or BF16"), "%s", clq_last_error());
     /* A lora_A without its lora_B. */

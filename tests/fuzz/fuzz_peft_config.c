@@ -49,13 +49,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
         clq_peft_layer l;
         if (clq_peft_find_layer(p, name, &l) == CLQ_SUCCESS)
-            sink += l.rank + (uint64_t)l.scale;
+            sink += l.rank + (l.scale > 1.0f);
     }
     static const char *const names[] = {"m.q_proj", "n.q_proj", "q_proj", "m", ""};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         clq_peft_layer l;
         if (clq_peft_find_layer(p, names[k], &l) == CLQ_SUCCESS)
-            sink += l.rank + l.rows + l.cols + (uint64_t)l.alpha;
+            sink += l.rank + l.rows + l.cols + (l.alpha > 1.0);
     }
     clq_peft_close(p);
     return 0;
