@@ -24,13 +24,13 @@
 
 #include <clq.h>
 
-#define CHECK(call)                                                                                     \
-    do {                                                                                                \
-        int status_ = (call);                                                                           \
-        if (status_ != CLQ_SUCCESS) {                                                                   \
-            fprintf(stderr, "layer_demo: %s failed: %s\n", #call, clq_last_error());                    \
-            exit(2);                                                                                    \
-        }                                                                                               \
+#define CHECK(call)                                                                                          \
+    do {                                                                                                     \
+        int status_ = (call);                                                                                \
+        if (status_ != CLQ_SUCCESS) {                                                                        \
+            fprintf(stderr, "layer_demo: %s failed: %s\n", #call, clq_last_error());                         \
+            exit(2);                                                                                         \
+        }                                                                                                    \
     } while (0)
 
 /* ---- loading ---------------------------------------------------------------- */
@@ -151,13 +151,14 @@ static int by_value(const void *a, const void *b)
 /* Checks row i of y against the reference in double; returns whether it
  * lies within the bound of an fp32 computation (|error| <= γ(K+r+4)·Σ|terms|,
  * Higham §3.1). Updates the largest error seen. */
-static int check_row(const float *w, uint64_t n, uint64_t k, const float *x, const float *y, const adapter *ad,
-                     double *max_err, double *max_ref)
+static int check_row(const float *w, uint64_t n, uint64_t k, const float *x, const float *y,
+                     const adapter *ad, double *max_err, double *max_ref)
 {
     int ok = 1;
     double u = ldexp(1.0, -24), terms = (double)(k + (ad->lora ? ad->rank : 0) + 4);
     double gamma = terms * u / (1 - terms * u);
-    double *t = ad->lora ? calloc(ad->rank, sizeof *t) : NULL, *ta = ad->lora ? calloc(ad->rank, sizeof *ta) : NULL;
+    double *t = ad->lora ? calloc(ad->rank, sizeof *t) : NULL,
+           *ta = ad->lora ? calloc(ad->rank, sizeof *ta) : NULL;
     for (uint32_t j = 0; ad->lora && j < ad->rank; j++)
         for (uint64_t c = 0; c < k; c++) {
             t[j] += (double)x[c] * ad->a[j * k + c];
@@ -196,7 +197,8 @@ static int run_regime(clq_context *ctx, const clq_weight *w, const float *wd, co
         x[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
     cl_int err;
     cl_context cl = clq_context_cl_context(ctx);
-    clq_matmul_args args = {m, CLQ_DTYPE_F32, NULL, CLQ_DTYPE_F32, NULL, NULL, ad->lora, NULL, CLQ_MATMUL_AUTO};
+    clq_matmul_args args = {m,    CLQ_DTYPE_F32, NULL, CLQ_DTYPE_F32,  NULL,
+                            NULL, ad->lora,      NULL, CLQ_MATMUL_AUTO};
     args.x = clCreateBuffer(cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, m * k * sizeof *x, x, &err);
     args.y = clCreateBuffer(cl, CL_MEM_WRITE_ONLY, m * n * sizeof *y, NULL, &err);
     run_once(w, &args); /* warm-up: the first call builds or loads the kernels */
@@ -248,9 +250,9 @@ int main(int argc, char **argv)
 
     clq_weight *w = load_weight(ctx, argv[1]);
     clq_weight_desc d = clq_weight_get_desc(w);
-    printf("weight %s: %s, block %u, %llu x %llu%s, %llu bytes on the device\n", argv[1], clq_format_name(d.format),
-           d.block, (unsigned long long)d.rows, (unsigned long long)d.cols, d.double_quant ? ", double-quantized" : "",
-           (unsigned long long)clq_weight_device_bytes(w));
+    printf("weight %s: %s, block %u, %llu x %llu%s, %llu bytes on the device\n", argv[1],
+           clq_format_name(d.format), d.block, (unsigned long long)d.rows, (unsigned long long)d.cols,
+           d.double_quant ? ", double-quantized" : "", (unsigned long long)clq_weight_device_bytes(w));
     /* The reference multiplies by exactly what the kernels dequantize. */
     float *wd = malloc(d.rows * d.cols * sizeof *wd);
     CHECK(clq_weight_dequantize_host(w, CLQ_DTYPE_F32, wd, d.rows * d.cols * sizeof *wd));

@@ -125,8 +125,10 @@ clq_status clq_gguf_writer_add_f32(clq_gguf_writer *w, const char *key, float va
 static uint64_t tensor_bytes(uint32_t type, uint32_t n_dims, const uint64_t *ne)
 {
     const uint64_t block = type == CLQ_GGML_Q4_0 || type == CLQ_GGML_Q8_0 ? 32 : 1;
-    const uint64_t block_bytes = type == CLQ_GGML_F32 ? 4 : type == CLQ_GGML_F16 ? 2
-                                 : type == CLQ_GGML_Q4_0 ? CLQ_GGML_Q4_0_BYTES : CLQ_GGML_Q8_0_BYTES;
+    const uint64_t block_bytes = type == CLQ_GGML_F32    ? 4
+                                 : type == CLQ_GGML_F16  ? 2
+                                 : type == CLQ_GGML_Q4_0 ? CLQ_GGML_Q4_0_BYTES
+                                                         : CLQ_GGML_Q8_0_BYTES;
     if (n_dims < 1 || n_dims > GGUF_MAX_DIMS || ne[0] % block)
         return 0;
     uint64_t elements = 1;
@@ -146,13 +148,16 @@ static clq_status add_tensor(clq_gguf_writer *w, const char *name, uint32_t type
             return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tensor '%.200s' added twice", name);
     uint64_t need = tensor_bytes(type, n_dims, ne);
     if (need == 0)
-        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tensor '%.200s': 1 to 4 positive dimensions that fit ggml's "
-                        "int64 and its blocks are needed", name);
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT,
+                        "tensor '%.200s': 1 to 4 positive dimensions that fit ggml's "
+                        "int64 and its blocks are needed",
+                        name);
     if (need != bytes)
-        return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "tensor '%.200s': %zu bytes given, its shape needs %llu", name,
-                        bytes, (unsigned long long)need);
+        return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "tensor '%.200s': %zu bytes given, its shape needs %llu",
+                        name, bytes, (unsigned long long)need);
     CLQ_FORWARD(grow((void **)&w->tensors, &w->tensor_capacity, w->tensor_count, sizeof *w->tensors));
-    gw_tensor t = {.name = strdup(name), .type = type, .n_dims = n_dims, .data = malloc(bytes), .bytes = bytes};
+    gw_tensor t = {
+        .name = strdup(name), .type = type, .n_dims = n_dims, .data = malloc(bytes), .bytes = bytes};
     if (!t.name || !t.data) {
         free(t.name);
         free(t.data);
@@ -164,21 +169,25 @@ static clq_status add_tensor(clq_gguf_writer *w, const char *name, uint32_t type
     return CLQ_SUCCESS;
 }
 
-clq_status clq_gguf_writer_add_tensor(clq_gguf_writer *w, const char *name, clq_ggml_type type, uint32_t n_dims,
-                                      const uint64_t *ne, const void *data, size_t bytes)
+clq_status clq_gguf_writer_add_tensor(clq_gguf_writer *w, const char *name, clq_ggml_type type,
+                                      uint32_t n_dims, const uint64_t *ne, const void *data, size_t bytes)
 {
     if (!w || !name || !ne || !data)
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_gguf_writer_add_tensor: writer, name, ne and data are required");
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER,
+                        "clq_gguf_writer_add_tensor: writer, name, ne and data are required");
     if (type != CLQ_GGML_F32 && type != CLQ_GGML_F16)
-        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tensor '%.200s': raw tensors are f32 or f16 (quantized ones "
-                        "come from clq_gguf_writer_add_weight)", name);
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT,
+                        "tensor '%.200s': raw tensors are f32 or f16 (quantized ones "
+                        "come from clq_gguf_writer_add_weight)",
+                        name);
     return add_tensor(w, name, type, n_dims, ne, data, bytes);
 }
 
 clq_status clq_gguf_writer_add_weight(clq_gguf_writer *w, const char *name, const clq_weight *weight)
 {
     if (!w || !name || !weight)
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_gguf_writer_add_weight: writer, name and weight are required");
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER,
+                        "clq_gguf_writer_add_weight: writer, name and weight are required");
     clq_weight_desc d = clq_weight_get_desc(weight);
     clq_external e;
     CLQ_FORWARD(clq_external_sizes(&d, CLQ_LAYOUT_GGML, &e));

@@ -17,14 +17,14 @@
 
 struct clq_peft {
     clq_safetensors *st;
-    json_t *config;        /* read-only once checked: safe to share between threads */
-    char *source;          /* the config's path, or "PEFT config in memory" */
+    json_t *config; /* read-only once checked: safe to share between threads */
+    char *source;   /* the config's path, or "PEFT config in memory" */
     clq_peft_config values;
-    const json_t *targets; /* an array of strings, a string, or NULL */
+    const json_t *targets;                      /* an array of strings, a string, or NULL */
     const json_t *rank_pattern, *alpha_pattern; /* objects, or NULL */
     size_t module_count;
-    char **modules;    /* the module of each "<module>.lora_A.weight", NUL-terminated */
-    size_t *module_a;  /* the index of that lora_A tensor */
+    char **modules;   /* the module of each "<module>.lora_A.weight", NUL-terminated */
+    size_t *module_a; /* the index of that lora_A tensor */
     char *module_names;
 };
 
@@ -52,10 +52,12 @@ static clq_status check_targets(clq_peft *p, const config_text *c)
         return CLQ_SUCCESS;
     }
     if (!json_is_array(t))
-        return CLQ_BAD_AT(c->source, key_at(c, "target_modules"), "target_modules is neither a list nor a string");
+        return CLQ_BAD_AT(c->source, key_at(c, "target_modules"),
+                          "target_modules is neither a list nor a string");
     for (size_t i = 0; i < json_array_size(t); i++)
         if (!json_is_string(json_array_get(t, i)))
-            return CLQ_BAD_AT(c->source, key_at(c, "target_modules"), "target_modules[%zu] is not a string", i);
+            return CLQ_BAD_AT(c->source, key_at(c, "target_modules"), "target_modules[%zu] is not a string",
+                              i);
     p->targets = t;
     p->values.target_module_count = json_array_size(t);
     return CLQ_SUCCESS;
@@ -73,7 +75,8 @@ static clq_status check_pattern(const config_text *c, const json_t *config, cons
     const char *key;
     json_t *v;
     uint64_t rank;
-    json_object_foreach((json_t *)pattern, key, v) {
+    json_object_foreach((json_t *)pattern, key, v)
+    {
         bool ok = ranks ? st_json_uint(v, CLQ_MAX_LORA_RANK, &rank) && rank > 0
                         : json_is_number(v) && isfinite(json_number_value(v));
         if (!ok)
@@ -91,7 +94,8 @@ static clq_status check_config(clq_peft *p, const config_text *c)
         return CLQ_BAD_AT(c->source, 0, "the config is not a JSON object");
     uint64_t r;
     if (!st_json_uint(json_object_get(root, "r"), CLQ_MAX_LORA_RANK, &r) || r == 0)
-        return CLQ_BAD_AT(c->source, key_at(c, "r"), "r is missing or not a rank from 1 to %d", CLQ_MAX_LORA_RANK);
+        return CLQ_BAD_AT(c->source, key_at(c, "r"), "r is missing or not a rank from 1 to %d",
+                          CLQ_MAX_LORA_RANK);
     const json_t *alpha = json_object_get(root, "lora_alpha");
     if (!json_is_number(alpha) || !isfinite(json_number_value(alpha)))
         return CLQ_BAD_AT(c->source, key_at(c, "lora_alpha"), "lora_alpha is missing or not a finite number");
@@ -193,8 +197,8 @@ static clq_status finish_open(clq_peft *p, int status, clq_peft **out)
     return CLQ_SUCCESS;
 }
 
-clq_status clq_peft_open_memory(const void *config, size_t config_size, const void *tensors, size_t tensors_size,
-                                clq_peft **out)
+clq_status clq_peft_open_memory(const void *config, size_t config_size, const void *tensors,
+                                size_t tensors_size, clq_peft **out)
 {
     if (!out || (!config && config_size) || (!tensors && tensors_size))
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_peft_open_memory: config, tensors and out are required");
@@ -298,13 +302,15 @@ static clq_status find_module(const clq_peft *p, const char *layer, size_t *out)
         if (!ends_at_dot(p->modules[k], layer))
             continue;
         if (found != SIZE_MAX)
-            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "%s: '%.200s' names several modules ('%.200s' and '%.200s')",
-                            p->st->source, layer, p->modules[found], p->modules[k]);
+            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT,
+                            "%s: '%.200s' names several modules ('%.200s' and '%.200s')", p->st->source,
+                            layer, p->modules[found], p->modules[k]);
         found = k;
     }
     if (found == SIZE_MAX)
-        return CLQ_FAIL(CLQ_ERROR_NOT_FOUND, "%s has no module '%.200s' (a '<module>" LORA_A_SUFFIX "' tensor)",
-                        p->st->source, layer);
+        return CLQ_FAIL(CLQ_ERROR_NOT_FOUND,
+                        "%s has no module '%.200s' (a '<module>" LORA_A_SUFFIX "' tensor)", p->st->source,
+                        layer);
     *out = found;
     return CLQ_SUCCESS;
 }
@@ -315,9 +321,7 @@ static const json_t *pattern_value(const json_t *pattern, const char *module)
     const char *key;
     json_t *v;
     if (pattern)
-        json_object_foreach((json_t *)pattern, key, v)
-            if (ends_at_dot(module, key))
-                return v;
+        json_object_foreach((json_t *)pattern, key, v) if (ends_at_dot(module, key)) return v;
     return NULL;
 }
 
@@ -331,19 +335,23 @@ static clq_status check_layer(const clq_peft *p, clq_peft_layer *l)
     const char *src = p->st->source;
     const clq_safetensors_tensor *a = &l->a, *b = &l->b;
     if (!is_float(a->dtype) || !is_float(b->dtype) || a->n_dims != 2 || b->n_dims != 2)
-        return CLQ_BAD_AT(src, a->offset, "'%.200s' and its lora_B must be 2-D F32, F16 or BF16 (they are %u-D %s, %u-D %s)",
+        return CLQ_BAD_AT(src, a->offset,
+                          "'%.200s' and its lora_B must be 2-D F32, F16 or BF16 (they are %u-D %s, %u-D %s)",
                           a->name, a->n_dims, clq_safetensors_dtype_name(a->dtype), b->n_dims,
                           clq_safetensors_dtype_name(b->dtype));
     if (a->dims[0] != b->dims[1] || a->dims[0] == 0 || a->dims[0] > CLQ_MAX_LORA_RANK || a->dims[1] == 0 ||
         b->dims[0] == 0)
-        return CLQ_BAD_AT(src, b->offset, "module '%.200s': lora_A is %llu x %llu and lora_B %llu x %llu, not r x K and N x r",
-                          l->module, (unsigned long long)a->dims[0], (unsigned long long)a->dims[1],
-                          (unsigned long long)b->dims[0], (unsigned long long)b->dims[1]);
+        return CLQ_BAD_AT(
+            src, b->offset,
+            "module '%.200s': lora_A is %llu x %llu and lora_B %llu x %llu, not r x K and N x r", l->module,
+            (unsigned long long)a->dims[0], (unsigned long long)a->dims[1], (unsigned long long)b->dims[0],
+            (unsigned long long)b->dims[1]);
     const json_t *rank = pattern_value(p->rank_pattern, l->module);
     uint64_t want = rank ? (uint64_t)json_integer_value(rank) : p->values.r;
     if (a->dims[0] != want)
         return CLQ_BAD_AT(src, a->offset, "module '%.200s' has rank %llu, the config says %llu%s", l->module,
-                          (unsigned long long)a->dims[0], (unsigned long long)want, rank ? " (rank_pattern)" : "");
+                          (unsigned long long)a->dims[0], (unsigned long long)want,
+                          rank ? " (rank_pattern)" : "");
     const json_t *alpha = pattern_value(p->alpha_pattern, l->module);
     l->rank = (uint32_t)want;
     l->rows = b->dims[0];
@@ -353,7 +361,8 @@ static clq_status check_layer(const clq_peft *p, clq_peft_layer *l)
      * double out of fp32's range must not be converted (undefined in C). */
     double scale = l->alpha / (p->values.use_rslora ? sqrt((double)want) : (double)want);
     if (!(fabs(scale) <= FLT_MAX))
-        return CLQ_BAD_AT(src, a->offset, "module '%.200s': the scale alpha/r = %g is beyond fp32", l->module, scale);
+        return CLQ_BAD_AT(src, a->offset, "module '%.200s': the scale alpha/r = %g is beyond fp32", l->module,
+                          scale);
     l->scale = (float)scale;
     return CLQ_SUCCESS;
 }

@@ -26,9 +26,10 @@ static clq_status load_set(clq_context *ctx, const clq_peft *const *adapters, si
         clq_peft_layer l;
         CLQ_FORWARD(clq_peft_find_layer(adapters[i], layer, &l));
         if (l.rows != rows || l.cols != cols)
-            return CLQ_FAIL(CLQ_ERROR_SHAPE, "adapter %zu: module '%.200s' adapts a %llu x %llu weight, not %llu x %llu",
-                            i, l.module, (unsigned long long)l.rows,
-                            (unsigned long long)l.cols, (unsigned long long)rows, (unsigned long long)cols);
+            return CLQ_FAIL(CLQ_ERROR_SHAPE,
+                            "adapter %zu: module '%.200s' adapts a %llu x %llu weight, not %llu x %llu", i,
+                            l.module, (unsigned long long)l.rows, (unsigned long long)l.cols,
+                            (unsigned long long)rows, (unsigned long long)cols);
         float *a, *b;
         int status = widen(&l, &a, &b);
         /* alpha and rslora are not used when the scales are given (and
@@ -40,11 +41,12 @@ static clq_status load_set(clq_context *ctx, const clq_peft *const *adapters, si
     return clq_lora_create_scaled(ctx, rows, cols, ad, scales, count, out);
 }
 
-clq_status clq_peft_lora_create(clq_context *ctx, const clq_peft *const *adapters, size_t count, const char *layer,
-                                uint64_t rows, uint64_t cols, clq_lora **out)
+clq_status clq_peft_lora_create(clq_context *ctx, const clq_peft *const *adapters, size_t count,
+                                const char *layer, uint64_t rows, uint64_t cols, clq_lora **out)
 {
     if (!ctx || !adapters || !layer || !out)
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_peft_lora_create: ctx, adapters, layer and out are required");
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER,
+                        "clq_peft_lora_create: ctx, adapters, layer and out are required");
     if (count == 0 || count > CLQ_MAX_ADAPTERS)
         return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "%zu adapters: 1 to %d allowed", count, CLQ_MAX_ADAPTERS);
     clq_adapter_desc *ad = calloc(count, sizeof *ad);

@@ -34,7 +34,8 @@ static clq_status find(const clq_safetensors *st, const char *prefix, const char
 }
 
 /* The quant_state tensor: exactly one of __nf4 and __fp4. */
-static clq_status find_state(const clq_safetensors *st, const char *prefix, bnb_tensors *t, clq_format *format)
+static clq_status find_state(const clq_safetensors *st, const char *prefix, bnb_tensors *t,
+                             clq_format *format)
 {
     clq_safetensors_tensor fp4;
     bool has_nf4 = find(st, prefix, BNB_STATE_KEY "nf4", &t->state) == CLQ_SUCCESS;
@@ -43,7 +44,8 @@ static clq_status find_state(const clq_safetensors *st, const char *prefix, bnb_
         return CLQ_FAIL(CLQ_ERROR_NOT_FOUND, "%s has no '%.200s" BNB_STATE_KEY "nf4' or '...fp4' tensor",
                         st->source, prefix);
     if (has_nf4 && has_fp4)
-        return CLQ_BAD_AT(st->source, fp4.offset, "layer '%.200s' has both an nf4 and an fp4 quant_state", prefix);
+        return CLQ_BAD_AT(st->source, fp4.offset, "layer '%.200s' has both an nf4 and an fp4 quant_state",
+                          prefix);
     if (has_fp4)
         t->state = fp4;
     *format = has_nf4 ? CLQ_FORMAT_NF4 : CLQ_FORMAT_FP4;
@@ -54,8 +56,8 @@ static clq_status find_state(const clq_safetensors *st, const char *prefix, bnb_
 }
 
 /* The JSON fields clq needs, each checked; unknown fields are ignored. */
-static clq_status read_state_json(const clq_safetensors *st, const clq_safetensors_tensor *s, const json_t *root,
-                                  clq_format format, clq_bnb_info *info)
+static clq_status read_state_json(const clq_safetensors *st, const clq_safetensors_tensor *s,
+                                  const json_t *root, clq_format format, clq_bnb_info *info)
 {
     uint64_t at = s->offset, block, n, k;
     if (!json_is_object(root))
@@ -63,8 +65,8 @@ static clq_status read_state_json(const clq_safetensors *st, const clq_safetenso
     const char *type = json_string_value(json_object_get(root, "quant_type"));
     const char *want = format == CLQ_FORMAT_NF4 ? "nf4" : "fp4";
     if (!type || strcmp(type, want) != 0)
-        return CLQ_BAD_AT(st->source, at, "'%.200s': quant_type is '%.20s', the tensor's name says '%s'", s->name,
-                          type ? type : "(missing)", want);
+        return CLQ_BAD_AT(st->source, at, "'%.200s': quant_type is '%.20s', the tensor's name says '%s'",
+                          s->name, type ? type : "(missing)", want);
     if (!st_json_uint(json_object_get(root, "blocksize"), UINT32_MAX, &block))
         return CLQ_BAD_AT(st->source, at, "'%.200s': blocksize is not an integer in 32-bit range", s->name);
     const json_t *shape = json_object_get(root, "shape");
@@ -85,12 +87,12 @@ static clq_status read_state_json(const clq_safetensors *st, const clq_safetenso
      * converted (undefined in C). */
     if (!st_json_uint(nested_block, UINT32_MAX, &nb) || !json_is_number(offset) ||
         !(fabs(json_number_value(offset)) <= FLT_MAX))
-        return CLQ_BAD_AT(st->source, at,
-                          "'%.200s': nested_blocksize and nested_offset must both be numbers (an fp32 offset)",
-                          s->name);
+        return CLQ_BAD_AT(
+            st->source, at,
+            "'%.200s': nested_blocksize and nested_offset must both be numbers (an fp32 offset)", s->name);
     if (nb != BNB_NESTED_BLOCK)
-        return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_BLOCK, "'%.200s': nested_blocksize %llu; clq reads 256", s->name,
-                        (unsigned long long)nb);
+        return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_BLOCK, "'%.200s': nested_blocksize %llu; clq reads 256",
+                        s->name, (unsigned long long)nb);
     info->desc.double_quant = 1;
     info->nested_offset = (float)json_number_value(offset);
     return CLQ_SUCCESS;
@@ -102,19 +104,21 @@ static clq_status check_tensor(const clq_safetensors *st, const char *prefix, co
 {
     int status = find(st, prefix, suffix, out);
     if (status == CLQ_ERROR_NOT_FOUND)
-        return CLQ_FAIL(CLQ_ERROR_BAD_DATA, "%s: layer '%.200s' has a quant_state but no '%s' tensor", st->source,
-                        prefix, suffix);
+        return CLQ_FAIL(CLQ_ERROR_BAD_DATA, "%s: layer '%.200s' has a quant_state but no '%s' tensor",
+                        st->source, prefix, suffix);
     CLQ_FORWARD(status);
     if (out->dtype != dtype || out->elements != elements)
         return CLQ_BAD_AT(st->source, out->offset, "'%.200s' is %llu x %s, the quant_state needs %llu x %s",
-                          out->name, (unsigned long long)out->elements, clq_safetensors_dtype_name(out->dtype),
-                          (unsigned long long)elements, clq_safetensors_dtype_name(dtype));
+                          out->name, (unsigned long long)out->elements,
+                          clq_safetensors_dtype_name(out->dtype), (unsigned long long)elements,
+                          clq_safetensors_dtype_name(dtype));
     return CLQ_SUCCESS;
 }
 
 /* quant_map must be the code clq dequantizes with (compared by value, so
  * bitsandbytes' +0 and a -0 are the same entry). */
-static clq_status check_quant_map(const clq_safetensors *st, const clq_safetensors_tensor *t, clq_format format)
+static clq_status check_quant_map(const clq_safetensors *st, const clq_safetensors_tensor *t,
+                                  clq_format format)
 {
     const float *code = format == CLQ_FORMAT_NF4 ? st_nf4_code : st_fp4_code;
     float map[16];
@@ -122,8 +126,9 @@ static clq_status check_quant_map(const clq_safetensors *st, const clq_safetenso
     for (int i = 0; i < 16; i++)
         if (!(map[i] == code[i]))
             return CLQ_BAD_AT(st->source, t->offset + 4 * (uint64_t)i,
-                              "'%.200s'[%d] is %.9g, but the %s code has %.9g there: not a %s quant_map", t->name, i,
-                              (double)map[i], clq_format_name(format), (double)code[i], clq_format_name(format));
+                              "'%.200s'[%d] is %.9g, but the %s code has %.9g there: not a %s quant_map",
+                              t->name, i, (double)map[i], clq_format_name(format), (double)code[i],
+                              clq_format_name(format));
     return CLQ_SUCCESS;
 }
 
@@ -136,14 +141,16 @@ static clq_status check_tensors(const clq_safetensors *st, const char *prefix, c
     uint64_t nblocks = d->rows * d->cols / d->block; /* desc_check bounds N·K */
     CLQ_FORWARD(check_tensor(st, prefix, ".weight", CLQ_SAFETENSORS_U8, d->rows * d->cols / 2, &t->weight));
     CLQ_FORWARD(check_tensor(st, prefix, ".weight.absmax",
-                             d->double_quant ? CLQ_SAFETENSORS_U8 : CLQ_SAFETENSORS_F32, nblocks, &t->absmax));
+                             d->double_quant ? CLQ_SAFETENSORS_U8 : CLQ_SAFETENSORS_F32, nblocks,
+                             &t->absmax));
     CLQ_FORWARD(check_tensor(st, prefix, ".weight.quant_map", CLQ_SAFETENSORS_F32, 16, &t->quant_map));
     CLQ_FORWARD(check_quant_map(st, &t->quant_map, d->format));
     if (!d->double_quant)
         return CLQ_SUCCESS;
     CLQ_FORWARD(check_tensor(st, prefix, ".weight.nested_absmax", CLQ_SAFETENSORS_F32,
                              clq_ceil_div(nblocks, BNB_NESTED_BLOCK), &t->nested_absmax));
-    return check_tensor(st, prefix, ".weight.nested_quant_map", CLQ_SAFETENSORS_F32, 256, &t->nested_quant_map);
+    return check_tensor(st, prefix, ".weight.nested_quant_map", CLQ_SAFETENSORS_F32, 256,
+                        &t->nested_quant_map);
 }
 
 clq_status st_bnb_read(const clq_safetensors *st, const char *prefix, clq_bnb_info *info, bnb_tensors *t)

@@ -10,7 +10,8 @@ clq_status clq_safetensors_load_weight(clq_context *ctx, const clq_safetensors *
                                        clq_format format, uint32_t block, clq_weight **out)
 {
     if (!ctx || !st || !name || !out)
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_safetensors_load_weight: ctx, st, name and out are required");
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER,
+                        "clq_safetensors_load_weight: ctx, st, name and out are required");
     size_t index;
     clq_safetensors_tensor t;
     CLQ_FORWARD(clq_safetensors_find_tensor(st, name, &index));
@@ -22,7 +23,8 @@ clq_status clq_safetensors_load_weight(clq_context *ctx, const clq_safetensors *
     switch (t.dtype) {
     case CLQ_SAFETENSORS_F32:
     case CLQ_SAFETENSORS_F16:
-        return clq_weight_quantize_host(ctx, &desc, t.dtype == CLQ_SAFETENSORS_F32 ? CLQ_DTYPE_F32 : CLQ_DTYPE_F16,
+        return clq_weight_quantize_host(ctx, &desc,
+                                        t.dtype == CLQ_SAFETENSORS_F32 ? CLQ_DTYPE_F32 : CLQ_DTYPE_F16,
                                         t.data, (size_t)t.size, out);
     case CLQ_SAFETENSORS_BF16: {
         if (t.elements > SIZE_MAX / sizeof(float))
@@ -31,13 +33,15 @@ clq_status clq_safetensors_load_weight(clq_context *ctx, const clq_safetensors *
         if (!x)
             return CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "widening tensor '%.200s' to fp32", t.name);
         st_to_f32(t.dtype, t.data, (size_t)t.elements, x);
-        int status = clq_weight_quantize_host(ctx, &desc, CLQ_DTYPE_F32, x, (size_t)t.elements * sizeof *x, out);
+        int status =
+            clq_weight_quantize_host(ctx, &desc, CLQ_DTYPE_F32, x, (size_t)t.elements * sizeof *x, out);
         free(x);
         return status;
     }
     default:
-        return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_FORMAT, "tensor '%.200s' is %s; clq loads F32, F16 and BF16 weights",
-                        t.name, clq_safetensors_dtype_name(t.dtype));
+        return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_FORMAT,
+                        "tensor '%.200s' is %s; clq loads F32, F16 and BF16 weights", t.name,
+                        clq_safetensors_dtype_name(t.dtype));
     }
 }
 
@@ -55,7 +59,8 @@ clq_status clq_safetensors_load_bnb(clq_context *ctx, const clq_safetensors *st,
                                     clq_weight **out)
 {
     if (!ctx || !st || !prefix || !out)
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_safetensors_load_bnb: ctx, st, prefix and out are required");
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER,
+                        "clq_safetensors_load_bnb: ctx, st, prefix and out are required");
     clq_bnb_info info;
     bnb_tensors t;
     CLQ_FORWARD(st_bnb_read(st, prefix, &info, &t));

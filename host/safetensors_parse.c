@@ -26,13 +26,14 @@ static uint64_t entry_offset(const st_header *h, const char *name)
 static clq_status read_length(clq_safetensors *st, st_header *h)
 {
     if (st->size < 8)
-        return CLQ_BAD_AT(st->source, 0, "header length needs 8 bytes, %llu left", (unsigned long long)st->size);
+        return CLQ_BAD_AT(st->source, 0, "header length needs 8 bytes, %llu left",
+                          (unsigned long long)st->size);
     uint64_t n = 0;
     for (int k = 0; k < 8; k++)
         n |= (uint64_t)st->data[k] << (8 * k);
     if (n > st->size - 8)
-        return CLQ_BAD_AT(st->source, 0, "header length %llu exceeds the %llu bytes left", (unsigned long long)n,
-                          (unsigned long long)(st->size - 8));
+        return CLQ_BAD_AT(st->source, 0, "header length %llu exceeds the %llu bytes left",
+                          (unsigned long long)n, (unsigned long long)(st->size - 8));
     if (n > ST_MAX_HEADER)
         return CLQ_BAD_AT(st->source, 0, "header length %llu is above the format's limit of %u bytes",
                           (unsigned long long)n, ST_MAX_HEADER);
@@ -53,8 +54,8 @@ static clq_status read_dtype(const clq_safetensors *st, const st_header *h, cons
             *out = (clq_safetensors_dtype)d;
             return CLQ_SUCCESS;
         }
-    return CLQ_BAD_AT(st->source, entry_offset(h, name), "tensor '%.200s': unknown or unsupported dtype '%.40s'",
-                      name, text);
+    return CLQ_BAD_AT(st->source, entry_offset(h, name),
+                      "tensor '%.200s': unknown or unsupported dtype '%.40s'", name, text);
 }
 
 /* The shape, and the byte size it gives: elements · dtype size, each
@@ -72,10 +73,11 @@ static clq_status read_shape(const clq_safetensors *st, const st_header *h, cons
     uint64_t elements = 1;
     for (uint32_t d = 0; d < t->n_dims; d++) {
         if (!st_json_uint(json_array_get(v, d), UINT64_MAX, &t->dims[d]))
-            return CLQ_BAD_AT(st->source, at, "tensor '%.200s': dimension %u is not a non-negative integer", name,
-                              d);
+            return CLQ_BAD_AT(st->source, at, "tensor '%.200s': dimension %u is not a non-negative integer",
+                              name, d);
         if (t->dims[d] != 0 && elements > UINT64_MAX / t->dims[d])
-            return CLQ_BAD_AT(st->source, at, "tensor '%.200s': the product of its dimensions overflows", name);
+            return CLQ_BAD_AT(st->source, at, "tensor '%.200s': the product of its dimensions overflows",
+                              name);
         elements *= t->dims[d];
     }
     size_t bytes = clq_safetensors_dtype_size(t->dtype);
@@ -88,17 +90,20 @@ static clq_status read_shape(const clq_safetensors *st, const st_header *h, cons
 
 /* data_offsets [begin, end], relative to the data section: inside it, and
  * end - begin the size the shape gives. */
-static clq_status read_offsets(const clq_safetensors *st, const st_header *h, const char *name, const json_t *v,
-                               clq_safetensors_tensor *t)
+static clq_status read_offsets(const clq_safetensors *st, const st_header *h, const char *name,
+                               const json_t *v, clq_safetensors_tensor *t)
 {
     uint64_t at = entry_offset(h, name), begin, end, room = st->size - st->data_start;
-    if (!json_is_array(v) || json_array_size(v) != 2 || !st_json_uint(json_array_get(v, 0), UINT64_MAX, &begin) ||
+    if (!json_is_array(v) || json_array_size(v) != 2 ||
+        !st_json_uint(json_array_get(v, 0), UINT64_MAX, &begin) ||
         !st_json_uint(json_array_get(v, 1), UINT64_MAX, &end))
-        return CLQ_BAD_AT(st->source, at, "tensor '%.200s': data_offsets is not two non-negative integers", name);
+        return CLQ_BAD_AT(st->source, at, "tensor '%.200s': data_offsets is not two non-negative integers",
+                          name);
     if (begin > end || end > room)
-        return CLQ_BAD_AT(st->source, at,
-                          "tensor '%.200s': data_offsets [%llu, %llu] do not lie inside the %llu bytes of data", name,
-                          (unsigned long long)begin, (unsigned long long)end, (unsigned long long)room);
+        return CLQ_BAD_AT(
+            st->source, at,
+            "tensor '%.200s': data_offsets [%llu, %llu] do not lie inside the %llu bytes of data", name,
+            (unsigned long long)begin, (unsigned long long)end, (unsigned long long)room);
     if (end - begin != t->size)
         return CLQ_BAD_AT(st->source, st->data_start + begin,
                           "tensor '%.200s' holds %llu bytes, but its shape and dtype %s need %llu", name,
@@ -109,8 +114,8 @@ static clq_status read_offsets(const clq_safetensors *st, const st_header *h, co
     return CLQ_SUCCESS;
 }
 
-static clq_status read_tensor(const clq_safetensors *st, const st_header *h, const char *name, const json_t *v,
-                              clq_safetensors_tensor *t)
+static clq_status read_tensor(const clq_safetensors *st, const st_header *h, const char *name,
+                              const json_t *v, clq_safetensors_tensor *t)
 {
     if (!json_is_object(v))
         return CLQ_BAD_AT(st->source, entry_offset(h, name), "tensor '%.200s' is not a JSON object", name);
@@ -171,7 +176,8 @@ static clq_status read_metadata(clq_safetensors *st, const st_header *h, const j
     size_t k = 0;
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)v, key, value) {
+    json_object_foreach((json_t *)v, key, value)
+    {
         if (!json_is_string(value))
             return CLQ_BAD_AT(st->source, st_json_key_offset(h->text, h->size, 8, key),
                               "__metadata__ value of '%.200s' is not a string", key);
@@ -192,7 +198,8 @@ static clq_status read_entries(clq_safetensors *st, const st_header *h)
         return CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "allocating %zu tensors", entries);
     const char *name;
     json_t *v;
-    json_object_foreach(h->root, name, v) {
+    json_object_foreach(h->root, name, v)
+    {
         if (strcmp(name, "__metadata__") == 0)
             CLQ_FORWARD(read_metadata(st, h, v));
         else
@@ -317,7 +324,8 @@ clq_status clq_safetensors_tensor_info(const clq_safetensors *st, size_t index, 
 clq_status clq_safetensors_find_tensor(const clq_safetensors *st, const char *name, size_t *index)
 {
     if (!st || !name || !index)
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_safetensors_find_tensor: st, name and index are required");
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER,
+                        "clq_safetensors_find_tensor: st, name and index are required");
     size_t found = st_lookup(st->tensor_sorted, st->tensor_count, name);
     if (found == SIZE_MAX)
         return CLQ_FAIL(CLQ_ERROR_NOT_FOUND, "%s has no tensor named '%.200s'", st->source, name);
@@ -334,7 +342,8 @@ clq_status clq_safetensors_metadata_get(const clq_safetensors *st, size_t index,
                                         const char **value)
 {
     if (!st || !key || !value)
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_safetensors_metadata_get: st, key and value are required");
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER,
+                        "clq_safetensors_metadata_get: st, key and value are required");
     if (index >= st->metadata_count)
         return CLQ_FAIL(CLQ_ERROR_NOT_FOUND, "metadata index %zu: the file has %zu entries", index,
                         st->metadata_count);
@@ -346,7 +355,8 @@ clq_status clq_safetensors_metadata_get(const clq_safetensors *st, size_t index,
 clq_status clq_safetensors_metadata_find(const clq_safetensors *st, const char *key, const char **value)
 {
     if (!st || !key || !value)
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_safetensors_metadata_find: st, key and value are required");
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER,
+                        "clq_safetensors_metadata_find: st, key and value are required");
     size_t k = st_lookup(st->metadata_sorted, st->metadata_count, key);
     if (k == SIZE_MAX)
         return CLQ_FAIL(CLQ_ERROR_NOT_FOUND, "%s has no __metadata__ key '%.200s'", st->source, key);

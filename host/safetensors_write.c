@@ -59,7 +59,8 @@ static bool is_utf8(const char *s)
 clq_status clq_safetensors_writer_add_metadata(clq_safetensors_writer *w, const char *key, const char *value)
 {
     if (!w || !key || !value)
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_safetensors_writer_add_metadata: writer, key and value are required");
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER,
+                        "clq_safetensors_writer_add_metadata: writer, key and value are required");
     if (json_object_get(w->metadata, key))
         return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "metadata key '%.200s' added twice", key);
     if (!is_utf8(key) || json_object_set_new(w->metadata, key, json_string(value)) != 0)
@@ -67,15 +68,17 @@ clq_status clq_safetensors_writer_add_metadata(clq_safetensors_writer *w, const 
     return CLQ_SUCCESS;
 }
 
-static clq_status check_new_tensor(const clq_safetensors_writer *w, const char *name, clq_safetensors_dtype dtype,
-                                   uint32_t n_dims, const uint64_t *dims, size_t bytes)
+static clq_status check_new_tensor(const clq_safetensors_writer *w, const char *name,
+                                   clq_safetensors_dtype dtype, uint32_t n_dims, const uint64_t *dims,
+                                   size_t bytes)
 {
-    if (!clq_safetensors_dtype_name(dtype) || n_dims > CLQ_SAFETENSORS_MAX_DIMS || strcmp(name, "__metadata__") == 0 ||
-        !is_utf8(name))
-        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT,
-                        "tensor '%.200s': needs a UTF-8 name other than __metadata__, a known dtype and at most %d "
-                        "dimensions",
-                        name, CLQ_SAFETENSORS_MAX_DIMS);
+    if (!clq_safetensors_dtype_name(dtype) || n_dims > CLQ_SAFETENSORS_MAX_DIMS ||
+        strcmp(name, "__metadata__") == 0 || !is_utf8(name))
+        return CLQ_FAIL(
+            CLQ_ERROR_INVALID_ARGUMENT,
+            "tensor '%.200s': needs a UTF-8 name other than __metadata__, a known dtype and at most %d "
+            "dimensions",
+            name, CLQ_SAFETENSORS_MAX_DIMS);
     for (size_t k = 0; k < w->count; k++)
         if (strcmp(w->entries[k].name, name) == 0)
             return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tensor '%.200s' added twice", name);
@@ -86,16 +89,18 @@ static clq_status check_new_tensor(const clq_safetensors_writer *w, const char *
         size *= dims[d];
     }
     if (size != bytes)
-        return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "tensor '%.200s': %zu bytes given, its shape needs %llu", name,
-                        bytes, (unsigned long long)size);
+        return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "tensor '%.200s': %zu bytes given, its shape needs %llu",
+                        name, bytes, (unsigned long long)size);
     return CLQ_SUCCESS;
 }
 
-clq_status clq_safetensors_writer_add_tensor(clq_safetensors_writer *w, const char *name, clq_safetensors_dtype dtype,
-                                             uint32_t n_dims, const uint64_t *dims, const void *data, size_t bytes)
+clq_status clq_safetensors_writer_add_tensor(clq_safetensors_writer *w, const char *name,
+                                             clq_safetensors_dtype dtype, uint32_t n_dims,
+                                             const uint64_t *dims, const void *data, size_t bytes)
 {
     if (!w || !name || (n_dims && !dims) || (bytes && !data))
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_safetensors_writer_add_tensor: writer, name, dims and data are required");
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER,
+                        "clq_safetensors_writer_add_tensor: writer, name, dims and data are required");
     CLQ_FORWARD(check_new_tensor(w, name, dtype, n_dims, dims, bytes));
     if (w->count == w->capacity) {
         size_t capacity = w->capacity ? 2 * w->capacity : 16;
@@ -105,7 +110,10 @@ clq_status clq_safetensors_writer_add_tensor(clq_safetensors_writer *w, const ch
         w->entries = grown;
         w->capacity = capacity;
     }
-    st_entry e = {.name = strdup(name), .dtype = dtype, .n_dims = n_dims, .data = malloc(bytes ? bytes : 1),
+    st_entry e = {.name = strdup(name),
+                  .dtype = dtype,
+                  .n_dims = n_dims,
+                  .data = malloc(bytes ? bytes : 1),
                   .bytes = bytes};
     if (!e.name || !e.data) {
         free(e.name);
@@ -149,32 +157,35 @@ static clq_status add_bnb_tensors(clq_safetensors_writer *w, const char *prefix,
     const uint64_t nblocks = d->rows * d->cols / d->block;
     const uint64_t packed[2] = {e->data_bytes, 1}, scales[1] = {nblocks}, sixteen[1] = {16},
                    nested[1] = {e->nested_absmax_bytes / 4}, code[1] = {256}, state_len[1] = {strlen(state)};
-#define ADD(suffix, dtype, n, dims, data, bytes)                                                      \
-    do {                                                                                              \
-        if (snprintf(name, sizeof name, "%s%s", prefix, suffix) >= (int)sizeof name)                  \
-            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "layer name '%.200s...' is too long", prefix); \
-        CLQ_FORWARD(clq_safetensors_writer_add_tensor(w, name, dtype, n, dims, data, bytes));         \
+#define ADD(suffix, dtype, n, dims, data, bytes)                                                             \
+    do {                                                                                                     \
+        if (snprintf(name, sizeof name, "%s%s", prefix, suffix) >= (int)sizeof name)                         \
+            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "layer name '%.200s...' is too long", prefix);       \
+        CLQ_FORWARD(clq_safetensors_writer_add_tensor(w, name, dtype, n, dims, data, bytes));                \
     } while (0)
     ADD(".weight", CLQ_SAFETENSORS_U8, 2, packed, e->data, e->data_bytes);
     ADD(".weight.absmax", d->double_quant ? CLQ_SAFETENSORS_U8 : CLQ_SAFETENSORS_F32, 1, scales, e->scales,
         e->scales_bytes);
-    ADD(".weight.quant_map", CLQ_SAFETENSORS_F32, 1, sixteen, d->format == CLQ_FORMAT_NF4 ? st_nf4_code : st_fp4_code,
-        sizeof st_nf4_code);
+    ADD(".weight.quant_map", CLQ_SAFETENSORS_F32, 1, sixteen,
+        d->format == CLQ_FORMAT_NF4 ? st_nf4_code : st_fp4_code, sizeof st_nf4_code);
     if (d->double_quant) {
-        ADD(".weight.nested_absmax", CLQ_SAFETENSORS_F32, 1, nested, e->nested_absmax, e->nested_absmax_bytes);
+        ADD(".weight.nested_absmax", CLQ_SAFETENSORS_F32, 1, nested, e->nested_absmax,
+            e->nested_absmax_bytes);
         ADD(".weight.nested_quant_map", CLQ_SAFETENSORS_F32, 1, code, e->nested_code, e->nested_code_bytes);
     }
-    ADD(d->format == CLQ_FORMAT_NF4 ? ".weight.quant_state.bitsandbytes__nf4" : ".weight.quant_state.bitsandbytes__fp4",
+    ADD(d->format == CLQ_FORMAT_NF4 ? ".weight.quant_state.bitsandbytes__nf4"
+                                    : ".weight.quant_state.bitsandbytes__fp4",
         CLQ_SAFETENSORS_U8, 1, state_len, state, strlen(state));
 #undef ADD
     return CLQ_SUCCESS;
 }
 
-clq_status clq_safetensors_writer_add_bnb(clq_safetensors_writer *w, const char *prefix, const clq_weight *weight,
-                                          const char *dtype)
+clq_status clq_safetensors_writer_add_bnb(clq_safetensors_writer *w, const char *prefix,
+                                          const clq_weight *weight, const char *dtype)
 {
     if (!w || !prefix || !weight)
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_safetensors_writer_add_bnb: writer, prefix and weight are required");
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER,
+                        "clq_safetensors_writer_add_bnb: writer, prefix and weight are required");
     clq_weight_desc d = clq_weight_get_desc(weight);
     if (d.format != CLQ_FORMAT_NF4 && d.format != CLQ_FORMAT_FP4)
         return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_LAYOUT, "bitsandbytes 4-bit layers are nf4 or fp4, not %s",
@@ -226,8 +237,9 @@ static char *header_json(const clq_safetensors_writer *w, const st_entry *const 
         for (uint32_t d = 0; d < e->n_dims; d++)
             json_array_append_new(shape, json_integer((json_int_t)e->dims[d]));
         json_object_set_new(root, e->name,
-                            json_pack("{s:s,s:o,s:[I,I]}", "dtype", clq_safetensors_dtype_name(e->dtype), "shape",
-                                      shape, "data_offsets", (json_int_t)at, (json_int_t)(at + e->bytes)));
+                            json_pack("{s:s,s:o,s:[I,I]}", "dtype", clq_safetensors_dtype_name(e->dtype),
+                                      "shape", shape, "data_offsets", (json_int_t)at,
+                                      (json_int_t)(at + e->bytes)));
         at += e->bytes;
     }
     char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -263,7 +275,8 @@ clq_status clq_safetensors_writer_write(const clq_safetensors_writer *w, const c
         qsort(order, w->count, sizeof *order, compare_entries);
     char *header = header_json(w, order);
     clq_out o;
-    int status = !header ? CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "writing the header") : clq_out_open(&o, path);
+    int status =
+        !header ? CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "writing the header") : clq_out_open(&o, path);
     if (header && status == CLQ_SUCCESS)
         status = clq_out_close(&o, write_file(&o, header, order, w->count));
     free(header);

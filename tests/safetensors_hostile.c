@@ -161,7 +161,8 @@ Test(safetensors_hostile, length_faults)
 {
     unsigned char tiny[5] = {0};
     cr_assert_eq(open_exact(tiny, 5, "short"), CLQ_ERROR_BAD_DATA);
-    cr_assert(strstr(clq_last_error(), "at offset 0: header length needs 8 bytes, 5 left"), "%s", clq_last_error());
+    cr_assert(strstr(clq_last_error(), "at offset 0: header length needs 8 bytes, 5 left"), "%s",
+              clq_last_error());
     size_t size;
     unsigned char *bytes = make_file("{}", 0, &size);
     bytes[0] = 3;
@@ -199,7 +200,8 @@ Test(safetensors_hostile, entry_faults)
     expect_bad("{\"t\":{\"shape\":[],\"data_offsets\":[0,0]}}", 0, 9, "tensor 't' has no dtype");
     expect_bad("{\"t\":{\"dtype\":\"F32\",\"data_offsets\":[0,0]}}", 0, 9, "has no shape");
     expect_bad("{\"t\":{\"dtype\":\"F32\",\"shape\":[]}}", 0, 9, "has no data_offsets");
-    expect_bad("{\"t\":{\"dtype\":\"F4\",\"shape\":[],\"data_offsets\":[0,0]}}", 0, 9, "unsupported dtype 'F4'");
+    expect_bad("{\"t\":{\"dtype\":\"F4\",\"shape\":[],\"data_offsets\":[0,0]}}", 0, 9,
+               "unsupported dtype 'F4'");
     expect_bad("{\"t\":{\"dtype\":3,\"shape\":[],\"data_offsets\":[0,0]}}", 0, 9, "dtype is not a string");
     expect_bad("{\"t\":{\"dtype\":\"U8\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,1]}}", 1, 9,
                "has 9 dimensions, at most 8");

@@ -109,7 +109,8 @@ Test(peft, multi_adapter_matmul)
     }
     clq_context *ctx = test_context();
     clq_lora *lora = NULL;
-    TEST_OK(clq_peft_lora_create(ctx, (const clq_peft *const *)p, 3, "layers.0.self_attn.q_proj", 64, 256, &lora));
+    TEST_OK(clq_peft_lora_create(ctx, (const clq_peft *const *)p, 3, "layers.0.self_attn.q_proj", 64, 256,
+                                 &lora));
     cr_assert_eq(clq_lora_count(lora), 3);
 
     /* The weight: bitsandbytes' NF4 double-quantized layer from the same
@@ -146,8 +147,8 @@ Test(peft, multi_adapter_matmul)
     }
     /* An adapter for another shape is refused. */
     clq_lora *wrong = NULL;
-    cr_assert_eq(clq_peft_lora_create(ctx, (const clq_peft *const *)p, 3, "layers.0.self_attn.q_proj", 64, 128,
-                                      &wrong),
+    cr_assert_eq(clq_peft_lora_create(ctx, (const clq_peft *const *)p, 3, "layers.0.self_attn.q_proj", 64,
+                                      128, &wrong),
                  CLQ_ERROR_SHAPE);
     cr_assert_null(wrong);
     free(dequant);
@@ -209,7 +210,8 @@ Test(peft, hostile_configs)
     expect_bad_config("{\"r\":2,\"lora_alpha\":1,\"target_modules\":5}", 22, "neither a list nor a string");
     expect_bad_config("{\"r\":2,\"lora_alpha\":1,\"target_modules\":[\"q\",5]}", 22, "target_modules[1]");
     expect_bad_config("{\"r\":2,\"lora_alpha\":1,\"rank_pattern\":[]}", 22, "rank_pattern is not an object");
-    expect_bad_config("{\"r\":2,\"lora_alpha\":1,\"rank_pattern\":{\"m\":0}}", 38, "rank_pattern['m'] is not a rank");
+    expect_bad_config("{\"r\":2,\"lora_alpha\":1,\"rank_pattern\":{\"m\":0}}", 38,
+                      "rank_pattern['m'] is not a rank");
     expect_bad_config("{\"r\":2,\"lora_alpha\":1,\"alpha_pattern\":{\"m\":\"1\"}}", 39,
                       "alpha_pattern['m'] is not a finite number");
     expect_bad_config("{\"r\":2,\"r\":3,\"lora_alpha\":1}", 10, "duplicate object key");

@@ -16,9 +16,9 @@
 #include "support.h"
 
 /* The bnb folders of tests/data that the generator turns into layers. */
-static const char *const bnb_folders[] = {"bnb-nf4-b32",  "bnb-nf4-b64",  "bnb-nf4-b128", "bnb-nf4-b256",
-                                          "bnb-nf4-b64-dq", "bnb-fp4-b32", "bnb-fp4-b64",  "bnb-fp4-b128",
-                                          "bnb-fp4-b256", "bnb-fp4-b64-dq"};
+static const char *const bnb_folders[] = {"bnb-nf4-b32",    "bnb-nf4-b64",   "bnb-nf4-b128", "bnb-nf4-b256",
+                                          "bnb-nf4-b64-dq", "bnb-fp4-b32",   "bnb-fp4-b64",  "bnb-fp4-b128",
+                                          "bnb-fp4-b256",   "bnb-fp4-b64-dq"};
 #define BNB_FOLDERS (sizeof bnb_folders / sizeof bnb_folders[0])
 
 static clq_safetensors *open_python_file(void)
@@ -112,10 +112,14 @@ Test(safetensors, python_file_plain_tensors)
         uint32_t n_dims;
         uint64_t dims[2];
     } want[] = {
-        {"plain.f32", CLQ_SAFETENSORS_F32, 2, {12, 64}},      {"plain.f16", CLQ_SAFETENSORS_F16, 2, {12, 64}},
-        {"plain.bf16_bits", CLQ_SAFETENSORS_BF16, 2, {12, 64}}, {"plain.i8", CLQ_SAFETENSORS_I8, 2, {2, 5}},
-        {"plain.i32", CLQ_SAFETENSORS_I32, 1, {3, 0}},         {"plain.i64", CLQ_SAFETENSORS_I64, 2, {2, 1}},
-        {"plain.u8", CLQ_SAFETENSORS_U8, 1, {3, 0}},           {"plain.scalar", CLQ_SAFETENSORS_F64, 0, {0, 0}},
+        {"plain.f32", CLQ_SAFETENSORS_F32, 2, {12, 64}},
+        {"plain.f16", CLQ_SAFETENSORS_F16, 2, {12, 64}},
+        {"plain.bf16_bits", CLQ_SAFETENSORS_BF16, 2, {12, 64}},
+        {"plain.i8", CLQ_SAFETENSORS_I8, 2, {2, 5}},
+        {"plain.i32", CLQ_SAFETENSORS_I32, 1, {3, 0}},
+        {"plain.i64", CLQ_SAFETENSORS_I64, 2, {2, 1}},
+        {"plain.u8", CLQ_SAFETENSORS_U8, 1, {3, 0}},
+        {"plain.scalar", CLQ_SAFETENSORS_F64, 0, {0, 0}},
         {"plain.empty", CLQ_SAFETENSORS_F32, 2, {0, 3}},
     };
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
@@ -131,7 +135,8 @@ Test(safetensors, python_file_plain_tensors)
         cr_assert_eq(t.size, elements * clq_safetensors_dtype_size(t.dtype));
         size_t size;
         void *bytes = read_python_output(t.name, &size);
-        cr_assert_eq(t.size, size, "%s: %llu bytes, the writer wrote %zu", t.name, (unsigned long long)t.size, size);
+        cr_assert_eq(t.size, size, "%s: %llu bytes, the writer wrote %zu", t.name, (unsigned long long)t.size,
+                     size);
         assert_bytes(t.name, t.data, bytes, size);
         free(bytes);
     }
@@ -200,8 +205,8 @@ static void check_matmul(const clq_weight *w, const float *dequant, const char *
         TEST_OK(clq_matmul_host(w, m, CLQ_DTYPE_F32, x, NULL, y, NULL, NULL));
         ref_matmul(dequant, d.rows, d.cols, x, m, NULL, NULL, 0, NULL, want, bound);
         for (uint64_t i = 0; i < m * d.rows; i++)
-            cr_assert(fabs((double)y[i] - want[i]) <= bound[i], "%s M=%llu: Y[%llu] = %.9g, reference %.9g", what,
-                      (unsigned long long)m, (unsigned long long)i, y[i], want[i]);
+            cr_assert(fabs((double)y[i] - want[i]) <= bound[i], "%s M=%llu: Y[%llu] = %.9g, reference %.9g",
+                      what, (unsigned long long)m, (unsigned long long)i, y[i], want[i]);
         free(x);
         free(y);
         free(want);
@@ -235,7 +240,8 @@ static void check_bnb_layer(const clq_safetensors *st, const char *folder_name)
     assert_bytes("packed codes", got.data, f.arrays.data, f.arrays.data_bytes);
     assert_bytes("absmax", got.scales, f.arrays.scales, f.arrays.scales_bytes);
     if (f.desc.double_quant) {
-        assert_bytes("nested_absmax", got.nested_absmax, f.arrays.nested_absmax, f.arrays.nested_absmax_bytes);
+        assert_bytes("nested_absmax", got.nested_absmax, f.arrays.nested_absmax,
+                     f.arrays.nested_absmax_bytes);
         assert_bytes("nested_code", got.nested_code, f.arrays.nested_code, f.arrays.nested_code_bytes);
         cr_assert_eq(memcmp(&got.offset, &f.arrays.offset, 4), 0);
     }
@@ -286,8 +292,8 @@ Test(safetensors, bnb_state_faults_are_named)
     /* quant_map[2]'s top byte changed: not the nf4 code any more. */
     cr_assert_eq(bnb_info_after_change("clq.bnb_nf4_b64.weight.quant_map", 11, 0x3f, "clq.bnb_nf4_b64"),
                  CLQ_ERROR_BAD_DATA);
-    cr_assert(strstr(clq_last_error(), "quant_map'[2]") && strstr(clq_last_error(), "not a nf4 quant_map"), "%s",
-              clq_last_error());
+    cr_assert(strstr(clq_last_error(), "quant_map'[2]") && strstr(clq_last_error(), "not a nf4 quant_map"),
+              "%s", clq_last_error());
     /* The JSON broken: its first byte is no longer '{'. */
     cr_assert_eq(bnb_info_after_change("clq.bnb_fp4_b32.weight.quant_state.bitsandbytes__fp4", 0, '[',
                                        "clq.bnb_fp4_b32"),

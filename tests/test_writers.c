@@ -15,8 +15,8 @@
 #include "support.h"
 
 /* The layers written, named as check_written.py expects. */
-static const char *const bnb_folders[] = {"bnb-nf4-b32", "bnb-nf4-b128", "bnb-nf4-b64-dq", "bnb-fp4-b64",
-                                          "bnb-fp4-b256", "bnb-fp4-b64-dq"};
+static const char *const bnb_folders[] = {"bnb-nf4-b32", "bnb-nf4-b128", "bnb-nf4-b64-dq",
+                                          "bnb-fp4-b64", "bnb-fp4-b256", "bnb-fp4-b64-dq"};
 #define BNB_COUNT (sizeof bnb_folders / sizeof bnb_folders[0])
 
 static void path_in(char *buf, size_t len, const char *name)
@@ -94,13 +94,16 @@ Test(writers, bnb_safetensors_round_trip)
     }
     const float bias[4] = {1, 2, 3, 4};
     const uint64_t four[1] = {4};
-    TEST_OK(clq_safetensors_writer_add_tensor(sw, "model.norm.weight", CLQ_SAFETENSORS_F32, 1, four, bias, 16));
-    cr_assert_eq(clq_safetensors_writer_add_tensor(sw, "model.norm.weight", CLQ_SAFETENSORS_F32, 1, four, bias, 16),
-                 CLQ_ERROR_INVALID_ARGUMENT);
+    TEST_OK(
+        clq_safetensors_writer_add_tensor(sw, "model.norm.weight", CLQ_SAFETENSORS_F32, 1, four, bias, 16));
+    cr_assert_eq(
+        clq_safetensors_writer_add_tensor(sw, "model.norm.weight", CLQ_SAFETENSORS_F32, 1, four, bias, 16),
+        CLQ_ERROR_INVALID_ARGUMENT);
     cr_assert_eq(clq_safetensors_writer_add_tensor(sw, "x", CLQ_SAFETENSORS_F32, 1, four, bias, 12),
                  CLQ_ERROR_BUFFER_TOO_SMALL);
-    cr_assert_eq(clq_safetensors_writer_add_tensor(sw, "__metadata__", CLQ_SAFETENSORS_F32, 1, four, bias, 16),
-                 CLQ_ERROR_INVALID_ARGUMENT);
+    cr_assert_eq(
+        clq_safetensors_writer_add_tensor(sw, "__metadata__", CLQ_SAFETENSORS_F32, 1, four, bias, 16),
+        CLQ_ERROR_INVALID_ARGUMENT);
     char path[1024];
     path_in(path, sizeof path, "bnb.safetensors");
     TEST_OK(clq_safetensors_writer_write(sw, path));
@@ -158,7 +161,8 @@ Test(writers, gguf_round_trip)
     TEST_OK(clq_gguf_writer_add_u32(gw, "clq.block_count", 2));
     TEST_OK(clq_gguf_writer_add_f32(gw, "clq.rope_freq_base", 10000.5f));
     cr_assert_eq(clq_gguf_writer_add_u32(gw, "clq.block_count", 3), CLQ_ERROR_INVALID_ARGUMENT);
-    const char *folders[] = {"ggml-q4-b32", "ggml-q8-b32"}, *names[] = {"blk.0.ffn_up.weight", "blk.0.ffn_down.weight"};
+    const char *folders[] = {"ggml-q4-b32", "ggml-q8-b32"},
+               *names[] = {"blk.0.ffn_up.weight", "blk.0.ffn_down.weight"};
     clq_folder f[2];
     for (int k = 0; k < 2; k++) {
         clq_weight *w = import_folder(folders[k], &f[k]);

@@ -37,8 +37,9 @@ static void print_gguf_value(const clq_gguf_value *v)
             printf("... (%zu bytes)", v->string.length);
         break;
     case CLQ_GGUF_ARRAY: {
-        static const char *const names[] = {"uint8", "int8",  "uint16", "int16", "uint32", "int32",  "float32",
-                                            "bool",  "string", "array", "uint64", "int64", "float64"};
+        static const char *const names[] = {"uint8",  "int8",    "uint16", "int16",  "uint32",
+                                            "int32",  "float32", "bool",   "string", "array",
+                                            "uint64", "int64",   "float64"};
         printf("[%llu %s values]", (unsigned long long)v->array_count,
                (unsigned)v->array_type < 13 ? names[v->array_type] : "?");
         break;
@@ -118,9 +119,10 @@ static void print_bnb_layers(const clq_safetensors *st)
             printf("  bnb layer %s: unreadable: %s\n", prefix, clq_last_error());
             continue;
         }
-        printf("  bnb layer %s: %s, block %u, %llu x %llu%s, dtype %s\n", prefix, clq_format_name(info.desc.format),
-               info.desc.block, (unsigned long long)info.desc.rows, (unsigned long long)info.desc.cols,
-               info.desc.double_quant ? ", double-quantized" : "", info.dtype);
+        printf("  bnb layer %s: %s, block %u, %llu x %llu%s, dtype %s\n", prefix,
+               clq_format_name(info.desc.format), info.desc.block, (unsigned long long)info.desc.rows,
+               (unsigned long long)info.desc.cols, info.desc.double_quant ? ", double-quantized" : "",
+               info.dtype);
     }
 }
 
@@ -171,8 +173,8 @@ static int inspect_peft(const char *dir)
         clq_peft_layer l;
         if (clq_peft_find_layer(p, module, &l) == CLQ_SUCCESS)
             printf("  layer %s: rank %u, %llu x %llu, %s, scale %.9g\n", l.module, l.rank,
-                   (unsigned long long)l.rows, (unsigned long long)l.cols, clq_safetensors_dtype_name(l.a.dtype),
-                   (double)l.scale);
+                   (unsigned long long)l.rows, (unsigned long long)l.cols,
+                   clq_safetensors_dtype_name(l.a.dtype), (double)l.scale);
         else
             printf("  layer %s: unreadable: %s\n", module, clq_last_error());
     }

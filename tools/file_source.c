@@ -54,7 +54,8 @@ static int find_in_safetensors(const char *cmd, weight_file *w)
         status = clq_safetensors_find_tensor(w->st, w->name, &index);
         if (status != CLQ_SUCCESS) {
             w->name[n] = '\0';
-            tool_error(cmd, "'%s' is neither a bitsandbytes layer nor a tensor (nor has a '.weight' tensor)", w->name);
+            tool_error(cmd, "'%s' is neither a bitsandbytes layer nor a tensor (nor has a '.weight' tensor)",
+                       w->name);
             return -1;
         }
     }

@@ -16,8 +16,8 @@
 typedef struct weight_file {
     clq_gguf *gguf;
     clq_safetensors *st;
-    char *name;         /* the tensor (GGUF, safetensors float) or layer prefix (bnb) */
-    bool bnb;           /* a bitsandbytes layer */
+    char *name;              /* the tensor (GGUF, safetensors float) or layer prefix (bnb) */
+    bool bnb;                /* a bitsandbytes layer */
     clq_format float_format; /* what a float tensor is quantized to */
     uint32_t float_block;
     uint64_t rows, cols;

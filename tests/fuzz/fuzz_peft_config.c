@@ -15,10 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static volatile uint64_t sink;
 
 /* Two modules, m.q_proj and n.q_proj: lora_A 2x4 and lora_B 3x2, F32 zeros. */
-#define HEADER                                                                                        \
-    "{\"m.q_proj.lora_A.weight\":{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[0,32]},"        \
-    "\"m.q_proj.lora_B.weight\":{\"dtype\":\"F32\",\"shape\":[3,2],\"data_offsets\":[32,56]},"       \
-    "\"n.q_proj.lora_A.weight\":{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[56,88]},"       \
+#define HEADER                                                                                               \
+    "{\"m.q_proj.lora_A.weight\":{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[0,32]},"               \
+    "\"m.q_proj.lora_B.weight\":{\"dtype\":\"F32\",\"shape\":[3,2],\"data_offsets\":[32,56]},"               \
+    "\"n.q_proj.lora_A.weight\":{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[56,88]},"               \
     "\"n.q_proj.lora_B.weight\":{\"dtype\":\"F32\",\"shape\":[3,2],\"data_offsets\":[88,112]}}"
 static uint8_t tensors[8 + sizeof HEADER - 1 + 112];
 
