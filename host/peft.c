@@ -2,7 +2,6 @@
  * adapter_model.safetensors (the safetensors reader), and a layer's A and B
  * found by module name. No device is needed (adapter sets: peft_lora.c). */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -220,28 +219,6 @@ static clq_status join(char *buf, size_t len, const char *dir, const char *name)
     return CLQ_SUCCESS;
 }
 
-/* The whole config file, NUL-free or not (jansson judges), at most
- * PEFT_MAX_CONFIG bytes. */
-static clq_status read_config(const char *path, char **text, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return CLQ_FAIL(CLQ_ERROR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = malloc(PEFT_MAX_CONFIG + 1);
-    size_t n = buf ? fread(buf, 1, PEFT_MAX_CONFIG + 1, f) : 0;
-    int failed = buf ? ferror(f) : 1;
-    fclose(f);
-    if (failed || n > PEFT_MAX_CONFIG) {
-        free(buf);
-        return failed ? CLQ_FAIL(CLQ_ERROR_IO, "%s: cannot read", path)
-                      : CLQ_BAD_AT(path, PEFT_MAX_CONFIG, "a PEFT config is not larger than %u bytes",
-                                   PEFT_MAX_CONFIG);
-    }
-    *text = buf;
-    *size = n;
-    return CLQ_SUCCESS;
-}
-
 clq_status clq_peft_open(const char *dir, clq_peft **out)
 {
     if (!dir || !out)
@@ -251,14 +228,18 @@ clq_status clq_peft_open(const char *dir, clq_peft **out)
     CLQ_FORWARD(join(tensors_path, sizeof tensors_path, dir, "adapter_model.safetensors"));
     clq_peft *p = NULL;
     CLQ_FORWARD(new_handle(config_path, &p));
-    char *text = NULL;
-    size_t size = 0;
-    int status = read_config(config_path, &text, &size);
+    /* The config is mapped like the tensors, and parsed where it lies. */
+    void *map = NULL;
+    uint64_t size = 0;
+    int status = clq_map_file(config_path, &map, &size);
+    if (status == CLQ_SUCCESS && size > PEFT_MAX_CONFIG)
+        status = CLQ_BAD_AT(config_path, PEFT_MAX_CONFIG, "a PEFT config is not larger than %u bytes",
+                            PEFT_MAX_CONFIG);
     if (status == CLQ_SUCCESS) {
-        config_text c = {text, size, p->source};
+        config_text c = {map, (size_t)size, p->source};
         status = parse_config(p, &c);
     }
-    free(text);
+    clq_unmap_file(map, size);
     if (status == CLQ_SUCCESS)
         status = clq_safetensors_open(tensors_path, &p->st);
     return finish_open(p, status, out);
