@@ -19,12 +19,7 @@ typedef struct gguf_cursor {
 
 /* Records CLQ_ERROR_BAD_DATA as "<source>: at offset N: <message>" and
  * returns it. */
-int gguf_bad_at(const gguf_cursor *c, uint64_t offset, const char *file, int line, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 5, 6)))
-#endif
-    ;
-#define GGUF_BAD(c, offset, ...) gguf_bad_at((c), (offset), __FILE__, __LINE__, __VA_ARGS__)
+#define GGUF_BAD(c, offset, ...) CLQ_BAD_AT((c)->source, (offset), __VA_ARGS__)
 
 /* Bytes left after the cursor. */
 uint64_t gguf_left(const gguf_cursor *c);

@@ -2,13 +2,8 @@
  * metadata key/values (the tensor directory is gguf_tensors.c), and the
  * public queries on the metadata. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "gguf_internal.h"
 
@@ -156,8 +151,7 @@ static clq_status open_view(const void *data, uint64_t size, void *map, const ch
     if (!g || !name) {
         free(g);
         free(name);
-        if (map)
-            munmap(map, (size_t)size);
+        clq_unmap_file(map, size);
         return CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "allocating a GGUF handle");
     }
     *g = (clq_gguf){.data = data, .size = size, .map = map, .map_size = (size_t)size, .source = name};
@@ -177,51 +171,22 @@ clq_status clq_gguf_open_memory(const void *data, size_t size, clq_gguf **out)
     return open_view(data, size, NULL, "GGUF in memory", out);
 }
 
-static clq_status io_error(const char *path, const char *doing)
-{
-    char reason[128] = "unknown error";
-    strerror_r(errno, reason, sizeof reason);
-    return CLQ_FAIL(CLQ_ERROR_IO, "%s: cannot %s: %s", path, doing, reason);
-}
-
 clq_status clq_gguf_open(const char *path, clq_gguf **out)
 {
     if (!path || !out)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_gguf_open: path and out are required");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return io_error(path, "open");
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int status = io_error(path, "stat");
-        close(fd);
-        return status;
-    }
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SIZE_MAX) {
-        close(fd);
-        return CLQ_FAIL(CLQ_ERROR_IO, "%s: not a regular file that fits in memory", path);
-    }
-    /* mmap refuses a zero length; an empty file is then parsed (and
-     * rejected) from no bytes at all. */
     void *map = NULL;
-    if (st.st_size > 0) {
-        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            int status = io_error(path, "map");
-            close(fd);
-            return status;
-        }
-    }
-    close(fd); /* the mapping keeps the file */
-    return open_view(map, (uint64_t)st.st_size, map, path, out);
+    uint64_t size = 0;
+    CLQ_FORWARD(clq_map_file(path, &map, &size));
+    /* An empty file is parsed (and rejected) from no bytes at all. */
+    return open_view(map, size, map, path, out);
 }
 
 void clq_gguf_close(clq_gguf *g)
 {
     if (!g)
         return;
-    if (g->map)
-        munmap(g->map, g->map_size);
+    clq_unmap_file(g->map, g->map_size);
     free(g->kv);
     free(g->kv_sorted);
     free(g->tensors);

@@ -1,23 +1,10 @@
 /* Reading GGUF values through a bounds-checked cursor: integers, strings,
  * metadata values and arrays. Every function checks the bytes left before it
  * looks at them, so a hostile file can only ever produce an error. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gguf_internal.h"
-
-int gguf_bad_at(const gguf_cursor *c, uint64_t offset, const char *file, int line, const char *fmt, ...)
-{
-    char message[640];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    return clq_fail_at(CLQ_ERROR_BAD_DATA, file, line, "%s: at offset %llu: %s", c->source,
-                       (unsigned long long)offset, message);
-}
 
 uint64_t gguf_left(const gguf_cursor *c)
 {

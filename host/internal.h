@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "clq.h"
 #include "clq_common.h"
@@ -21,6 +22,16 @@ int clq_fail_at(int status, const char *file, int line, const char *fmt, ...)
 #endif
     ;
 #define CLQ_FAIL(status, ...) clq_fail_at((status), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Records CLQ_ERROR_BAD_DATA for a fault in a file being read, as
+ * "<source>: at offset N: <message>", and returns it: every file reader
+ * names the file (or "... in memory") and the byte offset of the fault. */
+int clq_bad_data_at(const char *source, uint64_t offset, const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+#define CLQ_BAD_AT(source, offset, ...) clq_bad_data_at((source), (offset), __FILE__, __LINE__, __VA_ARGS__)
 
 /* Forwards a failing clq status unchanged (the callee already recorded why). */
 #define CLQ_FORWARD(expr)                   \
@@ -38,6 +49,28 @@ int clq_fail_at(int status, const char *file, int line, const char *fmt, ...)
             return CLQ_FAIL(clq_cl_status_, "%s failed: %s", #expr,                             \
                             clq_status_string(clq_cl_status_));                                 \
     } while (0)
+
+/* Maps a whole regular file read-only (file_map.c). An empty file gives
+ * *map = NULL and *size = 0 (mmap refuses a zero length). CLQ_ERROR_IO
+ * names the path and the reason. */
+clq_status clq_map_file(const char *path, void **map, uint64_t *size);
+void clq_unmap_file(void *map, uint64_t size); /* accepts NULL */
+
+/* A file being written (file_out.c): into a temporary file beside `path`,
+ * renamed to it by clq_out_close only if every write succeeded. */
+typedef struct clq_out {
+    const char *path;
+    char *tmp;
+    FILE *file;
+    uint64_t written;
+} clq_out;
+clq_status clq_out_open(clq_out *o, const char *path);
+clq_status clq_out_write(clq_out *o, const void *data, size_t bytes);
+/* Writes `byte` until the size is a multiple of `alignment`. */
+clq_status clq_out_pad(clq_out *o, uint64_t alignment, unsigned char byte);
+/* Closes the file; renames it into place when `status` (the writer's
+ * result so far) is success, else removes it. Returns the final status. */
+clq_status clq_out_close(clq_out *o, clq_status status);
 
 /* Sets the thread's build log (after a failed clBuildProgram). */
 void clq_set_build_log(const char *log);
@@ -76,6 +109,7 @@ typedef struct clq_device_params {
     unsigned mm_lanes;  /* matmul tiles kernels: rows of a 16-row tile per work-item (16 or 1) */
     unsigned tiles_wg;  /* matmul tiles kernels: work-items per work-group */
     bool prefill_local; /* prefill (M > 16) by the local-memory kernel, not the tiles kernel */
+    bool shrink_rows;   /* LoRA shrink: a work-item per (row, rank index), not a work-group reduction */
     unsigned pf_tm, pf_tn; /* matmul prefill: tile of rows of X by rows of W per work-group */
     unsigned pf_wm, pf_wn; /* matmul prefill: rows of X by outputs per work-item */
 } clq_device_params;

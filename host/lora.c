@@ -68,7 +68,7 @@ static clq_status pack_matrices(clq_lora *l, const clq_adapter_desc *ad, bool b_
     return CLQ_SUCCESS;
 }
 
-static clq_status fill_lora(clq_lora *l, const clq_adapter_desc *ad)
+static clq_status fill_lora(clq_lora *l, const clq_adapter_desc *ad, const float *scales)
 {
     size_t elt = ad[0].dtype == CLQ_DTYPE_F16 ? 2 : 4;
     cl_int rank[CLQ_MAX_ADAPTERS];
@@ -80,7 +80,9 @@ static clq_status fill_lora(clq_lora *l, const clq_adapter_desc *ad)
         a_row[i] = rows_so_far;
         b_offset[i] = (cl_uint)(rows_so_far * l->rows);
         rows_so_far += ad[i].rank;
-        scale[i] = ad[i].rslora ? ad[i].alpha / sqrtf((float)ad[i].rank) : ad[i].alpha / (float)ad[i].rank;
+        scale[i] = scales                 ? scales[i]
+                   : ad[i].rslora ? ad[i].alpha / sqrtf((float)ad[i].rank)
+                                  : ad[i].alpha / (float)ad[i].rank;
         if (ad[i].rank > l->max_rank)
             l->max_rank = ad[i].rank;
     }
@@ -92,12 +94,15 @@ static clq_status fill_lora(clq_lora *l, const clq_adapter_desc *ad)
     return clq_upload(l->ctx, scale, l->count * sizeof scale[0], &l->scale);
 }
 
-clq_status clq_lora_create(clq_context *ctx, uint64_t rows, uint64_t cols, const clq_adapter_desc *adapters,
-                           size_t count, clq_lora **out)
+clq_status clq_lora_create_scaled(clq_context *ctx, uint64_t rows, uint64_t cols, const clq_adapter_desc *adapters,
+                                  const float *scales, size_t count, clq_lora **out)
 {
     if (!ctx || !adapters || !out)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_lora_create: ctx, adapters and out are required");
     CLQ_FORWARD(check_adapters(rows, cols, adapters, count));
+    for (size_t i = 0; scales && i < count; i++)
+        if (!isfinite(scales[i]))
+            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "adapter %zu: scale is not finite", i);
     clq_lora *l = calloc(1, sizeof *l);
     if (!l)
         return CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "allocating an adapter set");
@@ -106,11 +111,17 @@ clq_status clq_lora_create(clq_context *ctx, uint64_t rows, uint64_t cols, const
     l->cols = cols;
     l->count = count;
     l->half = adapters[0].dtype == CLQ_DTYPE_F16;
-    int status = fill_lora(l, adapters);
+    int status = fill_lora(l, adapters, scales);
     if (status != CLQ_SUCCESS) {
         clq_lora_destroy(l);
         return status;
     }
     *out = l;
     return CLQ_SUCCESS;
+}
+
+clq_status clq_lora_create(clq_context *ctx, uint64_t rows, uint64_t cols, const clq_adapter_desc *adapters,
+                           size_t count, clq_lora **out)
+{
+    return clq_lora_create_scaled(ctx, rows, cols, adapters, NULL, count, out);
 }

@@ -80,9 +80,13 @@ static clq_status enqueue_shrink(clq_context *ctx, launch *l, cl_uint num_wait, 
     clq_arg args[] = {CLQ_ARG(m),        CLQ_ARG(k),       CLQ_ARG(l->a->x),          CLQ_ARG(x_half),
                       CLQ_ARG(lo->a),    CLQ_ARG(a_half),  CLQ_ARG(lo->rank),         CLQ_ARG(lo->a_row),
                       CLQ_ARG(l->row_adapter), CLQ_ARG(l->r_max), CLQ_ARG(l->t)};
+    size_t pairs = (size_t)m * l->r_max;
+    if (ctx->params.shrink_rows) /* CPUs: a work-item per (row, rank index) */
+        return clq_launch(ctx, CLQ_PROGRAM_LORA, "clq_lora_shrink_rows", args, CLQ_NARGS(args), pairs, 0,
+                          num_wait, wait_list, done);
     size_t wg = ctx->params.reduce_wg;
-    return clq_launch(ctx, CLQ_PROGRAM_LORA, "clq_lora_shrink", args, CLQ_NARGS(args),
-                      (size_t)m * l->r_max * wg, wg, num_wait, wait_list, done);
+    return clq_launch(ctx, CLQ_PROGRAM_LORA, "clq_lora_shrink", args, CLQ_NARGS(args), pairs * wg, wg, num_wait,
+                      wait_list, done);
 }
 
 /* Rows of X per work-item of the tiles kernel: the smallest of 1, 2, 4, 8,

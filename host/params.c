@@ -26,6 +26,7 @@ void clq_device_params_default(const clq_context *ctx, clq_device_params *p)
     p->mm_lanes = cpu ? 16 : 1;
     p->tiles_wg = cpu ? 1 : 64;
     p->prefill_local = !cpu;
+    p->shrink_rows = cpu;
     p->pf_tm = cpu ? 32 : 64;
     p->pf_tn = cpu ? 32 : 64;
     p->pf_wm = cpu ? 8 : 4;
@@ -58,6 +59,7 @@ typedef struct param_field {
 static const param_field fields[] = {
     FIELD(reduce_wg, 1, 1024, true), FIELD(mm_lanes, 1, 16, true), FIELD(tiles_wg, 1, 1024, true),
     {"prefill_local", offsetof(clq_device_params, prefill_local), true, 0, 1, false},
+    {"shrink_rows", offsetof(clq_device_params, shrink_rows), true, 0, 1, false},
     FIELD(pf_tm, 1, 256, true),      FIELD(pf_tn, 1, 256, true),   FIELD(pf_wm, 1, 16, true),
     FIELD(pf_wn, 1, 16, true),
 };

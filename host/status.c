@@ -105,6 +105,17 @@ int clq_fail_at(int status, const char *file, int line, const char *fmt, ...)
     return status;
 }
 
+int clq_bad_data_at(const char *source, uint64_t offset, const char *file, int line, const char *fmt, ...)
+{
+    char message[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    return clq_fail_at(CLQ_ERROR_BAD_DATA, file, line, "%s: at offset %llu: %s", source,
+                       (unsigned long long)offset, message);
+}
+
 const char *clq_last_error(void) { return last_error; }
 
 void clq_set_build_log(const char *log)

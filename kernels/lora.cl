@@ -48,3 +48,36 @@ clq_lora_shrink(uint m_count, uint k_count, global const void *x, uint x_half, g
     if (lid == 0)
         t[(ulong)m * r_max + j] = partial[0];
 }
+
+/* The same T for CPUs: one work-item per (row m, rank index j), its dot
+ * product over K in float16 vectors (K is a multiple of the weight's block,
+ * so of 16). No barrier and no local memory: on PoCL a work-group barrier
+ * costs more than the 4096-element dot product it would split. */
+inline float16 lora_load16(global const void *p, uint is_half, ulong i)
+{
+    return is_half ? vload_half16(0, (global const half *)p + i) : vload16(0, (global const float *)p + i);
+}
+
+kernel void clq_lora_shrink_rows(uint m_count, uint k_count, global const void *x, uint x_half,
+                                 global const void *a_all, uint a_half, global const int *rank,
+                                 global const uint *a_row, global const int *row_adapter, uint r_max,
+                                 global float *t)
+{
+    uint pair = get_global_id(0);
+    uint m = pair / r_max, j = pair % r_max;
+    if (m >= m_count)
+        return;
+    int adapter = row_adapter ? row_adapter[m] : 0;
+    float sum = 0.0f;
+    if (adapter >= 0 && (int)j < rank[adapter]) {
+        ulong xrow = (ulong)m * k_count, arow = (ulong)(a_row[adapter] + j) * k_count;
+        float16 acc = (float16)(0.0f);
+        for (uint k = 0; k < k_count; k += 16)
+            acc = mad(lora_load16(x, x_half, xrow + k), lora_load16(a_all, a_half, arow + k), acc);
+        float8 a8 = acc.lo + acc.hi;
+        float4 a4 = a8.lo + a8.hi;
+        float2 a2 = a4.lo + a4.hi;
+        sum = a2.x + a2.y;
+    }
+    t[(ulong)m * r_max + j] = sum;
+}

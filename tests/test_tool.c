@@ -308,7 +308,7 @@ Test(tool, version_and_help)
     run_tool(&r, "--version", NULL);
     expect_success(&r);
     cr_assert(strstr(r.out, clq_version_string()) != NULL, "--version printed '%s'", r.out);
-    static const char *const commands[] = {"devices", "quantize", "dequantize", "matmul"};
+    static const char *const commands[] = {"devices", "quantize", "dequantize", "matmul", "inspect"};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         run_tool(&r, commands[i], "--help", NULL);
         expect_success(&r);
@@ -631,31 +631,39 @@ static void mm_teardown(void)
     clq_lora_folder_free(&mm.l2);
 }
 
-/* Checks the M×N file `y_path` against ref_matmul of the fixture's W with
- * x, bias (or NULL) and the first n_adapters of (l1, l2) chosen by index. */
-static void expect_matmul(const char *y_path, const float *x, uint64_t m, const float *bias,
-                          size_t n_adapters, const int32_t *index, const char *command)
+/* Checks the M×N file `y_path` against ref_matmul of the N×K weights w
+ * with x, bias (or NULL) and adapters chosen by index. */
+static void expect_product(const char *y_path, const float *w, uint64_t n, uint64_t k, const float *x, uint64_t m,
+                           const float *bias, const ref_adapter *adapters, size_t n_adapters, const int32_t *index,
+                           const char *command)
 {
     size_t size = 0;
     float *y = clq_read_file(y_path, &size);
     cr_assert_not_null(y, "`%s`: cannot read %s: %s", command, y_path, strerror(errno));
-    cr_assert_eq(size, m * MM_N * sizeof(float), "`%s`: %s has %zu bytes, expected M x N = %llu x %d fp32",
-                 command, y_path, size, (unsigned long long)m, MM_N);
-    const ref_adapter adapters[2] = {
-        {mm.l1.rank, clq_lora_folder_scale(&mm.l1), mm.l1.a, mm.l1.b},
-        {mm.l2.rank, clq_lora_folder_scale(&mm.l2), mm.l2.a, mm.l2.b},
-    };
-    double *ref = malloc(m * MM_N * sizeof *ref), *bound = malloc(m * MM_N * sizeof *bound);
+    cr_assert_eq(size, m * n * sizeof(float), "`%s`: %s has %zu bytes, expected M x N = %llu x %llu fp32", command,
+                 y_path, size, (unsigned long long)m, (unsigned long long)n);
+    double *ref = malloc(m * n * sizeof *ref), *bound = malloc(m * n * sizeof *bound);
     cr_assert(ref && bound, "out of memory");
-    ref_matmul(mm.w, MM_N, MM_K, x, m, bias, adapters, n_adapters, index, ref, bound);
-    for (uint64_t i = 0; i < m * MM_N; i++)
+    ref_matmul(w, n, k, x, m, bias, adapters, n_adapters, index, ref, bound);
+    for (uint64_t i = 0; i < m * n; i++)
         cr_assert(fabs((double)y[i] - ref[i]) <= bound[i],
                   "`%s`: y[%llu][%llu] = %.9g, reference %.9g, |difference| %.3g > bound %.3g", command,
-                  (unsigned long long)(i / MM_N), (unsigned long long)(i % MM_N), (double)y[i], ref[i],
+                  (unsigned long long)(i / n), (unsigned long long)(i % n), (double)y[i], ref[i],
                   fabs((double)y[i] - ref[i]), bound[i]);
     free(ref);
     free(bound);
     free(y);
+}
+
+/* The same for the fixture's W and the first n_adapters of (l1, l2). */
+static void expect_matmul(const char *y_path, const float *x, uint64_t m, const float *bias,
+                          size_t n_adapters, const int32_t *index, const char *command)
+{
+    const ref_adapter adapters[2] = {
+        {mm.l1.rank, clq_lora_folder_scale(&mm.l1), mm.l1.a, mm.l1.b},
+        {mm.l2.rank, clq_lora_folder_scale(&mm.l2), mm.l2.a, mm.l2.b},
+    };
+    expect_product(y_path, mm.w, MM_N, MM_K, x, m, bias, adapters, n_adapters, index, command);
 }
 
 static const char *const kernels[] = {"auto", "decode", "prefill"};
@@ -868,4 +876,144 @@ Test(tool, tune_rejects_bad_input)
     expect_failure(&r, 2);
     run_tool(&r, "tune", "--target", "-1", "--output", file, NULL);
     expect_failure(&r, 2);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Model files: GGUF, safetensors, PEFT adapters                             */
+/* ------------------------------------------------------------------------ */
+
+#if CLQ_HAVE_SAFETENSORS_PY
+#define NEED_PY_FILES()
+#else
+#define NEED_PY_FILES() cr_skip("python3 with safetensors was not found at configure time")
+#endif
+
+static void expect_output(const run_result *r, const char *text)
+{
+    cr_assert_not_null(strstr(r->out, text), "`%s` did not print '%s':\n%s", r->command, text, r->out);
+}
+
+Test(tool, inspect_gguf)
+{
+    run_result r;
+    run_tool(&r, "inspect", CLQ_TEST_DATA_DIR "/model.gguf", NULL);
+    expect_success(&r);
+    expect_output(&r, "GGUF version 3, alignment 32, 5 metadata keys, 4 tensors");
+    expect_output(&r, "general.name = \"clq reference vectors\"");
+    expect_output(&r, "clqtest.words = [3 string values]");
+    cr_assert(strstr(r.out, "blk.0.ffn_up.weight") && strstr(r.out, "q4_0") && strstr(r.out, "256 x 64") &&
+                  strstr(r.out, "9216"),
+              "%s", r.out);
+    run_tool(&r, "inspect", CLQ_TEST_DATA_DIR "/README.md", NULL);
+    expect_failure(&r, 1);
+    run_tool(&r, "inspect", NULL);
+    expect_failure(&r, 2);
+}
+
+Test(tool, inspect_safetensors_and_peft)
+{
+    NEED_PY_FILES();
+    run_result r;
+    run_tool(&r, "inspect", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors", NULL);
+    expect_success(&r);
+    expect_output(&r, "safetensors, 2 metadata keys, 53 tensors");
+    expect_output(&r, "format = \"pt\"");
+    expect_output(&r, "bnb layer clq.bnb_nf4_b64_dq: nf4, block 64, 64 x 256, double-quantized, dtype float32");
+    cr_assert(strstr(r.out, "plain.i64") && strstr(r.out, "I64") && strstr(r.out, "[2, 1]"), "%s", r.out);
+    run_tool(&r, "inspect", CLQ_SAFETENSORS_PY_DIR "/peft-c", NULL);
+    expect_success(&r);
+    expect_output(&r, "PEFT LoRA adapter, r = 16, lora_alpha = 32.5, target modules: q_proj");
+    expect_output(&r, "layer base_model.model.model.layers.1.self_attn.q_proj: rank 2, 64 x 256, F16, scale 1.5");
+}
+
+/* X of m rows of 256 under root/, its values in *values (caller frees). */
+static void write_x256(const char *name, uint64_t m, char *path, size_t len, float **values)
+{
+    test_rng r = {m * 31 + 7};
+    float *x = malloc(m * 256 * sizeof *x);
+    for (uint64_t i = 0; i < m * 256; i++)
+        x[i] = test_rng_normal(&r, 1.0f);
+    write_raw(path, len, name, x, m * 256 * sizeof *x);
+    *values = x;
+}
+
+Test(tool, matmul_gguf_tensor)
+{
+    char x_path[700];
+    float *x;
+    write_x256("x.f32", 20, x_path, sizeof x_path, &x);
+    size_t size;
+    float *w = test_read_data("ggml-q4-b32/dequant.f32", &size);
+    const char *y = out_path("y.f32");
+    run_result r;
+    for (size_t i = 0; i < KERNEL_COUNT; i++) {
+        run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:blk.0.ffn_up.weight", "--input", x_path,
+                 "--rows", "20", "--kernel", kernels[i], y, NULL);
+        expect_success(&r);
+        expect_product(y, w, 64, 256, x, 20, NULL, NULL, 0, NULL, r.command);
+    }
+    /* A float tensor, quantized as --format / --block say. */
+    run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:blk.0.attn_q.weight", "--format", "nf4",
+             "--block", "64", "--input", x_path, "--rows", "20", y, NULL);
+    expect_success(&r);
+    remove(y);
+    run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:missing", "--input", x_path, "--rows", "20",
+             y, NULL);
+    expect_failure(&r, 1);
+    cr_assert_not_null(strstr(r.err, "no tensor named 'missing'"), "%s", r.err);
+    free(w);
+    free(x);
+}
+
+/* A bitsandbytes layer and two PEFT adapters (F32, and BF16 with rslora),
+ * rows choosing none, either. */
+Test(tool, matmul_bnb_layer_with_peft_adapters)
+{
+    NEED_PY_FILES();
+    char x_path[700], index_path[700];
+    float *x;
+    write_x256("x.f32", 6, x_path, sizeof x_path, &x);
+    const int32_t index[6] = {-1, 0, 1, 1, 0, -1};
+    write_raw(index_path, sizeof index_path, "index.i32", index, sizeof index);
+    size_t size;
+    float *w = test_read_data("bnb-nf4-b64-dq/dequant.f32", &size);
+    float *a[2], *b[2];
+    const char *names[2] = {"peft-a", "peft-b"};
+    const uint32_t ranks[2] = {8, 4};
+    for (int k = 0; k < 2; k++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s/expected_a.f32", CLQ_SAFETENSORS_PY_DIR, names[k]);
+        a[k] = clq_read_file(path, &size);
+        snprintf(path, sizeof path, "%s/%s/expected_b.f32", CLQ_SAFETENSORS_PY_DIR, names[k]);
+        b[k] = clq_read_file(path, &size);
+        cr_assert(a[k] && b[k]);
+    }
+    /* PEFT's scales: 16/8, and 8/sqrt(4) with use_rslora. */
+    const ref_adapter adapters[2] = {{ranks[0], 2.0f, a[0], b[0]}, {ranks[1], 4.0f, a[1], b[1]}};
+    const char *y = out_path("y.f32");
+    run_result r;
+    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq", "--input",
+             x_path, "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj", "--lora",
+             CLQ_SAFETENSORS_PY_DIR "/peft-b:layers.0.self_attn.q_proj", "--lora-index", index_path, y, NULL);
+    expect_success(&r);
+    expect_product(y, w, 64, 256, x, 6, NULL, adapters, 2, index, r.command);
+    remove(y);
+    /* PEFT adapters and folders do not mix; layers must agree; shapes must fit. */
+    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq", "--input",
+             x_path, "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj", "--lora",
+             CLQ_TEST_DATA_DIR "/bnb-nf4-b64", "--lora-index", index_path, y, NULL);
+    expect_failure(&r, 2);
+    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq", "--input",
+             x_path, "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:q_proj", y, NULL);
+    expect_failure(&r, 1);
+    cr_assert_not_null(strstr(r.err, "names several modules"), "%s", r.err);
+    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:plain.f32", "--input", x_path,
+             "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj", y, NULL);
+    expect_failure(&r, 1); /* plain.f32 is 12 x 64: X and the adapter do not fit */
+    for (int k = 0; k < 2; k++) {
+        free(a[k]);
+        free(b[k]);
+    }
+    free(w);
+    free(x);
 }

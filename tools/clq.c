@@ -28,7 +28,8 @@ static const command commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices; '*' marks the default"},
     {"quantize", cmd_quantize, "quantize an fp32 matrix into a folder of an external layout"},
     {"dequantize", cmd_dequantize, "dequantize a folder back into an fp32 matrix"},
-    {"matmul", cmd_matmul, "multiply an fp32 matrix by a folder's weight, with bias and LoRA"},
+    {"matmul", cmd_matmul, "multiply an fp32 matrix by a folder's or a file's weight, with bias and LoRA"},
+    {"inspect", cmd_inspect, "list the metadata and tensors of a GGUF or safetensors file or PEFT adapter"},
     {"tune", cmd_tune, "search this device's kernel parameters and store them in the tuning file"},
 #ifdef CLQ_HAVE_BENCH
     {"bench", clq_bench_main, "time quantize, dequantize and matmul against CLBlast and the roofline"},
@@ -57,7 +58,8 @@ static const command *find_command(const char *name)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "clq: no command given (devices, quantize, dequantize, matmul, tune, bench; see 'clq --help')\n");
+        fprintf(stderr, "clq: no command given (devices, quantize, dequantize, matmul, inspect, tune, bench;"
+                        " see 'clq --help')\n");
         return TOOL_EXIT_USAGE;
     }
     const char *name = argv[1];

@@ -8,10 +8,13 @@
 #   libcriterion-dev                 the test framework
 #   libxxhash-dev                    XXH64 for the program cache (header-only use)
 #   oclgrind                         simulates OpenCL to catch kernel out-of-bounds and races
-#   libjansson-dev                   JSON output of the benchmark (clq bench --json)
+#   libjansson-dev                   the library's JSON parser (safetensors headers, bitsandbytes
+#                                    quant states, PEFT adapter configs) and the benchmark's
+#                                    JSON output (clq bench --json)
 #   gnuplot-nox                      the benchmark's charts (clq bench --plot)
-#   python3-pip, then PyPI's gguf and numpy: the reference GGUF writer the tests
-#                                    check clq's reader against (tests/gen/make_gguf.py)
+#   python3-pip, then PyPI's gguf, safetensors and numpy: the reference GGUF and
+#                                    safetensors writers the tests check clq's readers
+#                                    against (tests/gen/make_gguf.py, make_safetensors.py)
 set -euo pipefail
 packages=(cmake gcc make pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev
           libcriterion-dev libxxhash-dev oclgrind libjansson-dev gnuplot-nox python3-pip)
@@ -25,8 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
-# Debian 12 marks its Python as externally managed; these two test-only
+# Debian 12 marks its Python as externally managed; these test-only
 # packages go in beside it (--user would hide them from root's CI).
-if ! python3 -c "import gguf, numpy" 2>/dev/null; then
-    $sudo python3 -m pip install --quiet --break-system-packages "gguf==0.19.0" numpy
+if ! python3 -c "import gguf, safetensors, numpy" 2>/dev/null; then
+    $sudo python3 -m pip install --quiet --break-system-packages "gguf==0.19.0" "safetensors==0.8.0" numpy
 fi

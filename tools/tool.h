@@ -27,6 +27,7 @@ int cmd_devices(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_dequantize(int argc, char **argv);
 int cmd_matmul(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 
 /* Prints "clq <cmd>: <message>" on stderr; returns TOOL_EXIT_RUNTIME. */
