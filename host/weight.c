@@ -176,11 +176,11 @@ clq_status clq_weight_dequantize(const clq_weight *w, clq_dtype dst_type, cl_mem
     cl_uint format = (cl_uint)w->desc.format, block = w->desc.block, dq = (cl_uint)w->desc.double_quant;
     cl_uint cols = (cl_uint)w->desc.cols;
     cl_uint dst_half = dst_type == CLQ_DTYPE_F16;
-    cl_ulong npairs = elements / 2;
-    clq_arg args[] = {CLQ_ARG(format),      CLQ_ARG(block),   CLQ_ARG(cols),   CLQ_ARG(dq),        CLQ_ARG(npairs),
+    cl_ulong nwords = elements / CLQ_WORD_ELEMENTS(clq_format_is_4bit(w->desc.format) ? 4 : 8);
+    clq_arg args[] = {CLQ_ARG(format),      CLQ_ARG(block),   CLQ_ARG(cols),   CLQ_ARG(dq),        CLQ_ARG(nwords),
                       CLQ_ARG(w->quants),   CLQ_ARG(w->scales), CLQ_ARG(w->zeros), CLQ_ARG(w->nested_absmax),
                       CLQ_ARG(w->code),     CLQ_ARG(w->offset), CLQ_ARG(dst),     CLQ_ARG(dst_half)};
-    return clq_launch(w->ctx, CLQ_PROGRAM_QUANTIZE, "clq_dequantize_pairs", args, CLQ_NARGS(args), npairs, 0,
+    return clq_launch(w->ctx, CLQ_PROGRAM_QUANTIZE, "clq_dequantize_words", args, CLQ_NARGS(args), nwords, 0,
                       num_wait, wait_list, event);
 }
 

@@ -362,31 +362,27 @@ kernel void clq_absmax_quantize(global const float *a, uint n, global const floa
 
 /* ---- dequantization ------------------------------------------------------------ */
 
-/* One work-item per pair of elements (2p, 2p+1); pairs never straddle a
- * block since blocks have an even size. */
-kernel void clq_dequantize_pairs(uint format, uint block, uint cols, uint dq, ulong npairs,
-                                 global const uchar *quants,
-                                 global const void *scales, global const uchar *zeros,
-                                 global const float *nested, global const float *code,
-                                 global const float *offset, global void *dst, uint dst_half)
+/* One work-item per device word: 8 elements (4-bit) or 4 (8-bit) of one
+ * row, all in one block (blocks are multiples of 16), written contiguously.
+ * Words are numbered in row-major order, so the output is too. */
+kernel void clq_dequantize_words(uint format, uint block, uint cols, uint dq, ulong nwords,
+                                 global const uchar *quants, global const void *scales, global const uchar *zeros,
+                                 global const float *nested, global const float *code, global const float *offset,
+                                 global void *dst, uint dst_half)
 {
-    ulong p = get_global_id(0);
-    if (p >= npairs)
+    ulong i = get_global_id(0);
+    if (i >= nwords)
         return;
-    ulong e = 2 * p;
-    uint g = (uint)(e / block);
+    uint bits = format == CLQ_FMT_Q8 || format == CLQ_FMT_DYNAMIC8 ? 8 : 4;
+    uint per_word = CLQ_WORD_ELEMENTS(bits), row_words = cols / per_word;
+    uint row = (uint)(i / row_words), k = (uint)(i % row_words) * per_word;
+    uint g = row * (cols / block) + k / block;
     float s = block_scale(format, dq, scales, g, nested, code, offset);
     uint z = format == CLQ_FMT_Q4Z ? zeros[g] : 0u;
-    uint row = (uint)(e / cols), k = (uint)(e % cols);
-    uint q0, q1;
-    if (format == CLQ_FMT_Q8 || format == CLQ_FMT_DYNAMIC8) {
-        q0 = quants[tile_byte(row, k, cols, 8)];
-        q1 = quants[tile_byte(row, k + 1, cols, 8)];
-    } else {
-        uchar byte = quants[tile_byte(row, k, cols, 4)];
-        q0 = byte & 15u;
-        q1 = byte >> 4;
+    uint w = ((global const uint *)quants)[tile_word(row, k, cols, bits)];
+    ulong e = (ulong)row * cols + k;
+    for (uint j = 0; j < per_word; j++) {
+        uint q = bits == 4 ? (w >> (4 * j)) & 15u : (w >> (8 * j)) & 255u;
+        store_y(dst, dst_half, e + j, dequant_value(format, q, s, z, code));
     }
-    store_y(dst, dst_half, e, dequant_value(format, q0, s, z, code));
-    store_y(dst, dst_half, e + 1, dequant_value(format, q1, s, z, code));
 }
