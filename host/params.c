@@ -1,5 +1,6 @@
-/* Per-device tuning parameters: defaults by device class, and the -D options
- * that hand the same values to the kernels. */
+/* Per-device tuning parameters: defaults by device class, "name=value" text
+ * (the tuning file, the tuning option, CLQ_PARAMS) parsed and printed, and
+ * the -D options that hand the same values to the kernels. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -15,14 +16,13 @@ void clq_device_params_default(const clq_context *ctx, clq_device_params *p)
     while (wg > 1 && wg > ctx->max_work_group)
         wg /= 2;
     p->reduce_wg = wg;
-    /* A CPU runs a work-group as a loop on one core: small groups and
-     * tiles keep both cores busy on small matrices. GPUs want 256 work-items
-     * in flight per group. Tuned values come later from `clq tune`. */
+    /* A CPU runs a work-group as a loop on one core, and a tile's 16 rows
+     * as one float16 vector per work-item; for M > 16 it keeps the tiles
+     * kernel (16 rows of X per work-item, in registers) and shrinks LoRA
+     * without barriers. A GPU gives each row its own work-item, 16 of them
+     * sharing each 64-byte line, in groups of 64, and uses local-memory
+     * tiles for prefill. `clq tune` finds better values per device. */
     bool cpu = (ctx->device_type & CL_DEVICE_TYPE_CPU) != 0;
-    /* A CPU core runs a tile's 16 rows as one float16 vector per
-     * work-item; a GPU gives each row its own work-item, 16 of them sharing
-     * each 64-byte line. For M > 16 a CPU keeps the tiles kernel (16 rows of
-     * X per work-item, in registers); a GPU uses local-memory tiles. */
     p->mm_lanes = cpu ? 16 : 1;
     p->tiles_wg = cpu ? 1 : 64;
     p->prefill_local = !cpu;
