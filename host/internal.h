@@ -112,6 +112,7 @@ typedef struct clq_device_params {
     bool shrink_rows;   /* LoRA shrink: a work-item per (row, rank index), not a work-group reduction */
     unsigned pf_tm, pf_tn; /* matmul prefill: tile of rows of X by rows of W per work-group */
     unsigned pf_wm, pf_wn; /* matmul prefill: rows of X by outputs per work-item */
+    unsigned quant_span;   /* quantize: elements of a row per work-item (at least one block) */
 } clq_device_params;
 
 void clq_device_params_default(const clq_context *ctx, clq_device_params *params);

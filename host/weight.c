@@ -98,11 +98,13 @@ static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src
         scales = absmax;
     }
     cl_uint src_half = src_type == CLQ_DTYPE_F16, format = (cl_uint)w->desc.format, block = w->desc.block;
-    cl_uint nblocks = (cl_uint)w->nblocks, cols = (cl_uint)w->desc.cols;
-    clq_arg args[] = {CLQ_ARG(src),    CLQ_ARG(src_half), CLQ_ARG(format),  CLQ_ARG(block), CLQ_ARG(cols), CLQ_ARG(nblocks),
-                      CLQ_ARG(w->quants), CLQ_ARG(scales), CLQ_ARG(w->zeros), CLQ_ARG(bad)};
-    int status = clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_quantize_blocks", args, CLQ_NARGS(args), nblocks, 0,
-                            num_wait, wait_list, NULL);
+    cl_uint rows = (cl_uint)w->desc.rows, cols = (cl_uint)w->desc.cols;
+    cl_uint span = ctx->params.quant_span > block ? ctx->params.quant_span / block : 1; /* blocks per work-item */
+    size_t spans = clq_ceil_div(cols / block, span);
+    clq_arg args[] = {CLQ_ARG(src),  CLQ_ARG(src_half),   CLQ_ARG(format), CLQ_ARG(block),    CLQ_ARG(rows), CLQ_ARG(cols),
+                      CLQ_ARG(span), CLQ_ARG(w->quants), CLQ_ARG(scales), CLQ_ARG(w->zeros), CLQ_ARG(bad)};
+    int status = clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_quantize_blocks", args, CLQ_NARGS(args), rows * spans,
+                            0, num_wait, wait_list, NULL);
     if (status == CLQ_SUCCESS && w->desc.double_quant)
         status = compress_statistics(w, absmax);
     if (status == CLQ_SUCCESS && w->code)

@@ -68,6 +68,18 @@ inline float16 load16(global const void *src, uint src_half, ulong i)
     return src_half ? vload_half16(0, (global const half *)src + i) : vload16(0, (global const float *)src + i);
 }
 
+/* Quantization reads its input once, in order; on x86 CPUs a software
+ * prefetch 8 KiB ahead keeps more reads in flight than the hardware
+ * prefetcher does (as in the matmul). A prefetch past the end of the buffer
+ * does nothing. */
+#if (defined(__x86_64__) || defined(__i386__))
+#define PREFETCH_AHEAD(src, src_half, i)                                                                      \
+    __builtin_prefetch(src_half ? (global const void *)((global const half *)(src) + (i) + 4096)              \
+                                : (global const void *)((global const float *)(src) + (i) + 2048))
+#else
+#define PREFETCH_AHEAD(src, src_half, i) ((void)0)
+#endif
+
 typedef struct block_stats {
     float amax; /* largest magnitude */
     float m;    /* first element of largest magnitude, with its sign (ggml Q4_0; need_m) */
@@ -91,12 +103,17 @@ inline float hmin16(float16 v)
     return fmin(c.x, c.y);
 }
 
-inline block_stats stats_of(global const void *src, uint src_half, ulong base, uint block, uint need_m)
+/* Inlined, and its result written through a pointer: inlining a function
+ * that returns a struct leaves llvm.experimental.noalias.scope.decl behind,
+ * which oclgrind cannot run. */
+static inline __attribute__((always_inline)) void stats_of(global const void *src, uint src_half, ulong base,
+                                                           uint block, uint need_m, block_stats *out)
 {
     float16 amax = (float16)(0.0f), lo = (float16)(INFINITY), hi = (float16)(-INFINITY);
     int16 finite = (int16)(-1);
     for (uint j = 0; j < block; j += 16) {
         float16 v = load16(src, src_half, base + j);
+        PREFETCH_AHEAD(src, src_half, base + j);
         finite &= isfinite(v);
         amax = fmax(amax, fabs(v));
         lo = fmin(lo, v);
@@ -104,15 +121,20 @@ inline block_stats stats_of(global const void *src, uint src_half, ulong base, u
     }
     block_stats st = {hmax16(amax), 0.0f, hmin16(lo), hmax16(hi), all(finite)};
     /* The first element reaching amax is the one a sequential scan keeps
-     * (none in an all-zero block: m stays +0, as in ggml). */
-    for (uint j = 0; need_m && st.finite && st.amax > 0.0f && j < block; j++) {
-        float v = load_x(src, src_half, base + j);
-        if (fabs(v) == st.amax) {
-            st.m = v;
-            break;
+     * (none in an all-zero block: m stays +0, as in ggml): the smallest
+     * index whose magnitude equals amax, found 16 at a time. */
+    if (need_m && st.finite && st.amax > 0.0f) {
+        int16 first = (int16)(INT_MAX);
+        for (uint j = 0; j < block; j += 16) {
+            int16 at = (int16)(j) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            first = min(first, select((int16)(INT_MAX), at, fabs(load16(src, src_half, base + j)) == (float16)(st.amax)));
         }
+        int8 a = min(first.lo, first.hi);
+        int4 b = min(a.lo, a.hi);
+        int2 c = min(b.lo, b.hi);
+        st.m = load_x(src, src_half, base + (uint)min(c.x, c.y));
     }
-    return st;
+    *out = st;
 }
 
 /* Where a block's codes go: elements k0 .. k0+block-1 of row `row` of a
@@ -140,8 +162,31 @@ inline void store_codes8(uint16 q, QUANT_DEST, uint j)
     uint8 a = sh.even | sh.odd; /* (0|1, 2|3, ...) */
     uint4 b = a.even | a.odd;   /* one word per 4 elements */
     global uint *words = (global uint *)quants;
-    for (uint w = 0; w < 4; w++)
-        words[tile_word(row, k0 + j + 4 * w, cols, 8)] = w == 0 ? b.s0 : w == 1 ? b.s1 : w == 2 ? b.s2 : b.s3;
+    words[tile_word(row, k0 + j, cols, 8)] = b.s0;
+    words[tile_word(row, k0 + j + 4, cols, 8)] = b.s1;
+    words[tile_word(row, k0 + j + 8, cols, 8)] = b.s2;
+    words[tile_word(row, k0 + j + 12, cols, 8)] = b.s3;
+}
+
+/* C's roundf (halfway cases away from zero) for 16 values, as integers:
+ * x + copysign(0.49999997, x) truncated. Equal to roundf for every finite
+ * float: below 0.5 the sum stays under the next integer, from 0.5 up it
+ * rounds to at least the next integer, and from 2^23 up x is an integer and
+ * the sum rounds back to it. Three instructions, where round() is a dozen. */
+inline int16 round_away16(float16 x)
+{
+    return convert_int16(x + copysign((float16)(0x1.fffffep-2f), x));
+}
+
+/* vstore_half_rte of one scale: PoCL converts in software, where x86 has an
+ * instruction (F16C), which rounds to nearest even as well. */
+inline void store_scale_half(float d, uint g, global half *d_all)
+{
+#if defined(__F16C__)
+    ((global ushort *)d_all)[g] = as_ushort8(__builtin_ia32_vcvtps2ph((float4)(d, 0.0f, 0.0f, 0.0f), 0)).s0;
+#else
+    vstore_half_rte(d, g, d_all);
+#endif
 }
 
 /* ggml quantize_row_q8_0_ref. */
@@ -150,9 +195,9 @@ inline void quantize_q8(global const void *src, uint src_half, ulong base, uint 
 {
     float d = st.amax / 127.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
-    vstore_half_rte(d, g, d_all);
+    store_scale_half(d, g, d_all);
     for (uint j = 0; j < block; j += 16)
-        store_codes8(as_uint16(convert_int16(round(load16(src, src_half, base + j) * id))), QUANT_AT, j);
+        store_codes8(as_uint16(round_away16(load16(src, src_half, base + j) * id)), QUANT_AT, j);
 }
 
 /* ggml quantize_row_q4_0_ref: d = m/-8, q = min(15, trunc(x/d + 8.5)). */
@@ -161,7 +206,7 @@ inline void quantize_q4(global const void *src, uint src_half, ulong base, uint 
 {
     float d = st.m / -8.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
-    vstore_half_rte(d, g, d_all);
+    store_scale_half(d, g, d_all);
     for (uint j = 0; j < block; j += 16)
         store_codes4(as_uint16(min((int16)15, convert_int16(load16(src, src_half, base + j) * id + 8.5f))),
                      QUANT_AT, j);
@@ -179,46 +224,52 @@ inline void quantize_q4z(global const void *src, uint src_half, ulong base, uint
     *s_out = s;
     *z_out = (uchar)z;
     for (uint j = 0; j < block; j += 16) {
-        float16 v = clamp(round(load16(src, src_half, base + j) * rs + (float)z), 0.0f, 15.0f);
-        store_codes4(convert_uint16(v), QUANT_AT, j);
+        int16 q = clamp(round_away16(load16(src, src_half, base + j) * rs + (float)z), 0, 15);
+        store_codes4(as_uint16(q), QUANT_AT, j);
     }
 }
+
+/* The midpoints of a sorted 4-bit code, as sorted_code_rank compares them:
+ * lane i lies between the (i-1)-th and i-th smallest codes (lane 0 = -inf,
+ * unused). Computed once per work-item, and kept in a vector, not an
+ * array: PoCL gives a private array one copy per work-item of the group. */
+#define CODE4_SORTED(i) (format == CLQ_FMT_NF4 ? nf4_code[i] : fp4_code[fp4_order[i]])
+#define CODE4_MID(i) ((CODE4_SORTED((i) - 1) + CODE4_SORTED(i)) / 2.0f)
+inline float16 code4_midpoints(uint format)
+{
+    return (float16)(-INFINITY, CODE4_MID(1), CODE4_MID(2), CODE4_MID(3), CODE4_MID(4), CODE4_MID(5), CODE4_MID(6),
+                     CODE4_MID(7), CODE4_MID(8), CODE4_MID(9), CODE4_MID(10), CODE4_MID(11), CODE4_MID(12),
+                     CODE4_MID(13), CODE4_MID(14), CODE4_MID(15));
+}
+#undef CODE4_MID
+#undef CODE4_SORTED
 
 /* The midpoint rule of sorted_code_rank for 16 values at once: the rank is
  * the number of midpoints strictly below s. Same midpoints, same
  * comparisons, so the same codes, whichever of the two ways counts them. */
-inline uint16 code4_index16(uint format, float16 s)
+static inline __attribute__((always_inline)) uint16 code4_index16(uint format, float16 s, float16 mid)
 {
-    constant float *code = format == CLQ_FMT_NF4 ? nf4_code : fp4_code;
+    int16 rank = (int16)(0);
 #if defined(__AVX512F__)
     /* A 4-step binary search with vpermps fetching each lane's midpoint:
      * rank grows by 8, 4, 2, 1 while the midpoint just below the new rank
-     * is still below s. Lane i of `below` is midpoint i-1 (lane 0 unused). */
-    float m[16];
-    m[0] = -INFINITY;
-    for (uint i = 0; i < 15; i++) {
-        float a = format == CLQ_FMT_NF4 ? code[i] : code[fp4_order[i]];
-        float b = format == CLQ_FMT_NF4 ? code[i + 1] : code[fp4_order[i + 1]];
-        m[i + 1] = (a + b) / 2.0f;
-    }
-    float16 below = vload16(0, m);
-    int16 rank = (int16)(0);
+     * is still below s. */
+#pragma unroll
     for (int step = 8; step > 0; step /= 2) {
         int16 next = rank + step;
-        rank = select(rank, next, s > __builtin_ia32_permvarsf512(below, next));
+        rank = select(rank, next, s > __builtin_ia32_permvarsf512(mid, next));
     }
     if (format == CLQ_FMT_NF4)
         return as_uint16(rank);
     return as_uint16(__builtin_ia32_permvarsi512((int16)(CLQ_FP4_SORTED_INDICES), rank)); /* fp4_order[rank] */
 #else
-    int16 rank = (int16)(0);
-    for (uint i = 0; i < 15; i++) {
-        float a = format == CLQ_FMT_NF4 ? code[i] : code[fp4_order[i]];
-        float b = format == CLQ_FMT_NF4 ? code[i + 1] : code[fp4_order[i + 1]];
-        /* select, not arithmetic on the comparison: oclgrind 21.10 computes
-         * (s > m) & 1 as 255 where PoCL (and the spec) give 1. */
-        rank += select((int16)(0), (int16)(1), s > (float16)((a + b) / 2.0f));
-    }
+    /* select, not arithmetic on the comparison: oclgrind 21.10 computes
+     * (s > m) & 1 as 255 where PoCL (and the spec) give 1. */
+#define COUNT_BELOW(lane) rank += select((int16)(0), (int16)(1), s > (float16)(mid.lane))
+    COUNT_BELOW(s1), COUNT_BELOW(s2), COUNT_BELOW(s3), COUNT_BELOW(s4), COUNT_BELOW(s5);
+    COUNT_BELOW(s6), COUNT_BELOW(s7), COUNT_BELOW(s8), COUNT_BELOW(s9), COUNT_BELOW(sA);
+    COUNT_BELOW(sB), COUNT_BELOW(sC), COUNT_BELOW(sD), COUNT_BELOW(sE), COUNT_BELOW(sF);
+#undef COUNT_BELOW
     if (format == CLQ_FMT_NF4)
         return as_uint16(rank);
     return shuffle((uint16)(CLQ_FP4_SORTED_INDICES), as_uint16(rank)); /* fp4_order[rank] */
@@ -229,13 +280,13 @@ inline uint16 code4_index16(uint format, float16 s)
  * interval by midpoints.
  * An all-zero block uses 0 instead of 1/0, so it maps to the code for 0. */
 inline void quantize_code4(global const void *src, uint src_half, ulong base, uint block, block_stats st,
-                           uint format, QUANT_DEST, global float *absmax_out)
+                           uint format, float16 mid, QUANT_DEST, global float *absmax_out)
 {
     float inv = st.amax != 0.0f ? 1.0f / st.amax : 0.0f;
     *absmax_out = st.amax;
     for (uint j = 0; j < block; j += 16)
-        store_codes4(code4_index16(format, clamp(load16(src, src_half, base + j) * inv, -1.0f, 1.0f)), QUANT_AT,
-                     j);
+        store_codes4(code4_index16(format, clamp(load16(src, src_half, base + j) * inv, -1.0f, 1.0f), mid),
+                     QUANT_AT, j);
 }
 
 /* bitsandbytes quantize_blockwise with the dynamic code (256 entries: a
@@ -250,24 +301,18 @@ inline void quantize_dynamic8(global const void *src, uint src_half, ulong base,
             (uchar)code_index(CLQ_FMT_DYNAMIC8, clamp(load_x(src, src_half, base + j) * inv, -1.0f, 1.0f));
 }
 
-/* One work-item per block g of an N×K matrix (K = cols, a multiple of
- * block, so the blocks tile the flat array). A non-finite input records the
- * lowest such block in *first_bad and writes nothing for that block. For
- * double quantization the host passes a temporary fp32 buffer as `scales`. */
-kernel void clq_quantize_blocks(global const void *src, uint src_half, uint format, uint block, uint cols,
-                                uint nblocks, global uchar *quants, global void *scales, global uchar *zeros,
-                                volatile global uint *first_bad)
+/* Block g (row `row`, elements k0 .. k0+block-1) of an N×K matrix, in a
+ * format the caller fixes at compile time. Returns 0 (and writes nothing)
+ * when the block holds NaN or Inf. */
+static inline __attribute__((always_inline)) int quantize_block(uint format, global const void *src, uint src_half,
+                                                                uint block, uint g, QUANT_DEST, global void *scales,
+                                                                global uchar *zeros, float16 mid)
 {
-    uint g = get_global_id(0);
-    if (g >= nblocks)
-        return;
-    ulong base = (ulong)g * block;
-    uint row = (uint)(base / cols), k0 = (uint)(base % cols);
-    block_stats st = stats_of(src, src_half, base, block, format == CLQ_FMT_Q4);
-    if (!st.finite) {
-        atomic_min(first_bad, g);
-        return;
-    }
+    ulong base = (ulong)row * cols + k0;
+    block_stats st;
+    stats_of(src, src_half, base, block, format == CLQ_FMT_Q4, &st);
+    if (!st.finite)
+        return 0;
     global half *d16 = (global half *)scales;
     global float *s32 = (global float *)scales + g;
     switch (format) {
@@ -281,15 +326,61 @@ kernel void clq_quantize_blocks(global const void *src, uint src_half, uint form
         quantize_q4z(src, src_half, base, block, st, QUANT_AT, s32, zeros + g);
         break;
     case CLQ_FMT_NF4:
-        quantize_code4(src, src_half, base, block, st, CLQ_FMT_NF4, QUANT_AT, s32);
-        break;
     case CLQ_FMT_FP4:
-        quantize_code4(src, src_half, base, block, st, CLQ_FMT_FP4, QUANT_AT, s32);
+        quantize_code4(src, src_half, base, block, st, format, mid, QUANT_AT, s32);
         break;
     case CLQ_FMT_DYNAMIC8:
         quantize_dynamic8(src, src_half, base, block, st, QUANT_AT, s32);
         break;
     }
+    return 1;
+}
+
+/* Blocks b .. b+span-1 of one row of a `rows`×`cols` matrix per work-item
+ * (the last span of a row may be shorter). Several blocks per work-item
+ * because a work-item's own cost (its index arithmetic, PoCL's loop over
+ * work-items) is as large as a small block's work: one block each ran at
+ * half the speed on a CPU. The loop is written once per format so that
+ * each copy is compiled for its format. A non-finite input records the
+ * lowest such block in *first_bad; that block is not written. For double
+ * quantization the host passes a temporary fp32 buffer as `scales`. */
+kernel void clq_quantize_blocks(global const void *src, uint src_half, uint format, uint block, uint rows, uint cols,
+                                uint span, global uchar *quants, global void *scales, global uchar *zeros,
+                                volatile global uint *first_bad)
+{
+    uint i = get_global_id(0);
+    uint row_blocks = cols / block, spans = (row_blocks + span - 1) / span;
+    uint row = i / spans;
+    if (row >= rows)
+        return;
+    uint b0 = (i - row * spans) * span, b1 = min(b0 + span, row_blocks);
+    uint g0 = row * row_blocks;
+    float16 mid = code4_midpoints(format);
+#define QUANTIZE_SPAN(fmt)                                                                                  \
+    for (uint b = b0; b < b1; b++)                                                                             \
+        if (!quantize_block(fmt, src, src_half, block, g0 + b, quants, row, b * block, cols, scales, zeros, mid)) \
+            atomic_min(first_bad, g0 + b);
+    switch (format) {
+    case CLQ_FMT_Q8:
+        QUANTIZE_SPAN(CLQ_FMT_Q8);
+        break;
+    case CLQ_FMT_Q4:
+        QUANTIZE_SPAN(CLQ_FMT_Q4);
+        break;
+    case CLQ_FMT_Q4Z:
+        QUANTIZE_SPAN(CLQ_FMT_Q4Z);
+        break;
+    case CLQ_FMT_NF4:
+        QUANTIZE_SPAN(CLQ_FMT_NF4);
+        break;
+    case CLQ_FMT_FP4:
+        QUANTIZE_SPAN(CLQ_FMT_FP4);
+        break;
+    case CLQ_FMT_DYNAMIC8:
+        QUANTIZE_SPAN(CLQ_FMT_DYNAMIC8);
+        break;
+    }
+#undef QUANTIZE_SPAN
 }
 
 /* ---- double quantization of the absmax vector ------------------------------ */

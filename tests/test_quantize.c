@@ -4,6 +4,7 @@
  * constant, negative-only or tiny. Quantization is deterministic, so the
  * comparison is bit-exact: no tolerance is involved. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,14 +38,15 @@ static void compare_bytes(const char *what, const void *got, const void *want, s
 
 /* Quantizes x on the device (from fp32, or from its fp16 copy h) and checks
  * the exported bytes and the dequantized values against the reference. */
-static void check_against_reference(const clq_weight_desc *d, const float *x, const uint16_t *h)
+static void check_against_reference_on(clq_context *ctx, const clq_weight_desc *d, const float *x,
+                                       const uint16_t *h)
 {
     size_t n = d->rows * d->cols;
     clq_weight *w = NULL;
     if (h)
-        TEST_OK(clq_weight_quantize_host(test_context(), d, CLQ_DTYPE_F16, h, n * 2, &w));
+        TEST_OK(clq_weight_quantize_host(ctx, d, CLQ_DTYPE_F16, h, n * 2, &w));
     else
-        TEST_OK(clq_weight_quantize_host(test_context(), d, CLQ_DTYPE_F32, x, n * 4, &w));
+        TEST_OK(clq_weight_quantize_host(ctx, d, CLQ_DTYPE_F32, x, n * 4, &w));
     ref_quant rq;
     cr_assert_eq(ref_quantize(d, x, &rq), 0);
 
@@ -70,6 +72,11 @@ static void check_against_reference(const clq_weight_desc *d, const float *x, co
     free(ry);
     ref_quant_free(&rq);
     clq_weight_destroy(w);
+}
+
+static void check_against_reference(const clq_weight_desc *d, const float *x, const uint16_t *h)
+{
+    check_against_reference_on(test_context(), d, x, h);
 }
 
 static void check_format(clq_format format, int double_quant, uint64_t seed)
@@ -124,4 +131,33 @@ Test(quantize, single_row_and_wide)
     float x[4096];
     test_fill_matrix(&rng, x, 1, 4096);
     check_against_reference(&d, x, NULL);
+}
+
+/* A work-item quantizes a span of quant_span elements of a row (tuning
+ * parameter; a CPU's default is 1024): rows of 133 blocks split into spans
+ * with a short last one, and a span of one block (a GPU's default), for
+ * every format. */
+Test(quantize, row_spans)
+{
+    static const unsigned spans[] = {16, 64, 1024};
+    static const clq_format formats[] = {CLQ_FORMAT_Q8,  CLQ_FORMAT_Q4,  CLQ_FORMAT_Q4Z,
+                                         CLQ_FORMAT_NF4, CLQ_FORMAT_FP4, CLQ_FORMAT_DYNAMIC8};
+    test_rng rng = {11};
+    for (size_t s = 0; s < sizeof spans / sizeof spans[0]; s++) {
+        char tuning[32];
+        snprintf(tuning, sizeof tuning, "quant_span=%u", spans[s]);
+        clq_context_options o;
+        clq_context_options_init(&o);
+        o.tuning = tuning;
+        clq_context *ctx = NULL;
+        TEST_OK(clq_context_create(&o, &ctx));
+        for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
+            clq_weight_desc d = {formats[f], 16, 5, 16 * 133, formats[f] == CLQ_FORMAT_NF4};
+            float *x = malloc(d.rows * d.cols * sizeof *x);
+            test_fill_matrix(&rng, x, d.rows, d.cols);
+            check_against_reference_on(ctx, &d, x, NULL);
+            free(x);
+        }
+        clq_context_destroy(ctx);
+    }
 }
