@@ -44,6 +44,9 @@ static clq_status read_device_facts(clq_context *ctx)
                              ctx->platform_version, NULL));
     CLQ_CL(clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof ctx->max_work_group,
                            &ctx->max_work_group, NULL));
+    CLQ_CL(clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof ctx->compute_units,
+                           &ctx->compute_units, NULL));
+    CLQ_CL(clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof ctx->local_mem, &ctx->local_mem, NULL));
     CLQ_CL(clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof ctx->device_type, &ctx->device_type, NULL));
     cl_device_fp_config fp = 0;
     CLQ_CL(clGetDeviceInfo(ctx->device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL));

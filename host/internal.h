@@ -113,6 +113,8 @@ typedef struct clq_device_params {
     unsigned pf_tm, pf_tn; /* matmul prefill: tile of rows of X by rows of W per work-group */
     unsigned pf_wm, pf_wn; /* matmul prefill: rows of X by outputs per work-item */
     unsigned quant_span;   /* quantize: elements of a row per work-item (at least one block) */
+    unsigned lora_groups;  /* decode with LoRA: 0 = shrink launched first; n = shrink inside the matmul,
+                              once per work-group, with n work-groups per compute unit */
 } clq_device_params;
 
 void clq_device_params_default(const clq_context *ctx, clq_device_params *params);
@@ -150,6 +152,8 @@ struct clq_context {
     char driver_version[128];
     char platform_version[256];
     size_t max_work_group;
+    cl_uint compute_units;
+    cl_ulong local_mem; /* bytes of local memory per work-group */
     cl_device_type device_type;
     bool correctly_rounded_divide; /* CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT */
     clq_device_params params;
@@ -184,6 +188,8 @@ typedef struct clq_arg {
 #define CLQ_ARG(x) ((clq_arg){sizeof(x), &(x)})
 #define CLQ_ARG_LOCAL(bytes) ((clq_arg){(bytes), NULL})
 clq_status clq_kernel_set_args(cl_kernel kernel, const clq_arg *args, size_t count);
+/* The same for arguments first, first+1, ... */
+clq_status clq_kernel_set_args_from(cl_kernel kernel, size_t first, const clq_arg *args, size_t count);
 
 /* Enqueues a 1-D kernel over `global` work-items (rounded up to `local` when
  * local is non-zero; kernels check their bounds). */

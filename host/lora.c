@@ -1,7 +1,10 @@
 /* LoRA adapter sets on the device: every adapter's A packed into one buffer
  * (rows one after another), every B into another, with per-adapter rank,
  * offsets and scale beside them, so one kernel launch serves a batch whose
- * rows use different adapters. */
+ * rows use different adapters. B is stored in row tiles like the weights:
+ * for each tile of 16 outputs and each rank index j, the 16 outputs' B[n, j]
+ * side by side (zeros past N), so the matmul's epilogue reads a tile's
+ * expand as one vector per j (lora_b_index in matmul.cl). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,9 @@ void clq_lora_destroy(clq_lora *l)
 }
 
 size_t clq_lora_count(const clq_lora *l) { return l ? l->count : 0; }
+
+/* Rows of a tiled B: N rounded up to whole tiles. */
+static uint64_t padded_rows(uint64_t rows) { return clq_ceil_div(rows, CLQ_TILE_ROWS) * CLQ_TILE_ROWS; }
 
 static clq_status check_adapters(uint64_t rows, uint64_t cols, const clq_adapter_desc *ad, size_t count)
 {
@@ -44,13 +50,26 @@ static clq_status check_adapters(uint64_t rows, uint64_t cols, const clq_adapter
             return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "adapter %zu: alpha is not finite", i);
         total_rank += ad[i].rank;
     }
-    if (total_rank * rows > UINT32_MAX)
+    if (total_rank * padded_rows(rows) > UINT32_MAX)
         return CLQ_FAIL(CLQ_ERROR_SHAPE, "adapters too large: %llu rank rows for %llu outputs",
                         (unsigned long long)total_rank, (unsigned long long)rows);
     return CLQ_SUCCESS;
 }
 
-/* Copies every adapter's A (or B) one after another into a new buffer. */
+/* B (rows × rank, row-major) in row tiles: element (n, j) goes to
+ * ((n / 16)·rank + j)·16 + n % 16; `tiled` has room for the padded rows
+ * and is zeroed by the caller. */
+static void tile_b(const void *b, uint64_t rows, uint32_t rank, size_t elt, unsigned char *tiled)
+{
+    const unsigned char *src = b;
+    for (uint64_t n = 0; n < rows; n++)
+        for (uint32_t j = 0; j < rank; j++)
+            memcpy(tiled + (((n / CLQ_TILE_ROWS) * rank + j) * CLQ_TILE_ROWS + n % CLQ_TILE_ROWS) * elt,
+                   src + (n * rank + j) * elt, elt);
+}
+
+/* Copies every adapter's A (or tiled B) one after another into a new
+ * buffer; per_rank is K for A and the padded N for B. */
 static clq_status pack_matrices(clq_lora *l, const clq_adapter_desc *ad, bool b_side, uint64_t per_rank,
                                 size_t elt, cl_mem *out)
 {
@@ -61,8 +80,19 @@ static clq_status pack_matrices(clq_lora *l, const clq_adapter_desc *ad, bool b_
     uint64_t at = 0;
     for (size_t i = 0; i < l->count; i++) {
         size_t bytes = ad[i].rank * per_rank * elt;
-        CLQ_CL(clEnqueueWriteBuffer(l->ctx->queue, *out, CL_TRUE, at, bytes, b_side ? ad[i].b : ad[i].a, 0, NULL,
-                                    NULL));
+        const void *src = ad[i].a;
+        unsigned char *tiled = NULL;
+        if (b_side) {
+            tiled = calloc(1, bytes);
+            if (!tiled)
+                return CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "tiling adapter %zu's B", i);
+            tile_b(ad[i].b, l->rows, ad[i].rank, elt, tiled);
+            src = tiled;
+        }
+        cl_int err = clEnqueueWriteBuffer(l->ctx->queue, *out, CL_TRUE, at, bytes, src, 0, NULL, NULL);
+        free(tiled);
+        if (err != CL_SUCCESS)
+            return CLQ_FAIL(err, "writing adapter %zu's %s: %s", i, b_side ? "B" : "A", clq_status_string(err));
         at += bytes;
     }
     return CLQ_SUCCESS;
@@ -78,7 +108,7 @@ static clq_status fill_lora(clq_lora *l, const clq_adapter_desc *ad, const float
     for (size_t i = 0; i < l->count; i++) {
         rank[i] = (cl_int)ad[i].rank;
         a_row[i] = rows_so_far;
-        b_offset[i] = (cl_uint)(rows_so_far * l->rows);
+        b_offset[i] = (cl_uint)(rows_so_far * padded_rows(l->rows));
         rows_so_far += ad[i].rank;
         scale[i] = scales                 ? scales[i]
                    : ad[i].rslora ? ad[i].alpha / sqrtf((float)ad[i].rank)
@@ -87,7 +117,7 @@ static clq_status fill_lora(clq_lora *l, const clq_adapter_desc *ad, const float
             l->max_rank = ad[i].rank;
     }
     CLQ_FORWARD(pack_matrices(l, ad, false, l->cols, elt, &l->a));
-    CLQ_FORWARD(pack_matrices(l, ad, true, l->rows, elt, &l->b));
+    CLQ_FORWARD(pack_matrices(l, ad, true, padded_rows(l->rows), elt, &l->b));
     CLQ_FORWARD(clq_upload(l->ctx, rank, l->count * sizeof rank[0], &l->rank));
     CLQ_FORWARD(clq_upload(l->ctx, a_row, l->count * sizeof a_row[0], &l->a_row));
     CLQ_FORWARD(clq_upload(l->ctx, b_offset, l->count * sizeof b_offset[0], &l->b_offset));

@@ -23,7 +23,9 @@ void clq_device_params_default(const clq_context *ctx, clq_device_params *p)
      * sharing each 64-byte line, in groups of 64, and uses local-memory
      * tiles for prefill. A CPU quantizes 1024 elements of a row per
      * work-item (a work-item's own cost matches a small block's work), a GPU
-     * one block. `clq tune` finds better values per device. */
+     * one block. A CPU computes decode's LoRA shrink inside the matmul, once
+     * in each of 4 work-groups per core, rather than pay PoCL's ~100 us for
+     * a second launch; a GPU launches it. `clq tune` finds better values per device. */
     bool cpu = (ctx->device_type & CL_DEVICE_TYPE_CPU) != 0;
     p->mm_lanes = cpu ? 16 : 1;
     p->tiles_wg = cpu ? 1 : 64;
@@ -34,6 +36,7 @@ void clq_device_params_default(const clq_context *ctx, clq_device_params *p)
     p->pf_wm = cpu ? 8 : 4;
     p->pf_wn = cpu ? 8 : 4;
     p->quant_span = cpu ? 1024 : 16;
+    p->lora_groups = cpu ? 4 : 0;
     while (p->pf_tm / p->pf_wm * (p->pf_tn / p->pf_wn) > ctx->max_work_group && p->pf_tm > p->pf_wm) {
         p->pf_tm /= 2; /* devices with small work-groups */
         p->pf_tn /= 2;
@@ -65,6 +68,7 @@ static const param_field fields[] = {
     {"shrink_rows", offsetof(clq_device_params, shrink_rows), true, 0, 1, false},
     FIELD(pf_tm, 1, 256, true),      FIELD(pf_tn, 1, 256, true),   FIELD(pf_wm, 1, 16, true),
     FIELD(pf_wn, 1, 16, true),       FIELD(quant_span, 16, 65536, true),
+    FIELD(lora_groups, 0, 64, false),
 };
 #undef FIELD
 

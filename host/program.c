@@ -13,8 +13,8 @@
 static const char *const program_files[CLQ_PROGRAM_COUNT][MAX_PROGRAM_FILES] = {
     [CLQ_PROGRAM_QUANTIZE] = {"dequant.cl", "quantize.cl"},
     [CLQ_PROGRAM_REPACK] = {"repack.cl"},
-    [CLQ_PROGRAM_MATMUL] = {"dequant.cl", "matmul.cl"},
-    [CLQ_PROGRAM_LORA] = {"lora.cl"},
+    [CLQ_PROGRAM_MATMUL] = {"dequant.cl", "lora_dot.cl", "matmul.cl"},
+    [CLQ_PROGRAM_LORA] = {"lora_dot.cl", "lora.cl"},
 };
 #define SHARED_HEADER "clq_common.h"
 
@@ -257,14 +257,19 @@ clq_status clq_kernel_create(clq_context *ctx, clq_program_id id, const char *de
     return CLQ_SUCCESS;
 }
 
-clq_status clq_kernel_set_args(cl_kernel kernel, const clq_arg *args, size_t count)
+clq_status clq_kernel_set_args_from(cl_kernel kernel, size_t first, const clq_arg *args, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        cl_int err = clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
+        cl_int err = clSetKernelArg(kernel, (cl_uint)(first + i), args[i].size, args[i].value);
         if (err != CL_SUCCESS)
-            return CLQ_FAIL(err, "clSetKernelArg(%zu): %s", i, clq_status_string(err));
+            return CLQ_FAIL(err, "clSetKernelArg(%zu): %s", first + i, clq_status_string(err));
     }
     return CLQ_SUCCESS;
+}
+
+clq_status clq_kernel_set_args(cl_kernel kernel, const clq_arg *args, size_t count)
+{
+    return clq_kernel_set_args_from(kernel, 0, args, count);
 }
 
 clq_status clq_enqueue_1d(clq_context *ctx, cl_kernel kernel, size_t global, size_t local, cl_uint num_wait,

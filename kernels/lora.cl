@@ -5,7 +5,7 @@
  * epilogue, so Y is written once.
  *
  * Adapters live packed in one buffer: adapter i's A is rank[i] rows of K
- * starting at row a_row[i].
+ * starting at row a_row[i]. lora_dot.cl is prepended.
  */
 
 #ifndef CLQ_REDUCE_WG
@@ -50,14 +50,9 @@ clq_lora_shrink(uint m_count, uint k_count, global const void *x, uint x_half, g
 }
 
 /* The same T for CPUs: one work-item per (row m, rank index j), its dot
- * product over K in float16 vectors (K is a multiple of the weight's block,
- * so of 16). No barrier and no local memory: on PoCL a work-group barrier
- * costs more than the 4096-element dot product it would split. */
-inline float16 lora_load16(global const void *p, uint is_half, ulong i)
-{
-    return is_half ? vload_half16(0, (global const half *)p + i) : vload16(0, (global const float *)p + i);
-}
-
+ * product over K in float16 vectors (lora_dot.cl). No barrier and no local
+ * memory: on PoCL a work-group barrier costs more than the 4096-element dot
+ * product it would split. */
 kernel void clq_lora_shrink_rows(uint m_count, uint k_count, global const void *x, uint x_half,
                                  global const void *a_all, uint a_half, global const int *rank,
                                  global const uint *a_row, global const int *row_adapter, uint r_max,
@@ -69,15 +64,7 @@ kernel void clq_lora_shrink_rows(uint m_count, uint k_count, global const void *
         return;
     int adapter = row_adapter ? row_adapter[m] : 0;
     float sum = 0.0f;
-    if (adapter >= 0 && (int)j < rank[adapter]) {
-        ulong xrow = (ulong)m * k_count, arow = (ulong)(a_row[adapter] + j) * k_count;
-        float16 acc = (float16)(0.0f);
-        for (uint k = 0; k < k_count; k += 16)
-            acc = mad(lora_load16(x, x_half, xrow + k), lora_load16(a_all, a_half, arow + k), acc);
-        float8 a8 = acc.lo + acc.hi;
-        float4 a4 = a8.lo + a8.hi;
-        float2 a2 = a4.lo + a4.hi;
-        sum = a2.x + a2.y;
-    }
+    if (adapter >= 0 && (int)j < rank[adapter])
+        sum = lora_dot(x, x_half, (ulong)m * k_count, a_all, a_half, (ulong)(a_row[adapter] + j) * k_count, k_count);
     t[(ulong)m * r_max + j] = sum;
 }

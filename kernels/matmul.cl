@@ -1,9 +1,9 @@
 /*
  * Fused dequantize-GEMV/GEMM with the LoRA side path:
- *   Y = X·dequant(W)ᵀ (+ bias) (+ s·T·Bᵀ),  T = X·Aᵀ from lora.cl.
+ *   Y = X·dequant(W)ᵀ (+ bias) (+ s·T·Bᵀ),  T = X·Aᵀ from lora.cl or, in
+ *   decode on CPUs, from the matmul's own work-group.
  * Built once per weight format: CLQ_FORMAT and CLQ_DQ are compile-time
- * constants, so no format switch is left in the inner loops. dequant.cl is
- * prepended (codes, scales).
+ * constants, so no format switch is left in the inner loops.
  *
  * Two kernel families, chosen by the host:
  *  - clq_matmul_tiles<MR> (decode, and prefill on CPUs): a work-item streams
@@ -19,6 +19,9 @@
  *    CLQ_PF_TN rows of W, the weights of a tile dequantized once into local
  *    memory and reused by every row of the X tile.
  * Both end in the same epilogue (bias, LoRA expand), so Y is written once.
+ * clq_matmul_tiles_lora<MR> is the tiles kernel with the LoRA shrink done
+ * first in each work-group (decode on CPUs: one launch instead of two).
+ * dequant.cl and lora_dot.cl are prepended.
  */
 #pragma OPENCL FP_CONTRACT ON
 
@@ -89,7 +92,16 @@ inline uint zero_point(global const uchar *zeros, uint g)
 #endif
 }
 
-/* acc + bias[n] + s·Σ_j B[n, j]·T[m, j] for the adapter of row m. */
+/* Where B[n, j] of an adapter of rank r lies: B is stored in row tiles
+ * like the weight (host/lora.c), 16 outputs side by side for each j, so a
+ * tile's 16 outputs read one vector per j. */
+inline ulong lora_b_index(uint b_offset, uint r, uint n, uint j)
+{
+    return b_offset + ((ulong)(n / CLQ_TILE_ROWS) * r + j) * CLQ_TILE_ROWS + n % CLQ_TILE_ROWS;
+}
+
+/* acc + bias[n] + s·Σ_j B[n, j]·T[m, j] for the adapter of row m, T from
+ * the global scratch t (the prefill kernel's epilogue). */
 inline float epilogue(float acc, uint m, uint n, EPILOGUE_PARAMS)
 {
     if (bias)
@@ -97,12 +109,11 @@ inline float epilogue(float acc, uint m, uint n, EPILOGUE_PARAMS)
     if (n_adapters) {
         int a = row_adapter ? row_adapter[m] : 0;
         if (a >= 0) {
-            int r = rank[a];
-            ulong b_row = b_offset[a] + (ulong)n * (uint)r;
+            uint r = (uint)rank[a];
             global const float *t_row = t + (ulong)m * r_max;
             float side = 0.0f;
-            for (int j = 0; j < r; j++)
-                side = mad(load_x(lora_b, b_half, b_row + j), t_row[j], side);
+            for (uint j = 0; j < r; j++)
+                side = mad(load_x(lora_b, b_half, lora_b_index(b_offset[a], r, n, j)), t_row[j], side);
             acc = mad(lora_scale[a], side, acc);
         }
     }
@@ -153,6 +164,39 @@ inline vfloat lookup4(constant float *table, vuint idx)
 }
 #define LOOKUP4(table, idx) lookup4(table, idx)
 #endif
+
+/* CLQ_MM_LANES consecutive elements of B (fp32 or fp16). */
+#if CLQ_MM_LANES == 16
+#define VLOAD_B(p, is_half, i) lora_load16(p, is_half, i)
+#else
+#define VLOAD_B(p, is_half, i) load_x(p, is_half, i)
+#endif
+
+/* The LoRA side path for lanes n0 .. n0+CLQ_MM_LANES-1 of row m of Y:
+ * s·Σ_j B[n, j]·T[m, j], one vector fma per j (B's tiles put a tile's
+ * outputs side by side). T is row t_local_row of t_local where the
+ * work-group computed it (clq_matmul_tiles_lora), else row m of t. Lanes
+ * past N read B's zero padding. */
+static inline __attribute__((always_inline)) vfloat lora_lanes(uint m, uint n0, EPILOGUE_PARAMS,
+                                                               local const float *t_local, uint t_local_row)
+{
+    vfloat side = (vfloat)(0.0f);
+    int a = n_adapters ? (row_adapter ? row_adapter[m] : 0) : -1;
+    if (a < 0)
+        return side;
+    uint r = (uint)rank[a];
+    ulong at = lora_b_index(b_offset[a], r, n0, 0);
+    if (t_local) {
+        local const float *t_row = t_local + t_local_row * r_max;
+        for (uint j = 0; j < r; j++)
+            side = mad(VLOAD_B(lora_b, b_half, at + j * CLQ_TILE_ROWS), (vfloat)(t_row[j]), side);
+    } else {
+        global const float *t_row = t + (ulong)m * r_max;
+        for (uint j = 0; j < r; j++)
+            side = mad(VLOAD_B(lora_b, b_half, at + j * CLQ_TILE_ROWS), (vfloat)(t_row[j]), side);
+    }
+    return side * lora_scale[a];
+}
 
 /* The values of element i of each lane's word, before the block scale. */
 inline vfloat unscaled_lanes(vuint w, uint i, CODE_TABLE table, vfloat zero, global const float *code)
@@ -218,7 +262,8 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
  * (PoCL would warn that its loops cannot be unrolled). */
 static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_count, uint n_count, uint k_count,
                                                         uint block, WEIGHT_PARAMS, global const void *x,
-                                                        const uint x_half, global void *y, EPILOGUE_PARAMS)
+                                                        const uint x_half, global void *y, EPILOGUE_PARAMS,
+                                                        local const float *t_local)
 {
     const uint groups = CLQ_TILE_ROWS / CLQ_MM_LANES; /* work-items per tile */
     const uint PARTS = MR == 1 ? 4 : MR == 2 ? 2 : 1;
@@ -288,10 +333,10 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
         if (m0 + m >= m_count)
             break;
         float out[CLQ_MM_LANES];
-        VSTORE_FLOAT(acc[m], out);
+        VSTORE_FLOAT(acc[m] + lora_lanes(m0 + m, n0, EPILOGUE_ARGS, t_local, m), out);
         for (uint l = 0; l < CLQ_MM_LANES && n0 + l < n_count; l++)
             store_y(y, y_half, (ulong)(m0 + m) * n_count + n0 + l,
-                    epilogue(out[l], m0 + m, n0 + l, EPILOGUE_ARGS));
+                    bias ? out[l] + load_x(bias, y_half, n0 + l) : out[l]);
     }
 }
 
@@ -304,16 +349,61 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
          * without a test per element (and fp32 X as an fma operand). */    \
         if (x_half)                                                                                          \
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u,  \
-                  y, EPILOGUE_ARGS);                                                                         \
+                  y, EPILOGUE_ARGS, (local const float *)0);                                                 \
         else                                                                                                 \
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
-                  y, EPILOGUE_ARGS);                                                                         \
+                  y, EPILOGUE_ARGS, (local const float *)0);                                                 \
     }
 TILES_KERNEL(1)
 TILES_KERNEL(2)
 TILES_KERNEL(4)
 TILES_KERNEL(8)
 TILES_KERNEL(16)
+
+/* Decode with LoRA in one launch: the work-group first computes T for its
+ * MR rows of X into local memory (lora_dot.cl, the same sums as the shrink
+ * kernel), then each work-item runs its tile as above. Every work-group
+ * repeats the shrink (r·K per row of X), so the host makes few, large
+ * work-groups (lora_groups per compute unit): on a CPU that costs a few
+ * microseconds, where a second launch costs a hundred. t_local holds
+ * MR × r_max floats. */
+inline void shrink_into_local(uint MR, uint m0, uint m_count, uint k_count, global const void *x, uint x_half,
+                              global const void *lora_a, uint a_half, global const int *rank,
+                              global const uint *a_row, global const int *row_adapter, uint r_max,
+                              local float *t_local)
+{
+    for (uint p = get_local_id(0); p < MR * r_max; p += get_local_size(0)) {
+        uint m = m0 + p / r_max, j = p % r_max;
+        int adapter = m < m_count ? (row_adapter ? row_adapter[m] : 0) : -1;
+        float sum = 0.0f;
+        if (adapter >= 0 && (int)j < rank[adapter])
+            sum = lora_dot(x, x_half, (ulong)m * k_count, lora_a, a_half, (ulong)(a_row[adapter] + j) * k_count,
+                           k_count);
+        t_local[p] = sum;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+#define TILES_LORA_KERNEL(MR)                                                                                \
+    kernel void clq_matmul_tiles_lora##MR(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_PARAMS, \
+                                          global const void *x, uint x_half, global void *y, EPILOGUE_PARAMS, \
+                                          global const void *lora_a, uint a_half, global const uint *a_row,  \
+                                          local float *t_local)                                              \
+    {                                                                                                        \
+        shrink_into_local(MR, get_global_id(1) * MR, m_count, k_count, x, x_half, lora_a, a_half, rank,      \
+                          a_row, row_adapter, r_max, t_local);                                               \
+        if (x_half)                                                                                          \
+            tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u,  \
+                  y, EPILOGUE_ARGS, t_local);                                                                \
+        else                                                                                                 \
+            tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
+                  y, EPILOGUE_ARGS, t_local);                                                                \
+    }
+TILES_LORA_KERNEL(1)
+TILES_LORA_KERNEL(2)
+TILES_LORA_KERNEL(4)
+TILES_LORA_KERNEL(8)
+TILES_LORA_KERNEL(16)
 
 /* ---- prefill with local memory ---------------------------------------------------------- */
 
