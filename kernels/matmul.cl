@@ -365,8 +365,9 @@ TILES_KERNEL(16)
  * kernel), then each work-item runs its tile as above. Every work-group
  * repeats the shrink (r·K per row of X), so the host makes few, large
  * work-groups (lora_groups per compute unit): on a CPU that costs a few
- * microseconds, where a second launch costs a hundred. t_local holds
- * MR × r_max floats. */
+ * microseconds, less than a second launch on PoCL (4096² NF4 decode, rank
+ * 16: +40 µs against +63 µs, alternating runs). t_local holds MR × r_max
+ * floats. */
 inline void shrink_into_local(uint MR, uint m0, uint m_count, uint k_count, global const void *x, uint x_half,
                               global const void *lora_a, uint a_half, global const int *rank,
                               global const uint *a_row, global const int *row_adapter, uint r_max,

@@ -127,7 +127,8 @@ static inline __attribute__((always_inline)) void stats_of(global const void *sr
         int16 first = (int16)(INT_MAX);
         for (uint j = 0; j < block; j += 16) {
             int16 at = (int16)(j) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            first = min(first, select((int16)(INT_MAX), at, fabs(load16(src, src_half, base + j)) == (float16)(st.amax)));
+            int16 reaches = fabs(load16(src, src_half, base + j)) == (float16)(st.amax);
+            first = min(first, select((int16)(INT_MAX), at, reaches));
         }
         int8 a = min(first.lo, first.hi);
         int4 b = min(a.lo, a.hi);
