@@ -69,6 +69,7 @@ typedef struct launch {
     const clq_matmul_args *a;
     cl_mem t, row_adapter; /* LoRA scratch (M × max rank) and per-row index */
     cl_uint n_adapters, r_max;
+    bool shrink_inside;    /* decode computes T in its own work-groups (shrink_in_matmul) */
 } launch;
 
 static clq_status enqueue_shrink(clq_context *ctx, launch *l, cl_uint num_wait, const cl_event *wait_list,
@@ -132,14 +133,13 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
     const clq_lora *lo = a->lora;
     const clq_device_params *p = &ctx->params;
     bool local_tiles = !decode && (a->kernel == CLQ_MATMUL_PREFILL || p->prefill_local);
-    bool lora_inside = shrink_in_matmul(ctx, a, decode);
     cl_uint mr = tiles_rows(a->m);
     char defines[128], name[64];
     matmul_defines(&w->desc, defines, sizeof defines);
     if (local_tiles)
         snprintf(name, sizeof name, "clq_matmul_prefill");
     else
-        snprintf(name, sizeof name, "clq_matmul_tiles%s%u", lora_inside ? "_lora" : "", mr);
+        snprintf(name, sizeof name, "clq_matmul_tiles%s%u", l->shrink_inside ? "_lora" : "", mr);
     cl_kernel k;
     CLQ_FORWARD(clq_kernel_create(ctx, CLQ_PROGRAM_MATMUL, defines, name, &k));
     cl_uint m_count = (cl_uint)a->m, n_count = (cl_uint)w->desc.rows, k_count = (cl_uint)w->desc.cols;
@@ -154,7 +154,7 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
                       CLQ_ARG(l->t),      CLQ_ARG(l->r_max),   CLQ_ARG(lora_b),         CLQ_ARG(b_half),
                       CLQ_ARG(rank),      CLQ_ARG(b_offset),   CLQ_ARG(lora_scale),     CLQ_ARG(l->row_adapter)};
     int status = clq_kernel_set_args(k, args, CLQ_NARGS(args));
-    if (status == CLQ_SUCCESS && lora_inside) {
+    if (status == CLQ_SUCCESS && l->shrink_inside) {
         cl_uint a_half = lo->half;
         clq_arg shrink_args[] = {CLQ_ARG(lo->a), CLQ_ARG(a_half), CLQ_ARG(lo->a_row),
                                  CLQ_ARG_LOCAL(mr * l->r_max * sizeof(float))};
@@ -168,7 +168,7 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
         /* Work-items: (tiles of W × work-items per tile, chunks of MR rows of X). */
         size_t wg = p->tiles_wg;
         size_t items = clq_ceil_div(w->desc.rows, CLQ_TILE_ROWS) * (CLQ_TILE_ROWS / p->mm_lanes);
-        if (lora_inside)
+        if (l->shrink_inside)
             status = lora_group_size(ctx, k, items, &wg);
         size_t global[2] = {clq_ceil_div(items, wg) * wg, clq_ceil_div(a->m, mr)}, local[2] = {wg, 1};
         cl_int err = status == CLQ_SUCCESS ? clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, global, local, num_wait,
@@ -203,13 +203,12 @@ clq_status clq_matmul(const clq_weight *w, const clq_matmul_args *a, cl_uint num
     CLQ_FORWARD(check_args(w, a));
     clq_context *ctx = w->ctx;
     bool decode = a->kernel == CLQ_MATMUL_DECODE || (a->kernel == CLQ_MATMUL_AUTO && a->m <= CLQ_DECODE_ROWS);
-    launch l = {w, a, NULL, NULL, 0, 0};
+    launch l = {w, a, NULL, NULL, 0, 0, shrink_in_matmul(ctx, a, decode)};
     cl_event shrunk = NULL;
     int status = CLQ_SUCCESS;
     if (a->lora) {
-        bool separate = !shrink_in_matmul(ctx, a, decode);
-        status = prepare_lora(ctx, &l, separate);
-        if (status == CLQ_SUCCESS && separate)
+        status = prepare_lora(ctx, &l, !l.shrink_inside);
+        if (status == CLQ_SUCCESS && !l.shrink_inside)
             status = enqueue_shrink(ctx, &l, num_wait, wait_list, &shrunk);
     }
     if (status == CLQ_SUCCESS)

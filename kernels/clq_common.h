@@ -84,6 +84,27 @@ inline ulong tile_byte(uint row, uint k, uint cols, uint bits)
 {
     return 4 * tile_word(row, k, cols, bits) + (k % CLQ_WORD_ELEMENTS(bits)) * bits / 8;
 }
+
+/* Element i, or elements i .. i+15, of an fp32 or fp16 array (PoCL has no
+ * cl_khr_fp16, so fp16 is read with vload_half). */
+inline float load_x(global const void *src, uint src_half, ulong i)
+{
+    return src_half ? vload_half(i, (global const half *)src) : ((global const float *)src)[i];
+}
+inline float16 load_x16(global const void *src, uint src_half, ulong i)
+{
+    return src_half ? vload_half16(0, (global const half *)src + i) : vload16(0, (global const float *)src + i);
+}
+
+/* A hint to bring the line at p into the cache. On x86 CPUs a stream that
+ * is read once keeps more reads in flight with it than with the hardware
+ * prefetcher alone (matmul.cl, quantize.cl); a prefetch past the end of a
+ * buffer does nothing. Elsewhere it is no code. */
+#if defined(__x86_64__) || defined(__i386__)
+#define CLQ_PREFETCH(p) __builtin_prefetch((global const void *)(p))
+#else
+#define CLQ_PREFETCH(p) ((void)0)
+#endif
 #endif
 
 /* The 16-entry NF4 code (bitsandbytes get_4bit_type("nf4")), in fp32. */

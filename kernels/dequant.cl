@@ -15,12 +15,6 @@ constant float nf4_code[16] = {CLQ_NF4_CODE_VALUES};
 constant float fp4_code[16] = {CLQ_FP4_CODE_VALUES};
 constant float dynamic_code[256] = {CLQ_DYNAMIC8_CODE_VALUES};
 
-/* PoCL has no cl_khr_fp16, so fp16 data is read with vload_half. */
-inline float load_x(global const void *src, uint src_half, ulong i)
-{
-    return src_half ? vload_half(i, (global const half *)src) : ((global const float *)src)[i];
-}
-
 inline void store_y(global void *dst, uint dst_half, ulong i, float v)
 {
     if (dst_half)

@@ -12,11 +12,6 @@
 #define CLQ_REDUCE_WG 256 /* work-group size of the reduction over K (host passes it) */
 #endif
 
-inline float lora_load(global const void *p, uint is_half, ulong i)
-{
-    return is_half ? vload_half(i, (global const half *)p) : ((global const float *)p)[i];
-}
-
 /* One work-group per (row m, rank index j): its lanes split K, then reduce
  * in local memory. Rows without an adapter (index -1) and j beyond the
  * adapter's rank get 0. */
@@ -36,7 +31,7 @@ clq_lora_shrink(uint m_count, uint k_count, global const void *x, uint x_half, g
     if (active) {
         ulong xrow = (ulong)m * k_count, arow = (ulong)(a_row[adapter] + j) * k_count;
         for (uint k = lid; k < k_count; k += CLQ_REDUCE_WG)
-            sum = mad(lora_load(x, x_half, xrow + k), lora_load(a_all, a_half, arow + k), sum);
+            sum = mad(load_x(x, x_half, xrow + k), load_x(a_all, a_half, arow + k), sum);
     }
     partial[lid] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);

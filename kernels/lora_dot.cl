@@ -5,11 +5,6 @@
  * decode's matmul): both compute T the same way, to the bit.
  */
 
-inline float16 lora_load16(global const void *p, uint is_half, ulong i)
-{
-    return is_half ? vload_half16(0, (global const half *)p + i) : vload16(0, (global const float *)p + i);
-}
-
 /* Four independent sums: one would wait on the fma latency at every step. */
 inline float lora_dot(global const void *x, uint x_half, ulong x_at, global const void *a, uint a_half, ulong a_at,
                       uint k_count)
@@ -17,13 +12,13 @@ inline float lora_dot(global const void *x, uint x_half, ulong x_at, global cons
     float16 acc0 = (float16)(0.0f), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     uint k = 0;
     for (; k + 64 <= k_count; k += 64) {
-        acc0 = mad(lora_load16(x, x_half, x_at + k), lora_load16(a, a_half, a_at + k), acc0);
-        acc1 = mad(lora_load16(x, x_half, x_at + k + 16), lora_load16(a, a_half, a_at + k + 16), acc1);
-        acc2 = mad(lora_load16(x, x_half, x_at + k + 32), lora_load16(a, a_half, a_at + k + 32), acc2);
-        acc3 = mad(lora_load16(x, x_half, x_at + k + 48), lora_load16(a, a_half, a_at + k + 48), acc3);
+        acc0 = mad(load_x16(x, x_half, x_at + k), load_x16(a, a_half, a_at + k), acc0);
+        acc1 = mad(load_x16(x, x_half, x_at + k + 16), load_x16(a, a_half, a_at + k + 16), acc1);
+        acc2 = mad(load_x16(x, x_half, x_at + k + 32), load_x16(a, a_half, a_at + k + 32), acc2);
+        acc3 = mad(load_x16(x, x_half, x_at + k + 48), load_x16(a, a_half, a_at + k + 48), acc3);
     }
     for (; k < k_count; k += 16)
-        acc0 = mad(lora_load16(x, x_half, x_at + k), lora_load16(a, a_half, a_at + k), acc0);
+        acc0 = mad(load_x16(x, x_half, x_at + k), load_x16(a, a_half, a_at + k), acc0);
     float16 acc = (acc0 + acc1) + (acc2 + acc3);
     float8 a8 = acc.lo + acc.hi;
     float4 a4 = a8.lo + a8.hi;

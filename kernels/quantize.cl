@@ -60,25 +60,13 @@ inline uint code_index(uint format, float s)
 
 /* ---- one block ------------------------------------------------------------------ */
 
-/* A block is handled 16 elements at a time as float16 vectors (blocks are
- * multiples of 16): the arithmetic is elementwise, so every element still
- * rounds exactly as in the peers' scalar code; only the loops change. */
-inline float16 load16(global const void *src, uint src_half, ulong i)
-{
-    return src_half ? vload_half16(0, (global const half *)src + i) : vload16(0, (global const float *)src + i);
-}
-
-/* Quantization reads its input once, in order; on x86 CPUs a software
- * prefetch 8 KiB ahead keeps more reads in flight than the hardware
- * prefetcher does (as in the matmul). A prefetch past the end of the buffer
- * does nothing. */
-#if (defined(__x86_64__) || defined(__i386__))
+/* A block is handled 16 elements at a time as float16 vectors (load_x16;
+ * blocks are multiples of 16): the arithmetic is elementwise, so every
+ * element still rounds exactly as in the peers' scalar code; only the loops
+ * change. The input is read once, in order, and prefetched 8 KiB ahead. */
 #define PREFETCH_AHEAD(src, src_half, i)                                                                      \
-    __builtin_prefetch(src_half ? (global const void *)((global const half *)(src) + (i) + 4096)              \
-                                : (global const void *)((global const float *)(src) + (i) + 2048))
-#else
-#define PREFETCH_AHEAD(src, src_half, i) ((void)0)
-#endif
+    CLQ_PREFETCH(src_half ? (global const void *)((global const half *)(src) + (i) + 4096)                    \
+                          : (global const void *)((global const float *)(src) + (i) + 2048))
 
 typedef struct block_stats {
     float amax; /* largest magnitude */
@@ -112,7 +100,7 @@ static inline __attribute__((always_inline)) void stats_of(global const void *sr
     float16 amax = (float16)(0.0f), lo = (float16)(INFINITY), hi = (float16)(-INFINITY);
     int16 finite = (int16)(-1);
     for (uint j = 0; j < block; j += 16) {
-        float16 v = load16(src, src_half, base + j);
+        float16 v = load_x16(src, src_half, base + j);
         PREFETCH_AHEAD(src, src_half, base + j);
         finite &= isfinite(v);
         amax = fmax(amax, fabs(v));
@@ -127,7 +115,7 @@ static inline __attribute__((always_inline)) void stats_of(global const void *sr
         int16 first = (int16)(INT_MAX);
         for (uint j = 0; j < block; j += 16) {
             int16 at = (int16)(j) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            int16 reaches = fabs(load16(src, src_half, base + j)) == (float16)(st.amax);
+            int16 reaches = fabs(load_x16(src, src_half, base + j)) == (float16)(st.amax);
             first = min(first, select((int16)(INT_MAX), at, reaches));
         }
         int8 a = min(first.lo, first.hi);
@@ -198,7 +186,7 @@ inline void quantize_q8(global const void *src, uint src_half, ulong base, uint 
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     store_scale_half(d, g, d_all);
     for (uint j = 0; j < block; j += 16)
-        store_codes8(as_uint16(round_away16(load16(src, src_half, base + j) * id)), QUANT_AT, j);
+        store_codes8(as_uint16(round_away16(load_x16(src, src_half, base + j) * id)), QUANT_AT, j);
 }
 
 /* ggml quantize_row_q4_0_ref: d = m/-8, q = min(15, trunc(x/d + 8.5)). */
@@ -209,7 +197,7 @@ inline void quantize_q4(global const void *src, uint src_half, ulong base, uint 
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     store_scale_half(d, g, d_all);
     for (uint j = 0; j < block; j += 16)
-        store_codes4(as_uint16(min((int16)15, convert_int16(load16(src, src_half, base + j) * id + 8.5f))),
+        store_codes4(as_uint16(min((int16)15, convert_int16(load_x16(src, src_half, base + j) * id + 8.5f))),
                      QUANT_AT, j);
 }
 
@@ -225,7 +213,7 @@ inline void quantize_q4z(global const void *src, uint src_half, ulong base, uint
     *s_out = s;
     *z_out = (uchar)z;
     for (uint j = 0; j < block; j += 16) {
-        int16 q = clamp(round_away16(load16(src, src_half, base + j) * rs + (float)z), 0, 15);
+        int16 q = clamp(round_away16(load_x16(src, src_half, base + j) * rs + (float)z), 0, 15);
         store_codes4(as_uint16(q), QUANT_AT, j);
     }
 }
@@ -286,7 +274,7 @@ inline void quantize_code4(global const void *src, uint src_half, ulong base, ui
     float inv = st.amax != 0.0f ? 1.0f / st.amax : 0.0f;
     *absmax_out = st.amax;
     for (uint j = 0; j < block; j += 16)
-        store_codes4(code4_index16(format, clamp(load16(src, src_half, base + j) * inv, -1.0f, 1.0f), mid),
+        store_codes4(code4_index16(format, clamp(load_x16(src, src_half, base + j) * inv, -1.0f, 1.0f), mid),
                      QUANT_AT, j);
 }
 
