@@ -15,6 +15,13 @@ clq_context *test_context(void)
     if (!shared_ctx) {
         int status = clq_context_create(NULL, &shared_ctx);
         cr_assert_eq(status, CLQ_SUCCESS, "no OpenCL context: %s", clq_last_error());
+        /* A test may end with work still queued (a matmul it never waited
+         * for). Destroying the context at exit waits for that work; without
+         * it PoCL's worker thread can still be compiling a kernel while
+         * LLVM's static destructors run, and the process crashes on its way
+         * out (seen under ASan). Registered after PoCL is loaded, so it runs
+         * before PoCL's and LLVM's own exit handlers. */
+        atexit(test_context_release);
     }
     return shared_ctx;
 }
