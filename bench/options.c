@@ -218,6 +218,12 @@ static int apply(bench_options *o, given *g, const char *opt, const char *v)
         o->multi_lora = (uint32_t)one;
         return 0;
     }
+    if (!strcmp(opt, "--lora-dtype")) {
+        if (strcmp(v, "f32") && strcmp(v, "f16"))
+            return fail("%s: '%s' is not f32 or f16", opt, v);
+        o->lora_dtype = v[1] == '1' ? CLQ_DTYPE_F16 : CLQ_DTYPE_F32;
+        return 0;
+    }
     if (!strcmp(opt, "--target")) {
         g->target = 1;
         return parse_target(o, opt, v);
@@ -246,7 +252,7 @@ static int apply(bench_options *o, given *g, const char *opt, const char *v)
 
 static const char *const VALUE_OPTIONS[] = {"--device", "--op",         "--format", "--block",  "--shape",
                                             "--preset", "--m",          "--rank",   "--target", "--csv",
-                                            "--json",   "--multi-lora", "--plot",   "--startup-child"};
+                                            "--json",   "--multi-lora", "--plot",   "--startup-child", "--lora-dtype"};
 static const char *const FLAG_OPTIONS[] = {"--no-evict", "--quick", "--quiet", "--startup"};
 
 static int takes_value(const char *name)
@@ -338,6 +344,7 @@ bench_parse_result bench_options_parse(int argc, char **argv, bench_options *o)
 {
     *o = (bench_options){0};
     o->evict = 1;
+    o->lora_dtype = CLQ_DTYPE_F32;
     given g = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -377,6 +384,7 @@ void bench_options_help(FILE *out)
             "  --rank LIST       LoRA ranks, 0 = none (default: 0,16,64)\n"
             "  --multi-lora N    also run each rank > 0 with N adapters, rows cycling through\n"
             "                    them (default: 8; 0 or 1: off)\n"
+            "  --lora-dtype T    f32 or f16: what clq's adapters are stored in (default: f32)\n"
             "  --target SECONDS  device time per measurement (default: %.2f; --quick: %.2f)\n"
             "  --no-evict        do not evict the cache before each run (weights may be hot)\n"
             "  --quick           4096x4096, nf4/64 and q4/32, M 1,64, rank 0,16, one quantize and\n"

@@ -31,7 +31,8 @@ typedef struct bench_options {
     int n_ms;
     uint32_t ranks[BENCH_MAX_LIST];
     int n_ranks;
-    uint32_t multi_lora; /* adapters in the multi-LoRA rows; 0 = none */
+    uint32_t multi_lora;   /* adapters in the multi-LoRA rows; 0 = none */
+    clq_dtype lora_dtype;  /* what clq's adapters are stored in (the baselines' follow their path) */
     double target;       /* seconds of device time per measurement */
     int warmup, min_reps, max_reps;
     int evict, quick, quiet;

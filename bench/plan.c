@@ -113,8 +113,11 @@ void bench_case_label(const bench_options *o, const bench_case *c, char *buf, si
         bench_pair_name(&o->pairs[c->pair], weight, sizeof weight);
     else if (c->path == BENCH_PATH_F16)
         snprintf(weight, sizeof weight, "fp16");
-    if (c->rank)
-        snprintf(lora, sizeof lora, c->adapters > 1 ? " r%ux%u" : " r%u", c->rank, c->adapters);
+    const char *half_lora = c->path == BENCH_PATH_FUSED && o->lora_dtype == CLQ_DTYPE_F16 ? " f16" : "";
+    if (c->rank && c->adapters > 1)
+        snprintf(lora, sizeof lora, " r%ux%u%s", c->rank, c->adapters, half_lora);
+    else if (c->rank)
+        snprintf(lora, sizeof lora, " r%u%s", c->rank, half_lora);
     if (c->op == BENCH_OP_MATMUL)
         snprintf(buf, len, "matmul %llux%llu %s M=%llu%s %s", (unsigned long long)s->n,
                  (unsigned long long)s->k, weight, (unsigned long long)c->m, lora, PATH_NAMES[c->path]);

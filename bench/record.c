@@ -69,6 +69,7 @@ static bench_value real(double v)
     X(m,                  integer((long long)r->m))                 \
     X(rank,               integer(r->rank))                         \
     X(adapters,           integer(r->adapters))                     \
+    X(lora_dtype,         text(r->lora_dtype))                      \
     X(evicted,            integer(r->evicted))                      \
     X(target_s,           real(r->target_s))                        \
     X(reps,               integer(r->stats.reps))                   \

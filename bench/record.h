@@ -45,6 +45,7 @@ typedef struct bench_record {
     const char *shape;  /* preset name, or "custom" */
     uint64_t n, k, m;   /* m = 0 for quantize and dequantize */
     uint32_t rank, adapters;
+    const char *lora_dtype; /* "f32" or "f16" when rank > 0, else NULL */
     double bytes, flops; /* work the run moves and computes (ops.h) */
     int evicted;
     double target_s;

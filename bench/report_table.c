@@ -69,8 +69,9 @@ void bench_table_device(bench_table *t, const bench_device *d)
 /* "clq fused (decode)", "CLBlast sgemm", "clq dequant + CLBlast sgemm" */
 static void path_label(const bench_record *r, char *buf, size_t len)
 {
+    int half_lora = r->lora_dtype && strcmp(r->lora_dtype, "f16") == 0;
     if (strcmp(r->impl, "clq") == 0 && strncmp(r->path, "fused-", 6) == 0)
-        snprintf(buf, len, "clq fused (%s)", r->path + 6);
+        snprintf(buf, len, "clq fused (%s%s)", r->path + 6, half_lora ? ", lora f16" : "");
     else if (strcmp(r->impl, "clq") == 0)
         snprintf(buf, len, "clq %s", r->path);
     else if (strcmp(r->impl, "clblast") == 0)

@@ -113,7 +113,10 @@ static void describe_case(const device_run *run, const bench_case *c, const clq_
                 : c->path == BENCH_PATH_UNFUSED ? bench_unfused_weight_bytes(qbytes, sh->n, sh->k)
                                                 : (double)elem * nk;
     uint32_t used = bench_lora_adapters_used(c->m, c->adapters);
-    r->bytes = bench_matmul_bytes(c->m, sh->n, sh->k, wb, elem, c->rank, used, elem);
+    size_t lora_elem = c->path == BENCH_PATH_FUSED ? (o->lora_dtype == CLQ_DTYPE_F16 ? 2 : 4) : elem;
+    if (c->rank)
+        r->lora_dtype = lora_elem == 2 ? "f16" : "f32";
+    r->bytes = bench_matmul_bytes(c->m, sh->n, sh->k, wb, elem, c->rank, used, lora_elem);
     r->flops = bench_matmul_flops(c->m, sh->n, sh->k, c->rank);
 }
 
@@ -296,6 +299,7 @@ long bench_sweep_device(const bench_sweep *s, bench_device *dev, const bench_cas
         bench_progress_predict(s->progress, s->progress_base + (size_t)i,
                                bench_sweep_predict(s->o, dev, &cases[i]));
     bench_workspace_init(&run.ws, run.ctx, dev->has_fp16);
+    run.ws.lora_dtype = s->o->lora_dtype;
     long failed = 0;
     for (long i = 0; i < n_cases; i++) {
         char label[160];

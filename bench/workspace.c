@@ -56,6 +56,7 @@ void bench_workspace_init(bench_workspace *ws, clq_context *ctx, int fp16)
     *ws = (bench_workspace){0};
     ws->ctx = ctx;
     ws->fp16 = fp16;
+    ws->lora_dtype = CLQ_DTYPE_F32;
     ws->shape = -1;
     ws->problem.ctx = ctx;
 }
@@ -120,14 +121,30 @@ static int make_lora(bench_workspace *ws, uint32_t rank, uint32_t adapters)
     uint32_t count = adapters > 1 ? adapters : 1;
     size_t a_count = (size_t)count * rank * p->k, b_count = (size_t)count * p->n * rank;
     float *a = malloc(a_count * 4), *b = malloc(b_count * 4);
+    /* clq's fp16 adapters are the fp32 ones rounded; the baselines keep
+     * theirs (fp32, and fp16 for the HGEMM path). */
+    int half = ws->lora_dtype == CLQ_DTYPE_F16;
+    uint16_t *a16 = half ? malloc(a_count * 2) : NULL, *b16 = half ? malloc(b_count * 2) : NULL;
     clq_adapter_desc *descs = calloc(count, sizeof *descs);
-    int status = a && b && descs ? 0 : fail(ws, "allocating host memory for adapters", CL_OUT_OF_HOST_MEMORY);
+    int status = a && b && descs && (!half || (a16 && b16))
+                     ? 0
+                     : fail(ws, "allocating host memory for adapters", CL_OUT_OF_HOST_MEMORY);
     if (status == 0) {
         bench_fill_lora(a, b, rank, p->n, p->k, count, SEED_LORA);
+        if (half) {
+            bench_to_f16(a, a16, a_count);
+            bench_to_f16(b, b16, b_count);
+        }
+        size_t elt = half ? 2 : 4;
+        const char *a_bytes = half ? (const char *)a16 : (const char *)a;
+        const char *b_bytes = half ? (const char *)b16 : (const char *)b;
         for (uint32_t j = 0; j < count; j++)
-            descs[j] =
-                (clq_adapter_desc){rank,          bench_lora_alpha(rank),      0,
-                                   CLQ_DTYPE_F32, a + (size_t)j * rank * p->k, b + (size_t)j * p->n * rank};
+            descs[j] = (clq_adapter_desc){rank,
+                                          bench_lora_alpha(rank),
+                                          0,
+                                          ws->lora_dtype,
+                                          a_bytes + (size_t)j * rank * p->k * elt,
+                                          b_bytes + (size_t)j * p->n * rank * elt};
         if (clq_lora_create(ws->ctx, p->n, p->k, descs, count, &ws->lora) != CLQ_SUCCESS) {
             snprintf(ws->why, sizeof ws->why, "clq_lora_create: %s", clq_last_error());
             status = -1;
@@ -149,6 +166,8 @@ static int make_lora(bench_workspace *ws, uint32_t rank, uint32_t adapters)
     }
     free(a);
     free(b);
+    free(a16);
+    free(b16);
     free(descs);
     p->lora = ws->lora;
     p->lora_index = ws->lora_index;

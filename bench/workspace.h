@@ -10,6 +10,7 @@
 typedef struct bench_workspace {
     clq_context *ctx;
     int fp16;              /* make the fp16 copies for the HGEMM baseline */
+    clq_dtype lora_dtype;  /* clq's adapters: f32 (bench_workspace_init's) or f16 */
     bench_problem problem; /* what the run functions see */
     int shape;             /* index of the current shape, -1 for none */
     int group_ready;

@@ -192,6 +192,12 @@ static csv_summary check_csv(const char *path)
             cr_assert_geq(parse_number(fields[field_index(header, nh, NON_NEGATIVE[i])], NON_NEGATIVE[i]), 0);
         const char *impl = fields[field_index(header, nh, "impl")];
         int matmul = strcmp(fields[field_index(header, nh, "op")], "matmul") == 0;
+        /* lora_dtype says what the adapters were stored in, where there are any */
+        const char *lora_dtype = fields[field_index(header, nh, "lora_dtype")];
+        if (parse_number(fields[field_index(header, nh, "rank")], "rank") > 0)
+            cr_assert(!strcmp(lora_dtype, "f32") || !strcmp(lora_dtype, "f16"), "lora_dtype '%s'", lora_dtype);
+        else
+            cr_assert_str_empty(lora_dtype);
         if (matmul) {
             cr_assert_gt(parse_number(fields[field_index(header, nh, "m")], "m"), 0);
             cr_assert_gt(parse_number(fields[field_index(header, nh, "gflops")], "gflops"), 0);
@@ -365,6 +371,79 @@ Test(bench, unfused_baseline_matches_clq)
     bench_workspace_release(&ws);
 }
 
+static void read_floats(bench_workspace *ws, cl_mem buf, size_t count, float *out)
+{
+    cl_command_queue q = clq_context_cl_queue(ws->ctx);
+    cr_assert_eq(clEnqueueReadBuffer(q, buf, CL_TRUE, 0, count * sizeof *out, out, 0, NULL, NULL), CL_SUCCESS);
+}
+
+/* --lora-dtype f16: clq's adapters are the fp32 ones rounded to half, the
+ * unfused baseline keeps fp32. The difference is bounded by that rounding:
+ * each element of A and B moves by at most u|v| + eta (u = 2^-11, eta =
+ * 2^-25 for fp16 subnormals), so with T_j = X·A_j,
+ *   |dY[m, n]| <= s · sum_j [ (sum_k |x_k| (u|a_jk| + eta)) (|b_nj|(1+u) + eta)
+ *                             + |T_j| (u|b_nj| + eta) ],
+ * plus the 1e-4 of the largest |y| that different summation orders take. */
+Test(bench, fp16_adapters_differ_by_their_rounding_only)
+{
+    const bench_shape shape = {48, 256, "custom"};
+    const bench_pair pair = {CLQ_FORMAT_NF4, 64};
+    enum { M = 5, RANK = 4, ADAPTERS = 3 };
+    bench_workspace ws;
+    bench_workspace_init(&ws, test_context(), 0);
+    ws.lora_dtype = CLQ_DTYPE_F16;
+    cr_assert_eq(bench_workspace_shape(&ws, 0, &shape), 0, "%s", ws.why);
+    clq_weight *w;
+    cr_assert_eq(bench_workspace_weight(&ws, 0, &pair, &w), 0, "%s", ws.why);
+    ws.problem.weight = w;
+    cr_assert_eq(bench_workspace_group(&ws, M, RANK, ADAPTERS), 0, "%s", ws.why);
+    const bench_problem *p = &ws.problem;
+    enum { N = 48, K = 256 };
+    static float fused[M * N], unfused[M * N], x[M * K], a[ADAPTERS * RANK * K], b[ADAPTERS * N * RANK];
+    run_and_read(&ws, bench_run_clq_matmul, fused);
+    run_and_read(&ws, bench_run_unfused, unfused);
+    read_floats(&ws, p->x32, M * K, x);
+    read_floats(&ws, p->a32, ADAPTERS * RANK * K, a);
+    read_floats(&ws, p->b32, ADAPTERS * N * RANK, b);
+    const double u = 0x1p-11, eta = 0x1p-25;
+    float scale = 0;
+    for (int e = 0; e < M * N; e++)
+        scale = fmaxf(scale, fabsf(unfused[e]));
+    for (int m = 0; m < M; m++) {
+        int ad = p->lora_index ? p->lora_index[m] : 0;
+        cr_assert(ad >= 0 && ad < ADAPTERS);
+        for (int n = 0; n < N; n++) {
+            double bound = 0;
+            for (int j = 0; j < RANK; j++) {
+                const float *arow = a + ((size_t)ad * RANK + j) * K;
+                double t = 0, dt = 0;
+                for (int k = 0; k < K; k++) {
+                    t += (double)x[m * K + k] * arow[k];
+                    dt += fabs(x[m * K + k]) * (u * fabs(arow[k]) + eta);
+                }
+                double bj = fabs(b[((size_t)ad * N + n) * RANK + j]);
+                bound += dt * (bj * (1 + u) + eta) + fabs(t) * (u * bj + eta);
+            }
+            bound = p->lora_scale * bound + 1e-4 * scale;
+            double diff = fabs((double)fused[m * N + n] - unfused[m * N + n]);
+            cr_assert(diff <= bound, "y[%d, %d]: %g with fp16 adapters, %g with fp32 (bound %g)", m, n,
+                      fused[m * N + n], unfused[m * N + n], bound);
+        }
+    }
+    bench_workspace_release(&ws);
+    /* The same product with fp32 adapters in clq (same kernels, same sums)
+     * must differ somewhere, or the adapters were never rounded. */
+    static float fused32[M * N];
+    bench_workspace_init(&ws, test_context(), 0);
+    cr_assert_eq(bench_workspace_shape(&ws, 0, &shape), 0, "%s", ws.why);
+    cr_assert_eq(bench_workspace_weight(&ws, 0, &pair, &w), 0, "%s", ws.why);
+    ws.problem.weight = w;
+    cr_assert_eq(bench_workspace_group(&ws, M, RANK, ADAPTERS), 0, "%s", ws.why);
+    run_and_read(&ws, bench_run_clq_matmul, fused32);
+    bench_workspace_release(&ws);
+    cr_assert_neq(memcmp(fused, fused32, sizeof fused), 0, "fp16 adapters gave the fp32 result");
+}
+
 /* ---- the command line -------------------------------------------------------------- */
 
 static int run_args(const char *const *args, int n)
@@ -381,6 +460,7 @@ Test(bench, bad_options_exit_2, .init = cr_redirect_stderr)
         {"bench", "--block", "48"},     {"bench", "--rank", "2000"},    {"bench", "--target", "0"},
         {"bench", "--target", "fast"},  {"bench", "--op", "transpose"}, {"bench", "--preset", "gpt5"},
         {"bench", "--quick=yes", NULL}, {"bench", "stray", NULL},       {"bench", "--multi-lora", "1000"},
+        {"bench", "--lora-dtype", "bf16"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int n = cases[i][2] ? 3 : 2;
