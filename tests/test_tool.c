@@ -866,6 +866,53 @@ Test(tool, tune_saves_what_the_next_context_loads)
     clq_context_destroy(ctx);
 }
 
+/* The quantize and lora stages alone (they change no kernel source, so no
+ * compile per candidate): each prints its candidates, the lora stage runs
+ * on the quantize stage's winner, and the saved line holds both winners. */
+Test(tool, tune_stages_keep_their_winners)
+{
+    run_result r;
+    const char *file = out_path("tuning.txt");
+    run_tool(&r, "tune", "--shape", "64x256", "--only", "quantize,lora", "--target", "0.01", "--output", file,
+             NULL);
+    expect_success(&r);
+    const char *quantize = strstr(r.out, "quantize:\n"), *lora = strstr(r.out, "lora:\n");
+    cr_assert(quantize && lora && quantize < lora, "no quantize stage before a lora stage in:\n%s", r.out);
+    cr_assert_null(strstr(r.out, "decode:\n"), "--only ran the decode stage:\n%s", r.out);
+    int rows = 0;
+    for (const char *at = strstr(quantize, "quant_span="); at && at < lora; at = strstr(at + 1, "quant_span="))
+        rows++;
+    cr_assert_eq(rows, 4, "%d quantize candidates in:\n%s", rows, r.out);
+    /* every lora row starts from the same quant_span: the quantize winner */
+    const char *first = strstr(lora, "quant_span=");
+    cr_assert_not_null(first);
+    char span[32];
+    snprintf(span, sizeof span, "%.*s", (int)strcspn(first, " \n"), first);
+    rows = 0;
+    for (const char *at = strstr(lora, "lora_groups="); at; at = strstr(at + 1, "lora_groups=")) {
+        const char *line = at;
+        while (line > lora && line[-1] != '\n')
+            line--;
+        cr_assert(strstr(line, span) && strstr(line, span) < at, "a lora row without %s in:\n%s", span, r.out);
+        rows++;
+    }
+    cr_assert_eq(rows, 5 + 1, "%d lora_groups in:\n%s", rows, r.out); /* 5 rows and the best line */
+    const char *best = strstr(r.out, "best: ");
+    cr_assert_not_null(best);
+    cr_assert(strstr(best, span), "best line without the quantize winner %s:\n%s", span, r.out);
+
+    clq_context_options o;
+    clq_context_options_init(&o);
+    o.tuning_file = file;
+    clq_context *ctx = NULL;
+    TEST_OK(clq_context_create(&o, &ctx));
+    char got[512];
+    TEST_OK(clq_context_tuning(ctx, got, sizeof got));
+    cr_assert(strncmp(best + 6, got, strlen(got)) == 0, "the tuning file gave '%s', clq tune reported '%s'", got,
+              best + 6);
+    clq_context_destroy(ctx);
+}
+
 Test(tool, tune_rejects_bad_input)
 {
     run_result r;
@@ -875,6 +922,12 @@ Test(tool, tune_rejects_bad_input)
     run_tool(&r, "tune", "--shape", "64", "--output", file, NULL);
     expect_failure(&r, 2);
     run_tool(&r, "tune", "--target", "-1", "--output", file, NULL);
+    expect_failure(&r, 2);
+    run_tool(&r, "tune", "--only", "decode,lora,", "--output", file, NULL);
+    expect_failure(&r, 2);
+    run_tool(&r, "tune", "--only", "quantise", "--output", file, NULL);
+    expect_failure(&r, 2);
+    run_tool(&r, "tune", "--only", "lora", "--try", "lora_groups=1", "--output", file, NULL);
     expect_failure(&r, 2);
 }
 

@@ -1,11 +1,15 @@
 /*
  * `clq tune`: searches the kernel parameters of one device and stores the
  * fastest in the tuning file, which every later context on that device and
- * driver loads. Two stages: the decode shape (rows per work-item vector,
- * work-group size) by the time of M = 1, then the prefill kernel (tiles or
- * local-memory tiles and their shape) by the time of a large M, keeping the
- * decode winner. Each candidate is a fresh context with options.tuning set,
- * so it compiles its own kernels (PoCL: seconds each).
+ * driver loads. Four stages, each keeping the winners before it: the decode
+ * shape (rows per work-item vector, work-group size) by the time of M = 1;
+ * the prefill kernel (tiles or local-memory tiles and their shape) by the
+ * time of a large M; the quantize span (elements of a row per work-item) by
+ * the time of quantizing the weight; and where decode's LoRA shrink runs
+ * (launched first, or inside the matmul in this many work-groups per compute
+ * unit) by the time of M = 1 with a rank-16 adapter. Each candidate is a
+ * fresh context with options.tuning set, so it compiles its own kernels
+ * (PoCL: seconds each); the last two stages change no kernel source.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -20,36 +24,48 @@
 static const char *const NAME = "tune";
 
 #define MAX_CANDIDATES 32
+#define LORA_RANK 16
+
+/* What a candidate is timed on; a stage picks by one of them. */
+enum { T_DECODE, T_PREFILL, T_QUANTIZE, T_LORA, T_COUNT };
+static const char *const MEASURE_NAMES[T_COUNT] = {"decode", "prefill", "quantize", "lora"};
 
 typedef struct tune_args {
     const char *device, *output;
     uint64_t n, k, prefill_m;
     clq_format format;
     unsigned block;
-    double target; /* seconds of runs per candidate and M */
+    double target; /* seconds of runs per candidate and measurement */
     const char *tries[MAX_CANDIDATES];
     size_t n_tries;
+    int stages[T_COUNT]; /* --only: 1 = search this stage */
     int save;
 } tune_args;
 
 static void print_help(void)
 {
     printf("usage: clq tune [--device SEL] [--shape NxK] [--format F] [--block B] [--prefill-m M]\n"
-           "                [--try PARAMS ...] [--target SECONDS] [--quick] [--output FILE] [--no-save]\n\n"
-           "Times the fused matmul of one weight under candidate kernel parameters and\n"
-           "stores the fastest for this device and driver in the tuning file (default:\n"
-           "$CLQ_TUNING_FILE, else tuning.txt in clq's cache directory).\n\n"
+           "                [--only STAGES] [--try PARAMS ...] [--target SECONDS] [--quick]\n"
+           "                [--output FILE] [--no-save]\n\n"
+           "Times clq's kernels on one weight under candidate parameters and stores the\n"
+           "fastest for this device and driver in the tuning file (default:\n"
+           "$CLQ_TUNING_FILE, else tuning.txt in clq's cache directory). Stages, each\n"
+           "keeping the winners before it: decode (M = 1), prefill (M = --prefill-m),\n"
+           "quantize (the weight from fp32), lora (M = 1 with a rank-%d adapter).\n\n"
            "  --shape NxK       the weight (default 4096x4096; --quick: 1024x1024)\n"
            "  --format F        nf4 (default), fp4, q4, q4z, q8, dynamic8\n"
            "  --block B         block size (default 64)\n"
            "  --prefill-m M     rows of X timed for prefill (default 256; --quick: 64)\n"
+           "  --only STAGES     search only these of decode,prefill,quantize,lora; the\n"
+           "                    others keep the device's current values\n"
            "  --try PARAMS      a candidate 'name=value ...' (repeatable); replaces the\n"
-           "                    built-in candidates, and all are timed at M = 1 and M\n"
+           "                    stages, and all are timed at M = 1 and M\n"
            "  --target SECONDS  time spent per candidate and M (default 0.3; --quick 0.05)\n"
            "  --output FILE     the tuning file to write\n"
            "  --no-save         print the result only\n"
            "  -d, --device SEL  'platform:device' or part of a device name\n"
-           "  -h, --help        this help\n");
+           "  -h, --help        this help\n",
+           LORA_RANK);
 }
 
 static double now_seconds(void)
@@ -65,24 +81,49 @@ static int compare_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* One candidate's timings: the median wall time of a blocking matmul at
- * M = 1 and M = prefill_m, after one untimed run that builds the kernels. */
+/* One candidate's timings (seconds; 0: not measured) and the full
+ * parameter set it ran with. */
 typedef struct timing {
-    double decode, prefill; /* seconds; negative: the candidate failed */
-    char params[512];       /* the full parameter set it ran with */
+    double t[T_COUNT];
+    char params[512];
 } timing;
 
-static double median_time(clq_context *ctx, const clq_weight *w, const clq_matmul_args *a, double target)
+/* One timed operation, run to completion (clFinish) each call. */
+typedef struct operation {
+    clq_context *ctx;
+    const clq_weight *w;
+    const clq_matmul_args *matmul; /* a matmul of w, or NULL: quantize */
+    const clq_weight_desc *desc;   /* quantize: desc from the fp32 buffer src */
+    cl_mem src;
+} operation;
+
+static int run_once(const operation *op)
+{
+    clq_status status;
+    if (op->matmul) {
+        status = clq_matmul(op->w, op->matmul, 0, NULL, NULL);
+    } else {
+        clq_weight *tmp = NULL;
+        status = clq_weight_quantize(op->ctx, op->desc, CLQ_DTYPE_F32, op->src, 0, NULL, &tmp);
+        if (status == CLQ_SUCCESS && clFinish(clq_context_cl_queue(op->ctx)) != CL_SUCCESS)
+            status = CLQ_ERROR_INTERNAL;
+        clq_weight_destroy(tmp);
+    }
+    return status == CLQ_SUCCESS && clFinish(clq_context_cl_queue(op->ctx)) == CL_SUCCESS ? 0 : -1;
+}
+
+/* The median wall time of an operation, after one untimed run that builds
+ * its kernels; negative if it failed. */
+static double median_time(const operation *op, double target)
 {
     double t[64];
     size_t n = 0;
     double start = now_seconds();
-    if (clq_matmul(w, a, 0, NULL, NULL) != CLQ_SUCCESS || clFinish(clq_context_cl_queue(ctx)) != CL_SUCCESS)
+    if (run_once(op) != 0)
         return -1.0;
     while (n < 64 && (n < 3 || now_seconds() - start < target)) {
         double t0 = now_seconds();
-        if (clq_matmul(w, a, 0, NULL, NULL) != CLQ_SUCCESS ||
-            clFinish(clq_context_cl_queue(ctx)) != CL_SUCCESS)
+        if (run_once(op) != 0)
             return -1.0;
         t[n++] = now_seconds() - t0;
     }
@@ -90,74 +131,125 @@ static double median_time(clq_context *ctx, const clq_weight *w, const clq_matmu
     return t[n / 2];
 }
 
-/* Times one candidate; prints the error and returns -1 if it fails. */
-static int time_candidate(const tune_args *args, const char *params, const float *w_host, timing *out)
+/* Uniform values in [-0.5, 0.5) from a fixed seed: the weight and the
+ * adapters (times do not depend on the values). */
+static void fill_values(float *v, uint64_t count, uint32_t seed)
+{
+    for (uint64_t i = 0; i < count; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        v[i] = (float)(seed >> 8) / (float)(1u << 24) - 0.5f;
+    }
+}
+
+/* A device buffer of `bytes`, copied from host when not NULL. */
+static cl_mem make_buffer(clq_context *ctx, const void *host, size_t bytes, cl_int *err)
+{
+    if (*err != CL_SUCCESS)
+        return NULL;
+    return clCreateBuffer(clq_context_cl_context(ctx), CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes,
+                          (void *)host, err);
+}
+
+/* A rank-16 adapter for the weight's shape, or NULL (status in *status). */
+static clq_lora *make_adapter(clq_context *ctx, const tune_args *args, clq_status *status)
+{
+    float *a = malloc(LORA_RANK * args->k * sizeof *a), *b = malloc(args->n * LORA_RANK * sizeof *b);
+    clq_lora *lora = NULL;
+    *status = a && b ? CLQ_SUCCESS : CLQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (*status == CLQ_SUCCESS) {
+        fill_values(a, LORA_RANK * args->k, 777u);
+        fill_values(b, args->n * LORA_RANK, 778u);
+        clq_adapter_desc ad = {LORA_RANK, 2.0f * LORA_RANK, 0, CLQ_DTYPE_F32, a, b};
+        *status = clq_lora_create(ctx, args->n, args->k, &ad, 1, &lora);
+    }
+    free(a);
+    free(b);
+    return lora;
+}
+
+/* Times one candidate on the measurements flagged in `what`; prints the
+ * error and returns -1 if it fails. */
+static int time_candidate(const tune_args *args, const char *params, const float *w_host, const int *what,
+                          timing *out)
 {
     clq_context_options o;
     clq_context_options_init(&o);
     o.device = args->device;
     o.tuning = params;
     clq_context *ctx = NULL;
+    *out = (timing){0};
     int status = clq_context_create(&o, &ctx);
     if (status != CLQ_SUCCESS)
         return tool_library_error(NAME, params, status), -1;
     clq_weight_desc d = {args->format, args->block, args->n, args->k, 0};
     clq_weight *w = NULL;
-    cl_mem x = NULL, y = NULL;
+    clq_lora *lora = NULL;
     uint64_t m_max = args->prefill_m;
-    status = clq_weight_quantize_host(ctx, &d, CLQ_DTYPE_F32, w_host, args->n * args->k * 4, &w);
     cl_int err = CL_SUCCESS;
-    if (status == CLQ_SUCCESS) {
-        x = clCreateBuffer(clq_context_cl_context(ctx), CL_MEM_READ_WRITE, m_max * args->k * 4, NULL, &err);
-        if (err == CL_SUCCESS)
-            y = clCreateBuffer(clq_context_cl_context(ctx), CL_MEM_READ_WRITE, m_max * args->n * 4, NULL, &err);
-        if (err == CL_SUCCESS) {
-            float zero = 0.5f; /* any finite X: the time does not depend on it */
-            err = clEnqueueFillBuffer(clq_context_cl_queue(ctx), x, &zero, 4, 0, m_max * args->k * 4, 0, NULL,
-                                      NULL);
-        }
-        if (err != CL_SUCCESS)
-            status = err;
+    cl_mem src = what[T_QUANTIZE] ? make_buffer(ctx, w_host, args->n * args->k * 4, &err) : NULL;
+    cl_mem x = make_buffer(ctx, NULL, m_max * args->k * 4, &err);
+    cl_mem y = make_buffer(ctx, NULL, m_max * args->n * 4, &err);
+    if (err == CL_SUCCESS) {
+        float half = 0.5f; /* any finite X: the time does not depend on it */
+        err = clEnqueueFillBuffer(clq_context_cl_queue(ctx), x, &half, 4, 0, m_max * args->k * 4, 0, NULL, NULL);
     }
+    if (err != CL_SUCCESS) {
+        tool_error(NAME, "%s: OpenCL error %d making the buffers", params, (int)err);
+        status = err; /* clq passes OpenCL codes through as statuses */
+    }
+    if (status == CLQ_SUCCESS)
+        status = clq_weight_quantize_host(ctx, &d, CLQ_DTYPE_F32, w_host, args->n * args->k * 4, &w);
+    if (status == CLQ_SUCCESS && what[T_LORA])
+        lora = make_adapter(ctx, args, &status);
     if (status == CLQ_SUCCESS) {
         clq_matmul_args a = {1, CLQ_DTYPE_F32, x, CLQ_DTYPE_F32, y, NULL, NULL, NULL, CLQ_MATMUL_AUTO};
-        out->decode = median_time(ctx, w, &a, args->target);
-        a.m = m_max;
-        out->prefill = median_time(ctx, w, &a, args->target);
-        status = clq_context_tuning(ctx, out->params, sizeof out->params);
-        if (out->decode < 0 || out->prefill < 0)
-            status = CLQ_ERROR_INTERNAL;
+        clq_matmul_args prefill = a, with_lora = a;
+        prefill.m = m_max;
+        with_lora.lora = lora;
+        const operation ops[T_COUNT] = {
+            {ctx, w, &a, NULL, NULL},
+            {ctx, w, &prefill, NULL, NULL},
+            {ctx, w, NULL, &d, src},
+            {ctx, w, &with_lora, NULL, NULL},
+        };
+        for (int i = 0; i < T_COUNT && status == CLQ_SUCCESS; i++)
+            if (what[i] && (out->t[i] = median_time(&ops[i], args->target)) < 0)
+                status = CLQ_ERROR_INTERNAL;
+        if (status == CLQ_SUCCESS)
+            status = clq_context_tuning(ctx, out->params, sizeof out->params);
     }
-    if (status != CLQ_SUCCESS)
+    if (status != CLQ_SUCCESS && err == CL_SUCCESS)
         tool_library_error(NAME, params, status);
-    if (x)
-        clReleaseMemObject(x);
-    if (y)
-        clReleaseMemObject(y);
+    cl_mem bufs[] = {src, x, y};
+    for (size_t i = 0; i < 3; i++)
+        if (bufs[i])
+            clReleaseMemObject(bufs[i]);
+    clq_lora_destroy(lora);
     clq_weight_destroy(w);
     clq_context_destroy(ctx);
     return status == CLQ_SUCCESS ? 0 : -1;
 }
 
-/* The built-in candidates for a device class. Stage 1 (decode) lists
- * vector shapes; stage 2 (prefill) is appended to the stage-1 winner. */
-static size_t decode_candidates(int cpu, const char **out)
+static void print_row(const timing *t, const char *params)
 {
-    static const char *const cpu_list[] = {"mm_lanes=16 tiles_wg=1", "mm_lanes=16 tiles_wg=2",
-                                           "mm_lanes=16 tiles_wg=4", "mm_lanes=16 tiles_wg=8",
-                                           "mm_lanes=1 tiles_wg=16"};
-    static const char *const gpu_list[] = {"mm_lanes=1 tiles_wg=32", "mm_lanes=1 tiles_wg=64",
-                                           "mm_lanes=1 tiles_wg=128", "mm_lanes=1 tiles_wg=256",
-                                           "mm_lanes=16 tiles_wg=16"};
-    const char *const *list = cpu ? cpu_list : gpu_list;
-    for (size_t i = 0; i < 5; i++)
-        out[i] = list[i];
-    return 5;
+    for (int i = 0; i < T_COUNT; i++)
+        if (t->t[i] > 0)
+            printf("  %10.1f us %-8s", t->t[i] * 1e6, MEASURE_NAMES[i]);
+    printf("   %s\n", params);
+    fflush(stdout);
 }
 
-static size_t prefill_candidates(const char **out)
+/* The built-in candidates of each stage for a device class. A stage's
+ * candidates are appended to the winners of the stages before it. */
+static size_t stage_candidates(int stage, int cpu, const char **out)
 {
-    static const char *const list[] = {
+    static const char *const decode_cpu[] = {"mm_lanes=16 tiles_wg=1", "mm_lanes=16 tiles_wg=2",
+                                             "mm_lanes=16 tiles_wg=4", "mm_lanes=16 tiles_wg=8",
+                                             "mm_lanes=1 tiles_wg=16"};
+    static const char *const decode_gpu[] = {"mm_lanes=1 tiles_wg=32", "mm_lanes=1 tiles_wg=64",
+                                             "mm_lanes=1 tiles_wg=128", "mm_lanes=1 tiles_wg=256",
+                                             "mm_lanes=16 tiles_wg=16"};
+    static const char *const prefill[] = {
         "prefill_local=0",
         "prefill_local=1 pf_tm=32 pf_tn=32 pf_wm=4 pf_wn=4",
         "prefill_local=1 pf_tm=32 pf_tn=32 pf_wm=8 pf_wn=8",
@@ -165,32 +257,101 @@ static size_t prefill_candidates(const char **out)
         "prefill_local=1 pf_tm=64 pf_tn=64 pf_wm=8 pf_wn=8",
         "prefill_local=1 pf_tm=128 pf_tn=128 pf_wm=8 pf_wn=8",
     };
-    for (size_t i = 0; i < 6; i++)
-        out[i] = list[i];
-    return 6;
+    /* One block per work-item (16 is below any block) up to 4096 elements. */
+    static const char *const quantize[] = {"quant_span=16", "quant_span=256", "quant_span=1024",
+                                           "quant_span=4096"};
+    /* 0: the shrink as its own launch first; else inside the matmul. */
+    static const char *const lora[] = {"lora_groups=0", "lora_groups=1", "lora_groups=2", "lora_groups=4",
+                                       "lora_groups=8"};
+#define TAKE(list)                                                                                           \
+    do {                                                                                                     \
+        for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)                                            \
+            out[i] = list[i];                                                                                \
+        return sizeof list / sizeof list[0];                                                                 \
+    } while (0)
+    switch (stage) {
+    case T_DECODE:
+        if (cpu)
+            TAKE(decode_cpu);
+        TAKE(decode_gpu);
+    case T_PREFILL:
+        TAKE(prefill);
+    case T_QUANTIZE:
+        TAKE(quantize);
+    default:
+        TAKE(lora);
+    }
+#undef TAKE
 }
 
-/* Times `count` candidates (each prefixed by `base`), prints a row each, and
- * returns the index of the fastest by `by_prefill`, or -1 if none ran. */
-static int run_stage(const tune_args *args, const char *base, const char **cands, size_t count, int by_prefill,
-                     const float *w_host, timing *best)
+/* Times `count` candidates (each prefixed by `base`) on the measurements in
+ * `what`, prints a row each, and returns the index of the fastest by
+ * measurement `by`, or -1 if none ran. */
+static int run_stage(const tune_args *args, const char *base, const char **cands, size_t count, const int *what,
+                     int by, const float *w_host, timing *best)
 {
     int best_i = -1;
     for (size_t i = 0; i < count; i++) {
         char params[512];
         snprintf(params, sizeof params, "%s%s%s", base, *base ? " " : "", cands[i]);
         timing t;
-        if (time_candidate(args, params, w_host, &t) != 0)
+        if (time_candidate(args, params, w_host, what, &t) != 0)
             continue;
-        printf("  %10.1f us  %10.1f us   %s\n", t.decode * 1e6, t.prefill * 1e6, params);
-        fflush(stdout);
-        double key = by_prefill ? t.prefill : t.decode, best_key = by_prefill ? best->prefill : best->decode;
-        if (best_i < 0 || key < best_key) {
+        print_row(&t, params);
+        if (best_i < 0 || t.t[by] < best->t[by]) {
             best_i = (int)i;
             *best = t;
         }
     }
     return best_i;
+}
+
+/* The stages --only asked for, in order; the chosen candidates accumulate
+ * in `chosen`. Returns 0, or -1 if a stage had no candidate that ran. */
+static int run_stages(const tune_args *args, int cpu, const float *w_host, timing *best)
+{
+    char chosen[512] = "";
+    for (int stage = 0; stage < T_COUNT; stage++) {
+        if (!args->stages[stage])
+            continue;
+        /* Decode and prefill are timed together: a decode shape must not
+         * ruin prefill, and the prefill stage shows what decode costs. */
+        int what[T_COUNT] = {0};
+        what[stage] = 1;
+        if (stage <= T_PREFILL)
+            what[T_DECODE] = what[T_PREFILL] = 1;
+        printf("%s:\n", MEASURE_NAMES[stage]);
+        const char *cands[MAX_CANDIDATES];
+        size_t n = stage_candidates(stage, cpu, cands);
+        int found = run_stage(args, chosen, cands, n, what, stage, w_host, best);
+        if (found < 0)
+            return -1;
+        size_t used = strlen(chosen);
+        snprintf(chosen + used, sizeof chosen - used, "%s%s", used ? " " : "", cands[found]);
+    }
+    return 0;
+}
+
+/* "prefill,lora" -> stages[T_PREFILL] = stages[T_LORA] = 1; -1 on an
+ * unknown or empty name. */
+static int parse_stages(const char *text, int *stages)
+{
+    char copy[128];
+    if (snprintf(copy, sizeof copy, "%s", text) >= (int)sizeof copy)
+        return -1;
+    memset(stages, 0, T_COUNT * sizeof *stages);
+    char *save = NULL;
+    int any = 0;
+    for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        int found = 0;
+        for (int i = 0; i < T_COUNT; i++)
+            if (!strcmp(name, MEASURE_NAMES[i]))
+                stages[i] = found = 1;
+        if (!found)
+            return -1;
+        any = 1;
+    }
+    return any && text[strlen(text) - 1] != ',' && !strstr(text, ",,") ? 0 : -1;
 }
 
 static int parse_args(int argc, char **argv, tune_args *a)
@@ -201,9 +362,10 @@ static int parse_args(int argc, char **argv, tune_args *a)
         {"prefill-m", required_argument, NULL, 'm'}, {"try", required_argument, NULL, 't'},
         {"target", required_argument, NULL, 'T'},    {"quick", no_argument, NULL, 'q'},
         {"output", required_argument, NULL, 'o'},    {"no-save", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"only", required_argument, NULL, 'O'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    int quick = 0, shape_set = 0, m_set = 0, target_set = 0;
+    int quick = 0, shape_set = 0, m_set = 0, target_set = 0, only_set = 0;
     opterr = 0;
     for (int opt; (opt = getopt_long(argc, argv, ":d:h", long_options, NULL)) != -1;) {
         uint64_t v = 0;
@@ -252,6 +414,11 @@ static int parse_args(int argc, char **argv, tune_args *a)
         case 'q':
             quick = 1;
             break;
+        case 'O':
+            if (parse_stages(optarg, a->stages) != 0)
+                return tool_usage_error(NAME, "--only '%s' is not a list of decode,prefill,quantize,lora", optarg);
+            only_set = 1;
+            break;
         case 'o':
             a->output = optarg;
             break;
@@ -267,12 +434,17 @@ static int parse_args(int argc, char **argv, tune_args *a)
     }
     if (optind != argc)
         return tool_usage_error(NAME, "unexpected argument '%s'", argv[optind]);
+    if (only_set && a->n_tries)
+        return tool_usage_error(NAME, "--try replaces the stages: give --only or --try, not both");
     if (!shape_set)
         a->n = a->k = quick ? 1024 : 4096;
     if (!m_set)
         a->prefill_m = quick ? 64 : 256;
     if (!target_set)
         a->target = quick ? 0.05 : 0.3;
+    if (!only_set)
+        for (int i = 0; i < T_COUNT; i++)
+            a->stages[i] = 1;
     if (a->k % a->block != 0)
         return tool_usage_error(NAME, "K = %llu is not a multiple of the block %u", (unsigned long long)a->k,
                                 a->block);
@@ -293,7 +465,7 @@ int cmd_tune(int argc, char **argv)
     clGetDeviceInfo(clq_context_cl_device(ctx), CL_DEVICE_TYPE, sizeof type, &type, NULL);
     char file[1100];
     snprintf(file, sizeof file, "%s", args.output ? args.output : clq_context_tuning_file(ctx));
-    printf("clq tune on %s (driver %s): %s/%u %llux%llu, M = 1 and %llu\n", clq_context_device_name(ctx),
+    printf("clq tune on %s (driver %s): %s/%u %llux%llu, prefill M = %llu\n", clq_context_device_name(ctx),
            clq_context_driver_version(ctx), clq_format_name(args.format), args.block, (unsigned long long)args.n,
            (unsigned long long)args.k, (unsigned long long)args.prefill_m);
 
@@ -302,38 +474,26 @@ int cmd_tune(int argc, char **argv)
         clq_context_destroy(ctx);
         return tool_error(NAME, "out of memory");
     }
-    uint32_t state = 12345u;
-    for (uint64_t i = 0; i < args.n * args.k; i++) {
-        state = state * 1664525u + 1013904223u;
-        w_host[i] = (float)(state >> 8) / (float)(1u << 24) - 0.5f;
-    }
+    fill_values(w_host, args.n * args.k, 12345u);
 
-    printf("      M = 1   M = %-7llu   parameters\n", (unsigned long long)args.prefill_m);
     timing best = {0};
     int found;
     if (args.n_tries) {
-        /* Explicit candidates: the fastest by the sum of both times. */
+        /* Explicit candidates: the fastest by the sum of decode and prefill. */
+        const int what[T_COUNT] = {[T_DECODE] = 1, [T_PREFILL] = 1};
         found = -1;
         for (size_t i = 0; i < args.n_tries; i++) {
             timing t;
-            if (time_candidate(&args, args.tries[i], w_host, &t) != 0)
+            if (time_candidate(&args, args.tries[i], w_host, what, &t) != 0)
                 continue;
-            printf("  %10.1f us  %10.1f us   %s\n", t.decode * 1e6, t.prefill * 1e6, args.tries[i]);
-            if (found < 0 || t.decode + t.prefill < best.decode + best.prefill) {
+            print_row(&t, args.tries[i]);
+            if (found < 0 || t.t[T_DECODE] + t.t[T_PREFILL] < best.t[T_DECODE] + best.t[T_PREFILL]) {
                 found = (int)i;
                 best = t;
             }
         }
     } else {
-        const char *cands[MAX_CANDIDATES];
-        size_t n = decode_candidates((type & CL_DEVICE_TYPE_CPU) != 0, cands);
-        found = run_stage(&args, "", cands, n, 0, w_host, &best);
-        if (found >= 0) {
-            char base[512];
-            snprintf(base, sizeof base, "%s", cands[found]);
-            n = prefill_candidates(cands);
-            found = run_stage(&args, base, cands, n, 1, w_host, &best);
-        }
+        found = run_stages(&args, (type & CL_DEVICE_TYPE_CPU) != 0, w_host, &best);
     }
     free(w_host);
     if (found < 0) {
