@@ -93,15 +93,20 @@ static _Thread_local char *last_build_log;
 
 int clq_fail_at(int status, const char *file, int line, const char *fmt, ...)
 {
+    /* Formatted aside first: an argument may be clq_last_error() itself (a
+     * failure that wraps the one before it), which writing into last_error
+     * directly would overwrite while reading it. */
+    char message[sizeof last_error];
     const char *base = strrchr(file, '/');
-    int n = snprintf(last_error, sizeof last_error, "%s (%s:%d): ", clq_status_string(status),
-                     base ? base + 1 : file, line);
-    if (n > 0 && (size_t)n < sizeof last_error) {
+    int n = snprintf(message, sizeof message, "%s (%s:%d): ", clq_status_string(status), base ? base + 1 : file,
+                     line);
+    if (n > 0 && (size_t)n < sizeof message) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(last_error + n, sizeof last_error - (size_t)n, fmt, ap);
+        vsnprintf(message + n, sizeof message - (size_t)n, fmt, ap);
         va_end(ap);
     }
+    memcpy(last_error, message, sizeof last_error);
     return status;
 }
 

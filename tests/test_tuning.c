@@ -137,6 +137,8 @@ Test(tuning, bad_parameters_are_refused_with_their_source)
     clq_context *b = NULL;
     cr_assert_eq(open_with(file, NULL, &b), CLQ_ERROR_INVALID_ARGUMENT);
     cr_assert(strstr(clq_last_error(), file) && strstr(clq_last_error(), "line 2"), "%s", clq_last_error());
+    /* ... and keeps the reason it wraps */
+    cr_assert(strstr(clq_last_error(), "mm_lanes = '5'"), "%s", clq_last_error());
     /* Saving refuses bad parameters and leaves the file as it was. */
     cr_assert_eq(clq_tuning_save(a, "mm_lanes=7", file), CLQ_ERROR_INVALID_ARGUMENT);
     cr_assert_eq(count_lines_with(file, "mm_lanes=5"), 1);
