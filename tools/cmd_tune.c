@@ -351,7 +351,7 @@ static int parse_stages(const char *text, int *stages)
             return -1;
         any = 1;
     }
-    return any && text[strlen(text) - 1] != ',' && !strstr(text, ",,") ? 0 : -1;
+    return any && text[0] != ',' && text[strlen(text) - 1] != ',' && !strstr(text, ",,") ? 0 : -1;
 }
 
 static int parse_args(int argc, char **argv, tune_args *a)
