@@ -848,7 +848,7 @@ Test(tool, tune_saves_what_the_next_context_loads)
     run_result r;
     const char *file = out_path("tuning.txt");
     run_tool(&r, "tune", "--shape", "64x256", "--prefill-m", "32", "--target", "0.01", "--try", "tiles_wg=2",
-             "--try", "tiles_wg=1", "--output", file, NULL);
+             "--try", "tiles_wg=1", "--no-evict", "--output", file, NULL);
     expect_success(&r);
     const char *best = strstr(r.out, "best: ");
     cr_assert_not_null(best, "no 'best:' line in:\n%s", r.out);
@@ -867,8 +867,9 @@ Test(tool, tune_saves_what_the_next_context_loads)
 }
 
 /* The quantize and lora stages alone (they change no kernel source, so no
- * compile per candidate): each prints its candidates, the lora stage runs
- * on the quantize stage's winner, and the saved line holds both winners. */
+ * compile per candidate), timed with the caches evicted as by default:
+ * each prints its candidates, the lora stage runs on the quantize stage's
+ * winner, and the saved line holds both winners. */
 Test(tool, tune_stages_keep_their_winners)
 {
     run_result r;

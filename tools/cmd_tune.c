@@ -10,6 +10,10 @@
  * unit) by the time of M = 1 with a rank-16 adapter. Each candidate is a
  * fresh context with options.tuning set, so it compiles its own kernels
  * (PoCL: seconds each); the last two stages change no kernel source.
+ * Times are device times from `clq bench`'s timer, with the caches evicted
+ * before every run as the bench does: a weight that fits in a CPU's L3
+ * would otherwise be timed from cache, and decode and quantize would be
+ * tuned for a case that models never see.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -17,8 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "measure.h"
 #include "tool.h"
 
 static const char *const NAME = "tune";
@@ -39,7 +43,7 @@ typedef struct tune_args {
     const char *tries[MAX_CANDIDATES];
     size_t n_tries;
     int stages[T_COUNT]; /* --only: 1 = search this stage */
-    int save;
+    int save, evict;
 } tune_args;
 
 static void print_help(void)
@@ -60,25 +64,15 @@ static void print_help(void)
            "                    others keep the device's current values\n"
            "  --try PARAMS      a candidate 'name=value ...' (repeatable); replaces the\n"
            "                    stages, and all are timed at M = 1 and M\n"
-           "  --target SECONDS  time spent per candidate and M (default 0.3; --quick 0.05)\n"
+           "  --target SECONDS  device time per candidate and measurement (default 0.3;\n"
+           "                    --quick 0.05), 5 to 20 runs\n"
+           "  --no-evict        do not evict the caches before each run (faster; weights\n"
+           "                    that fit in the cache are then timed from it)\n"
            "  --output FILE     the tuning file to write\n"
            "  --no-save         print the result only\n"
            "  -d, --device SEL  'platform:device' or part of a device name\n"
            "  -h, --help        this help\n",
            LORA_RANK);
-}
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* One candidate's timings (seconds; 0: not measured) and the full
@@ -88,47 +82,28 @@ typedef struct timing {
     char params[512];
 } timing;
 
-/* One timed operation, run to completion (clFinish) each call. */
+/* One timed operation (measure.h's bench_run_fn): a matmul of w, or, with
+ * matmul NULL, quantizing the fp32 buffer src to desc. */
 typedef struct operation {
     clq_context *ctx;
     const clq_weight *w;
-    const clq_matmul_args *matmul; /* a matmul of w, or NULL: quantize */
-    const clq_weight_desc *desc;   /* quantize: desc from the fp32 buffer src */
+    const clq_matmul_args *matmul;
+    const clq_weight_desc *desc;
     cl_mem src;
 } operation;
 
-static int run_once(const operation *op)
+static int run_operation(void *user, cl_command_queue queue, cl_event *last)
 {
-    clq_status status;
-    if (op->matmul) {
-        status = clq_matmul(op->w, op->matmul, 0, NULL, NULL);
-    } else {
-        clq_weight *tmp = NULL;
-        status = clq_weight_quantize(op->ctx, op->desc, CLQ_DTYPE_F32, op->src, 0, NULL, &tmp);
-        if (status == CLQ_SUCCESS && clFinish(clq_context_cl_queue(op->ctx)) != CL_SUCCESS)
-            status = CLQ_ERROR_INTERNAL;
-        clq_weight_destroy(tmp);
-    }
-    return status == CLQ_SUCCESS && clFinish(clq_context_cl_queue(op->ctx)) == CL_SUCCESS ? 0 : -1;
-}
-
-/* The median wall time of an operation, after one untimed run that builds
- * its kernels; negative if it failed. */
-static double median_time(const operation *op, double target)
-{
-    double t[64];
-    size_t n = 0;
-    double start = now_seconds();
-    if (run_once(op) != 0)
-        return -1.0;
-    while (n < 64 && (n < 3 || now_seconds() - start < target)) {
-        double t0 = now_seconds();
-        if (run_once(op) != 0)
-            return -1.0;
-        t[n++] = now_seconds() - t0;
-    }
-    qsort(t, n, sizeof t[0], compare_double);
-    return t[n / 2];
+    const operation *op = user;
+    if (op->matmul)
+        return clq_matmul(op->w, op->matmul, 0, NULL, last) == CLQ_SUCCESS ? 0 : -1;
+    clq_weight *tmp = NULL;
+    int status = clq_weight_quantize(op->ctx, op->desc, CLQ_DTYPE_F32, op->src, 0, NULL, &tmp);
+    clq_weight_destroy(tmp); /* OpenCL keeps its buffers until the kernels are done */
+    if (status != CLQ_SUCCESS)
+        return -1;
+    /* In order: the marker ends when the quantize does. */
+    return clEnqueueMarkerWithWaitList(queue, 0, NULL, last) == CL_SUCCESS ? 0 : -1;
 }
 
 /* Uniform values in [-0.5, 0.5) from a fixed seed: the weight and the
@@ -176,6 +151,7 @@ static int time_candidate(const tune_args *args, const char *params, const float
     clq_context_options_init(&o);
     o.device = args->device;
     o.tuning = params;
+    o.profiling = 1; /* the timer reads profiling events */
     clq_context *ctx = NULL;
     *out = (timing){0};
     int status = clq_context_create(&o, &ctx);
@@ -185,6 +161,13 @@ static int time_candidate(const tune_args *args, const char *params, const float
     clq_weight *w = NULL;
     clq_lora *lora = NULL;
     uint64_t m_max = args->prefill_m;
+    bench_timer timer;
+    if (bench_timer_init(&timer, ctx, args->target, args->evict) != 0) {
+        bench_timer_release(&timer);
+        clq_context_destroy(ctx);
+        return tool_error(NAME, "%s: cannot allocate the eviction buffer (try --no-evict)", params), -1;
+    }
+    timer.max_reps = 20; /* with eviction, each run costs a fill of twice the last-level cache */
     cl_int err = CL_SUCCESS;
     cl_mem src = what[T_QUANTIZE] ? make_buffer(ctx, w_host, args->n * args->k * 4, &err) : NULL;
     cl_mem x = make_buffer(ctx, NULL, m_max * args->k * 4, &err);
@@ -212,9 +195,15 @@ static int time_candidate(const tune_args *args, const char *params, const float
             {ctx, w, NULL, &d, src},
             {ctx, w, &with_lora, NULL, NULL},
         };
-        for (int i = 0; i < T_COUNT && status == CLQ_SUCCESS; i++)
-            if (what[i] && (out->t[i] = median_time(&ops[i], args->target)) < 0)
-                status = CLQ_ERROR_INTERNAL;
+        for (int i = 0; i < T_COUNT && status == CLQ_SUCCESS; i++) {
+            bench_stats st;
+            if (!what[i])
+                continue;
+            if (bench_measure(&timer, run_operation, (void *)&ops[i], &st) != 0)
+                status = CLQ_ERROR_INTERNAL; /* the call that failed set clq_last_error() */
+            else
+                out->t[i] = st.median_us * 1e-6;
+        }
         if (status == CLQ_SUCCESS)
             status = clq_context_tuning(ctx, out->params, sizeof out->params);
     }
@@ -226,6 +215,7 @@ static int time_candidate(const tune_args *args, const char *params, const float
             clReleaseMemObject(bufs[i]);
     clq_lora_destroy(lora);
     clq_weight_destroy(w);
+    bench_timer_release(&timer);
     clq_context_destroy(ctx);
     return status == CLQ_SUCCESS ? 0 : -1;
 }
@@ -362,8 +352,8 @@ static int parse_args(int argc, char **argv, tune_args *a)
         {"prefill-m", required_argument, NULL, 'm'}, {"try", required_argument, NULL, 't'},
         {"target", required_argument, NULL, 'T'},    {"quick", no_argument, NULL, 'q'},
         {"output", required_argument, NULL, 'o'},    {"no-save", no_argument, NULL, 'n'},
-        {"only", required_argument, NULL, 'O'},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"only", required_argument, NULL, 'O'},      {"no-evict", no_argument, NULL, 'E'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     int quick = 0, shape_set = 0, m_set = 0, target_set = 0, only_set = 0;
     opterr = 0;
@@ -425,6 +415,9 @@ static int parse_args(int argc, char **argv, tune_args *a)
         case 'n':
             a->save = 0;
             break;
+        case 'E':
+            a->evict = 0;
+            break;
         case 'h':
             print_help();
             return TOOL_EXIT_OK;
@@ -453,7 +446,7 @@ static int parse_args(int argc, char **argv, tune_args *a)
 
 int cmd_tune(int argc, char **argv)
 {
-    tune_args args = {.format = CLQ_FORMAT_NF4, .block = 64, .save = 1};
+    tune_args args = {.format = CLQ_FORMAT_NF4, .block = 64, .save = 1, .evict = 1};
     int rc = parse_args(argc, argv, &args);
     if (rc >= 0)
         return rc;
