@@ -10,25 +10,11 @@
 
 static clq_context *shared_ctx;
 
-static void finish_queue_at_exit(void)
-{
-    if (shared_ctx)
-        clFinish(clq_context_cl_queue(shared_ctx));
-}
-
 clq_context *test_context(void)
 {
     if (!shared_ctx) {
         int status = clq_context_create(NULL, &shared_ctx);
         cr_assert_eq(status, CLQ_SUCCESS, "no OpenCL context: %s", clq_last_error());
-        /* A test may end with work still queued (a matmul it never waited
-         * for). Waiting for it at exit keeps PoCL's worker thread from still
-         * compiling a kernel while LLVM's static destructors run, which
-         * crashed the process on its way out (seen under ASan). Registered
-         * after PoCL is loaded, so it runs before PoCL's and LLVM's own exit
-         * handlers. Only a wait: releasing the context that late corrupts
-         * oclgrind's heap, whose objects are gone by then. */
-        atexit(finish_queue_at_exit);
     }
     return shared_ctx;
 }

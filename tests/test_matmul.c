@@ -353,6 +353,9 @@ Test(matmul, bad_input_is_refused_and_writes_nothing)
     args.y = y_ok;
     args.bias = y_small; /* 32 bytes: bias needs 8 floats, fine; a 16-byte one is not */
     TEST_OK(clq_matmul(d.weight, &args, 0, NULL, NULL));
+    /* Waited for: a process that exits while PoCL still compiles a queued
+     * kernel can crash in LLVM's exit-time teardown. */
+    cr_assert_eq(clFinish(clq_context_cl_queue(test_context())), CL_SUCCESS);
     cl_mem tiny = clCreateBuffer(cl, CL_MEM_READ_WRITE, 16, NULL, &err);
     args.bias = tiny;
     EXPECT_STATUS(clq_matmul(d.weight, &args, 0, NULL, NULL), CLQ_ERROR_BUFFER_TOO_SMALL);
