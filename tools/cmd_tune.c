@@ -229,9 +229,10 @@ static void print_row(const timing *t, const char *params)
     fflush(stdout);
 }
 
-/* The built-in candidates of each stage for a device class. A stage's
- * candidates are appended to the winners of the stages before it. */
-static size_t stage_candidates(int stage, int cpu, const char **out)
+/* The built-in candidates of each stage for a device class, in *out; returns
+ * their count. A stage's candidates are appended to the winners of the
+ * stages before it. */
+static size_t stage_candidates(int stage, int cpu, const char *const **out)
 {
     static const char *const decode_cpu[] = {"mm_lanes=16 tiles_wg=1", "mm_lanes=16 tiles_wg=2",
                                              "mm_lanes=16 tiles_wg=4", "mm_lanes=16 tiles_wg=8",
@@ -253,31 +254,28 @@ static size_t stage_candidates(int stage, int cpu, const char **out)
     /* 0: the shrink as its own launch first; else inside the matmul. */
     static const char *const lora[] = {"lora_groups=0", "lora_groups=1", "lora_groups=2", "lora_groups=4",
                                        "lora_groups=8"};
-#define TAKE(list)                                                                                           \
-    do {                                                                                                     \
-        for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)                                            \
-            out[i] = list[i];                                                                                \
-        return sizeof list / sizeof list[0];                                                                 \
-    } while (0)
+#define COUNT(list) (sizeof list / sizeof list[0])
     switch (stage) {
     case T_DECODE:
-        if (cpu)
-            TAKE(decode_cpu);
-        TAKE(decode_gpu);
+        *out = cpu ? decode_cpu : decode_gpu;
+        return cpu ? COUNT(decode_cpu) : COUNT(decode_gpu);
     case T_PREFILL:
-        TAKE(prefill);
+        *out = prefill;
+        return COUNT(prefill);
     case T_QUANTIZE:
-        TAKE(quantize);
+        *out = quantize;
+        return COUNT(quantize);
     default:
-        TAKE(lora);
+        *out = lora;
+        return COUNT(lora);
     }
-#undef TAKE
+#undef COUNT
 }
 
 /* Times `count` candidates (each prefixed by `base`) on the measurements in
  * `what`, prints a row each, and returns the index of the fastest by
  * measurement `by`, or -1 if none ran. */
-static int run_stage(const tune_args *args, const char *base, const char **cands, size_t count, const int *what,
+static int run_stage(const tune_args *args, const char *base, const char *const *cands, size_t count, const int *what,
                      int by, const float *w_host, timing *best)
 {
     int best_i = -1;
@@ -311,8 +309,8 @@ static int run_stages(const tune_args *args, int cpu, const float *w_host, timin
         if (stage <= T_PREFILL)
             what[T_DECODE] = what[T_PREFILL] = 1;
         printf("%s:\n", MEASURE_NAMES[stage]);
-        const char *cands[MAX_CANDIDATES];
-        size_t n = stage_candidates(stage, cpu, cands);
+        const char *const *cands;
+        size_t n = stage_candidates(stage, cpu, &cands);
         int found = run_stage(args, chosen, cands, n, what, stage, w_host, best);
         if (found < 0)
             return -1;
