@@ -51,7 +51,7 @@ static int plan_all(const bench_options *o, const bench_device *devs, int n, dev
             fprintf(stderr, "clq bench: out of memory\n");
             return -1;
         }
-        *total += (size_t)plans[d].count;
+        *total += (size_t)plans[d].count * (size_t)o->rounds;
     }
     return 0;
 }
@@ -103,8 +103,9 @@ static int run(const bench_options *o, bench_device *devs, int n, device_plan *p
         return EXIT_RUNTIME;
     size_t base = 0;
     for (int d = 0; d < n; d++)
-        for (long i = 0; i < plans[d].count; i++)
-            bench_progress_predict(&progress, base++, bench_sweep_predict(o, &devs[d], &plans[d].cases[i]));
+        for (int round = 0; round < o->rounds; round++)
+            for (long i = 0; i < plans[d].count; i++)
+                bench_progress_predict(&progress, base++, bench_sweep_predict(o, &devs[d], &plans[d].cases[i]));
     bench_table table;
     bench_table_init(&table, stdout);
     bench_table_intro(stdout, o, n);
@@ -114,7 +115,7 @@ static int run(const bench_options *o, bench_device *devs, int n, device_plan *p
         bench_sweep s = {o, &progress, base, &table, res};
         long f = bench_sweep_device(&s, &devs[d], plans[d].cases, plans[d].count);
         failed += f < 0 ? 1 : f;
-        base += (size_t)plans[d].count;
+        base += (size_t)plans[d].count * (size_t)o->rounds;
     }
     bench_progress_free(&progress);
     int status = write_outputs(o, devs, n, res);

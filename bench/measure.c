@@ -103,7 +103,24 @@ static double median_sorted(const double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-int bench_measure(const bench_timer *t, bench_run_fn run, void *user, bench_stats *out)
+static int samples_reserve(bench_samples *s, int more)
+{
+    if (s->count + more <= s->capacity)
+        return 0;
+    int cap = s->count + more > 2 * s->capacity ? s->count + more : 2 * s->capacity;
+    double *d = realloc(s->device_us, cap * sizeof *d);
+    if (d)
+        s->device_us = d;
+    double *w = d ? realloc(s->wall_us, cap * sizeof *w) : NULL;
+    if (w)
+        s->wall_us = w;
+    if (!d || !w)
+        return -1;
+    s->capacity = cap;
+    return 0;
+}
+
+int bench_sample(const bench_timer *t, bench_run_fn run, void *user, bench_samples *s)
 {
     double begin = bench_now_us(), dev = 0, wall = 0;
     for (int i = 0; i < (t->warmup > 0 ? t->warmup : 1); i++)
@@ -111,28 +128,44 @@ int bench_measure(const bench_timer *t, bench_run_fn run, void *user, bench_stat
             return -1;
     int reps = dev > 0 ? (int)(t->target_seconds * 1e6 / dev) : t->max_reps;
     reps = reps < t->min_reps ? t->min_reps : reps > t->max_reps ? t->max_reps : reps;
-    double *d = malloc(reps * sizeof *d), *w = malloc(reps * sizeof *w);
-    if (!d || !w) {
-        free(d);
-        free(w);
+    if (samples_reserve(s, reps) != 0)
         return -1;
-    }
-    int status = 0;
-    for (int i = 0; i < reps && status == 0; i++)
-        status = one_run(t, run, user, &d[i], &w[i]);
-    if (status == 0) {
-        qsort(d, reps, sizeof *d, cmp_double);
-        qsort(w, reps, sizeof *w, cmp_double);
-        out->median_us = median_sorted(d, reps);
-        out->min_us = d[0];
-        out->max_us = d[reps - 1];
-        out->wall_median_us = median_sorted(w, reps);
-        out->wall_min_us = w[0];
-        out->wall_max_us = w[reps - 1];
-        out->reps = reps;
-        out->spent_s = (bench_now_us() - begin) / 1e6;
-    }
-    free(d);
-    free(w);
+    for (int i = 0; i < reps; i++, s->count++)
+        if (one_run(t, run, user, &s->device_us[s->count], &s->wall_us[s->count]) != 0)
+            return -1;
+    s->spent_s += (bench_now_us() - begin) / 1e6;
+    return 0;
+}
+
+void bench_samples_stats(const bench_samples *s, bench_stats *out)
+{
+    int n = s->count;
+    double *d = s->device_us, *w = s->wall_us;
+    qsort(d, n, sizeof *d, cmp_double);
+    qsort(w, n, sizeof *w, cmp_double);
+    out->median_us = median_sorted(d, n);
+    out->min_us = d[0];
+    out->max_us = d[n - 1];
+    out->wall_median_us = median_sorted(w, n);
+    out->wall_min_us = w[0];
+    out->wall_max_us = w[n - 1];
+    out->reps = n;
+    out->spent_s = s->spent_s;
+}
+
+void bench_samples_free(bench_samples *s)
+{
+    free(s->device_us);
+    free(s->wall_us);
+    *s = (bench_samples){0};
+}
+
+int bench_measure(const bench_timer *t, bench_run_fn run, void *user, bench_stats *out)
+{
+    bench_samples s = {0};
+    int status = bench_sample(t, run, user, &s);
+    if (status == 0)
+        bench_samples_stats(&s, out);
+    bench_samples_free(&s);
     return status;
 }

@@ -48,6 +48,22 @@ void bench_timer_release(bench_timer *t);
  * device time adds up to the target. Returns 0 or -1 (a run failed). */
 int bench_measure(const bench_timer *t, bench_run_fn run, void *user, bench_stats *out);
 
+/* The runs of one measurement taken in several sittings (clq bench
+ * --rounds), pooled: device and wall microseconds per run. */
+typedef struct bench_samples {
+    double *device_us, *wall_us;
+    int count, capacity;
+    double spent_s;
+} bench_samples;
+
+/* One sitting: t's warm-up runs, then reps calibrated to t's target, each
+ * run's times appended to s. Returns 0 or -1 (a run failed, or no memory). */
+int bench_sample(const bench_timer *t, bench_run_fn run, void *user, bench_samples *s);
+
+/* Median, min and max of the pooled runs (s->count > 0); sorts them in place. */
+void bench_samples_stats(const bench_samples *s, bench_stats *out);
+void bench_samples_free(bench_samples *s);
+
 /* Monotonic wall clock in microseconds. */
 double bench_now_us(void);
 

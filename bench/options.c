@@ -224,6 +224,12 @@ static int apply(bench_options *o, given *g, const char *opt, const char *v)
         o->lora_dtype = v[1] == '1' ? CLQ_DTYPE_F16 : CLQ_DTYPE_F32;
         return 0;
     }
+    if (!strcmp(opt, "--rounds")) {
+        if (parse_u64(opt, v, 1, 1000, &one) != 0)
+            return -1;
+        o->rounds = (int)one;
+        return 0;
+    }
     if (!strcmp(opt, "--target")) {
         g->target = 1;
         return parse_target(o, opt, v);
@@ -252,7 +258,8 @@ static int apply(bench_options *o, given *g, const char *opt, const char *v)
 
 static const char *const VALUE_OPTIONS[] = {"--device", "--op",         "--format", "--block",  "--shape",
                                             "--preset", "--m",          "--rank",   "--target", "--csv",
-                                            "--json",   "--multi-lora", "--plot",   "--startup-child", "--lora-dtype"};
+                                            "--json",   "--multi-lora", "--plot",   "--startup-child", "--lora-dtype",
+                                            "--rounds"};
 static const char *const FLAG_OPTIONS[] = {"--no-evict", "--quick", "--quiet", "--startup"};
 
 static int takes_value(const char *name)
@@ -345,6 +352,7 @@ bench_parse_result bench_options_parse(int argc, char **argv, bench_options *o)
     *o = (bench_options){0};
     o->evict = 1;
     o->lora_dtype = CLQ_DTYPE_F32;
+    o->rounds = 1;
     given g = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -356,6 +364,12 @@ bench_parse_result bench_options_parse(int argc, char **argv, bench_options *o)
     }
     apply_defaults(o, &g);
     return BENCH_PARSE_RUN;
+}
+
+void bench_round_reps(const bench_options *o, int *min_reps, int *max_reps)
+{
+    *min_reps = (o->min_reps + o->rounds - 1) / o->rounds;
+    *max_reps = (o->max_reps + o->rounds - 1) / o->rounds;
 }
 
 void bench_pair_name(const bench_pair *p, char *buf, size_t len)
@@ -386,6 +400,9 @@ void bench_options_help(FILE *out)
             "                    them (default: 8; 0 or 1: off)\n"
             "  --lora-dtype T    f32 or f16: what clq's adapters are stored in (default: f32)\n"
             "  --target SECONDS  device time per measurement (default: %.2f; --quick: %.2f)\n"
+            "  --rounds R        take each measurement in R sittings, going through the whole\n"
+            "                    plan R times, and pool the runs: slow drift on a shared machine\n"
+            "                    then falls on every row alike, so rows compare (default: 1)\n"
             "  --no-evict        do not evict the cache before each run (weights may be hot)\n"
             "  --quick           4096x4096, nf4/64 and q4/32, M 1,64, rank 0,16, one quantize and\n"
             "                    one dequantize row, short target; other options override\n"

@@ -33,7 +33,8 @@ typedef struct bench_options {
     int n_ranks;
     uint32_t multi_lora;   /* adapters in the multi-LoRA rows; 0 = none */
     clq_dtype lora_dtype;  /* what clq's adapters are stored in (the baselines' follow their path) */
-    double target;       /* seconds of device time per measurement */
+    double target;       /* seconds of device time per measurement (all rounds together) */
+    int rounds;          /* sittings per measurement, taken in turn over the whole plan */
     int warmup, min_reps, max_reps;
     int evict, quick, quiet;
     int startup;               /* --startup: time a new process's first matmul instead of a sweep */
@@ -52,6 +53,10 @@ typedef enum bench_parse_result {
 bench_parse_result bench_options_parse(int argc, char **argv, bench_options *o);
 
 void bench_options_help(FILE *out);
+
+/* The repetitions of one round: min_reps and max_reps shared out over the
+ * rounds (at least one each). */
+void bench_round_reps(const bench_options *o, int *min_reps, int *max_reps);
 
 /* "nf4/64" */
 void bench_pair_name(const bench_pair *p, char *buf, size_t len);

@@ -72,6 +72,7 @@ static bench_value real(double v)
     X(lora_dtype,         text(r->lora_dtype))                      \
     X(evicted,            integer(r->evicted))                      \
     X(target_s,           real(r->target_s))                        \
+    X(rounds,             integer(r->rounds))                       \
     X(reps,               integer(r->stats.reps))                   \
     X(median_us,          real(r->stats.median_us))                 \
     X(min_us,             real(r->stats.min_us))                    \

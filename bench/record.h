@@ -49,6 +49,7 @@ typedef struct bench_record {
     double bytes, flops; /* work the run moves and computes (ops.h) */
     int evicted;
     double target_s;
+    int rounds; /* sittings the runs were taken in (clq bench --rounds) */
     bench_stats stats;
     /* derived from the above and the device's roofline */
     double gbps, gflops, bound_us, roofline_fraction;

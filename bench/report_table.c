@@ -43,6 +43,10 @@ void bench_table_intro(FILE *out, const bench_options *o, int n_devices)
         "  wall = median enqueue-to-finish on the host. GB/s counts the bytes a run must move (weight\n"
         "  as stored + X + Y + adapters); roofline = max(bytes/bandwidth, flops/FMA peak) / median time.\n",
         o->warmup, o->warmup == 1 ? "" : "s", o->target, o->min_reps, o->max_reps);
+    if (o->rounds > 1)
+        fprintf(out, "  --rounds %d: each measurement is taken in %d sittings, the whole plan in turn, each\n"
+                     "  with its warm-up and a share of the target and repetitions; the runs are pooled.\n",
+                o->rounds, o->rounds);
 }
 
 void bench_table_device(bench_table *t, const bench_device *d)

@@ -3,6 +3,7 @@
 
 #include <clblast_c.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "measure.h"
 #include "probes.h"
@@ -13,6 +14,13 @@
 #define DEFAULT_READ_GBPS 10.0
 #define DEFAULT_FMA_GFLOPS 100.0
 #define ASSUMED_EFFICIENCY 0.15
+
+/* A case's record and its runs so far, pooled over the rounds. */
+typedef struct case_state {
+    bench_record r;
+    bench_samples samples;
+    int failed; /* failed in an earlier round: not measured again */
+} case_state;
 
 typedef struct device_run {
     const bench_sweep *s;
@@ -55,8 +63,10 @@ double bench_sweep_predict(const bench_options *o, const bench_device *d, const 
                                             : bench_quantize_bytes(sh->n, sh->k, 4, wb);
     double flops = c->op == BENCH_OP_MATMUL ? bench_matmul_flops(c->m, sh->n, sh->k, c->rank) : 0;
     double op_s = bench_roofline_bound_s(bytes, flops, gbps * 1e9, gflops * 1e9) / ASSUMED_EFFICIENCY;
-    double reps = op_s > 0 ? o->target / op_s : o->max_reps;
-    reps = reps < o->min_reps ? o->min_reps : reps > o->max_reps ? o->max_reps : reps;
+    int min_reps, max_reps;
+    bench_round_reps(o, &min_reps, &max_reps);
+    double reps = op_s > 0 ? o->target / o->rounds / op_s : max_reps;
+    reps = reps < min_reps ? min_reps : reps > max_reps ? max_reps : reps;
     return (o->warmup + reps) * (op_s + evict_s);
 }
 
@@ -90,7 +100,8 @@ static void describe_case(const device_run *run, const bench_case *c, const clq_
                         .rank = c->rank,
                         .adapters = c->adapters,
                         .evicted = o->evict,
-                        .target_s = o->target};
+                        .target_s = o->target,
+                        .rounds = o->rounds};
     double qbytes = w ? (double)clq_weight_device_bytes(w) : 0, nk = (double)sh->n * sh->k;
     if (c->pair >= 0) {
         r->format = clq_format_name(o->pairs[c->pair].format);
@@ -162,9 +173,15 @@ static void report_failure(device_run *run, const char *label, const char *why)
     fprintf(stderr, "clq bench: %s on %s: %s\n", label, run->dev->selector, why);
 }
 
-static int measure_case(device_run *run, const bench_case *c, const char *label)
+/* One sitting of a case: 0 when measured, 1 when skipped (it failed in an
+ * earlier round), -1 when it fails now. The last round turns the pooled
+ * runs into the case's record and prints its row. */
+static int measure_case(device_run *run, const bench_case *c, const char *label, case_state *st, int last_round)
 {
     clq_weight *w;
+    if (st->failed)
+        return 1;
+    st->failed = 1;
     if (run->failed_shape == c->shape)
         return -1;
     if (prepare(run, c, &w) != 0) {
@@ -175,10 +192,9 @@ static int measure_case(device_run *run, const bench_case *c, const char *label)
     }
     if (c->path == BENCH_PATH_F32)
         run->fp32_us = 0; /* the first case of each matmul problem */
-    bench_record r;
-    describe_case(run, c, w, &r);
+    describe_case(run, c, w, &st->r);
     run->ws.problem.clblast_status = 0;
-    if (bench_measure(&run->timer, run_function(c), &run->ws.problem, &r.stats) != 0) {
+    if (bench_sample(&run->timer, run_function(c), &run->ws.problem, &st->samples) != 0) {
         char why[320];
         if (run->ws.problem.clblast_status != 0)
             snprintf(why, sizeof why, "CLBlast returned status %d", run->ws.problem.clblast_status);
@@ -187,12 +203,17 @@ static int measure_case(device_run *run, const bench_case *c, const char *label)
         report_failure(run, label, why);
         return -1;
     }
-    bench_record_derive(&r);
+    st->failed = 0;
+    if (!last_round)
+        return 0;
+    bench_record *r = &st->r;
+    bench_samples_stats(&st->samples, &r->stats);
+    bench_record_derive(r);
     if (c->path == BENCH_PATH_F32)
-        run->fp32_us = r.stats.median_us;
+        run->fp32_us = r->stats.median_us;
     bench_progress_clear(run->s->progress);
-    bench_table_row(run->s->table, &r, c->op == BENCH_OP_MATMUL ? run->fp32_us : 0);
-    if (bench_results_push(run->s->results, &r) != 0) {
+    bench_table_row(run->s->table, r, c->op == BENCH_OP_MATMUL ? run->fp32_us : 0);
+    if (bench_results_push(run->s->results, r) != 0) {
         report_failure(run, label, "out of host memory");
         return -1;
     }
@@ -266,8 +287,8 @@ static int open_device(device_run *run, const bench_case *cases, long n_cases)
         return -1;
     }
     run->timer.warmup = o->warmup;
-    run->timer.min_reps = o->min_reps;
-    run->timer.max_reps = o->max_reps;
+    run->timer.target_seconds = o->target / o->rounds;
+    bench_round_reps(o, &run->timer.min_reps, &run->timer.max_reps);
     dev->evict_bytes = run->timer.evict_bytes;
     dev->evict_us = run->timer.evict_us;
     if (bench_probe_roofline(run->ctx, &run->timer, &dev->roof, why, sizeof why) != 0) {
@@ -295,20 +316,31 @@ long bench_sweep_device(const bench_sweep *s, bench_device *dev, const bench_cas
         return -1;
     }
     bench_table_device(s->table, dev);
-    for (long i = 0; i < n_cases; i++)
-        bench_progress_predict(s->progress, s->progress_base + (size_t)i,
-                               bench_sweep_predict(s->o, dev, &cases[i]));
+    for (int round = 0; round < s->o->rounds; round++)
+        for (long i = 0; i < n_cases; i++)
+            bench_progress_predict(s->progress, s->progress_base + (size_t)(round * n_cases + i),
+                                   bench_sweep_predict(s->o, dev, &cases[i]));
     bench_workspace_init(&run.ws, run.ctx, dev->has_fp16);
     run.ws.lora_dtype = s->o->lora_dtype;
-    long failed = 0;
-    for (long i = 0; i < n_cases; i++) {
-        char label[160];
-        bench_case_label(s->o, &cases[i], label, sizeof label);
-        bench_progress_begin(s->progress, label);
-        double start = bench_now_us();
-        failed += measure_case(&run, &cases[i], label) != 0;
-        bench_progress_end(s->progress, (bench_now_us() - start) / 1e6);
+    case_state *states = calloc((size_t)n_cases, sizeof *states);
+    if (!states) {
+        fprintf(stderr, "clq bench: out of host memory\n");
+        close_device(&run);
+        return -1;
     }
+    long failed = 0;
+    for (int round = 0; round < s->o->rounds; round++)
+        for (long i = 0; i < n_cases; i++) {
+            char label[160];
+            bench_case_label(s->o, &cases[i], label, sizeof label);
+            bench_progress_begin(s->progress, label);
+            double start = bench_now_us();
+            failed += measure_case(&run, &cases[i], label, &states[i], round == s->o->rounds - 1) < 0;
+            bench_progress_end(s->progress, (bench_now_us() - start) / 1e6);
+        }
+    for (long i = 0; i < n_cases; i++)
+        bench_samples_free(&states[i].samples);
+    free(states);
     close_device(&run);
     return failed;
 }

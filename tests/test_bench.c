@@ -264,6 +264,31 @@ Test(bench, tiny_sweep_writes_csv_and_json, .init = cr_redirect_stdout, .timeout
     remove_tree(dir);
 }
 
+/* --rounds 3 with a target too short for more than the least repetitions:
+ * each round runs ceil(5 / 3) = 2 of them, and each row pools all three
+ * rounds (6 runs; the last round alone would give 2, a single sitting 5).
+ * The plan is still one row per measurement. */
+Test(bench, rounds_pool_the_runs_of_every_round, .init = cr_redirect_stdout, .timeout = 600)
+{
+    char dir[64], csv[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(csv, sizeof csv, "%s/out.csv", dir);
+    const char *extra[] = {"--csv", csv, "--rounds", "3", "--target", "0.000001"};
+    cr_assert_eq(run_tiny_sweep(extra, 6), 0);
+    csv_summary s = check_csv(csv);
+    cr_assert(s.rows == 20 || s.rows == 26, "%d records", s.rows);
+    char *text = read_text(csv), *save = NULL, *header[MAX_FIELDS], *fields[MAX_FIELDS];
+    int nh = split_csv(strtok_r(text, "\n", &save), header, MAX_FIELDS);
+    for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        split_csv(line, fields, MAX_FIELDS);
+        cr_assert_eq(parse_number(fields[field_index(header, nh, "rounds")], "rounds"), 3);
+        cr_assert_eq(parse_number(fields[field_index(header, nh, "reps")], "reps"), 6, "%s",
+                     fields[field_index(header, nh, "path")]);
+    }
+    free(text);
+    remove_tree(dir);
+}
+
 /* ---- charts ------------------------------------------------------------------------ */
 
 static int gnuplot_on_path(void)
@@ -460,7 +485,7 @@ Test(bench, bad_options_exit_2, .init = cr_redirect_stderr)
         {"bench", "--block", "48"},     {"bench", "--rank", "2000"},    {"bench", "--target", "0"},
         {"bench", "--target", "fast"},  {"bench", "--op", "transpose"}, {"bench", "--preset", "gpt5"},
         {"bench", "--quick=yes", NULL}, {"bench", "stray", NULL},       {"bench", "--multi-lora", "1000"},
-        {"bench", "--lora-dtype", "bf16"},
+        {"bench", "--lora-dtype", "bf16"}, {"bench", "--rounds", "0"},     {"bench", "--rounds", "1001"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int n = cases[i][2] ? 3 : 2;
