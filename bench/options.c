@@ -110,6 +110,19 @@ static int format_item(const char *opt, const char *text, void *ctx)
     return 0;
 }
 
+static int lora_dtype_item(const char *opt, const char *text, void *ctx)
+{
+    bench_options *o = ctx;
+    if (strcmp(text, "f32") && strcmp(text, "f16"))
+        return fail("%s: '%s' is not f32 or f16", opt, text);
+    clq_dtype d = text[1] == '1' ? CLQ_DTYPE_F16 : CLQ_DTYPE_F32;
+    for (int i = 0; i < o->n_lora_dtypes; i++)
+        if (o->lora_dtypes[i] == d)
+            return fail("%s: %s is listed twice", opt, text);
+    o->lora_dtypes[o->n_lora_dtypes++] = d;
+    return 0;
+}
+
 static int op_item(const char *opt, const char *text, void *ctx)
 {
     bench_options *o = ctx;
@@ -219,10 +232,8 @@ static int apply(bench_options *o, given *g, const char *opt, const char *v)
         return 0;
     }
     if (!strcmp(opt, "--lora-dtype")) {
-        if (strcmp(v, "f32") && strcmp(v, "f16"))
-            return fail("%s: '%s' is not f32 or f16", opt, v);
-        o->lora_dtype = v[1] == '1' ? CLQ_DTYPE_F16 : CLQ_DTYPE_F32;
-        return 0;
+        o->n_lora_dtypes = 0;
+        return for_each_item(opt, v, lora_dtype_item, o);
     }
     if (!strcmp(opt, "--rounds")) {
         if (parse_u64(opt, v, 1, 1000, &one) != 0)
@@ -351,7 +362,8 @@ bench_parse_result bench_options_parse(int argc, char **argv, bench_options *o)
 {
     *o = (bench_options){0};
     o->evict = 1;
-    o->lora_dtype = CLQ_DTYPE_F32;
+    o->lora_dtypes[0] = CLQ_DTYPE_F32;
+    o->n_lora_dtypes = 1;
     o->rounds = 1;
     given g = {0};
     for (int i = 1; i < argc; i++) {
@@ -398,7 +410,8 @@ void bench_options_help(FILE *out)
             "  --rank LIST       LoRA ranks, 0 = none (default: 0,16,64)\n"
             "  --multi-lora N    also run each rank > 0 with N adapters, rows cycling through\n"
             "                    them (default: 8; 0 or 1: off)\n"
-            "  --lora-dtype T    f32 or f16: what clq's adapters are stored in (default: f32)\n"
+            "  --lora-dtype LIST f32,f16: what clq's adapters are stored in, a row each\n"
+            "                    (default: f32)\n"
             "  --target SECONDS  device time per measurement (default: %.2f; --quick: %.2f)\n"
             "  --rounds R        take each measurement in R sittings, going through the whole\n"
             "                    plan R times, and pool the runs: slow drift on a shared machine\n"

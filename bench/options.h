@@ -32,7 +32,8 @@ typedef struct bench_options {
     uint32_t ranks[BENCH_MAX_LIST];
     int n_ranks;
     uint32_t multi_lora;   /* adapters in the multi-LoRA rows; 0 = none */
-    clq_dtype lora_dtype;  /* what clq's adapters are stored in (the baselines' follow their path) */
+    clq_dtype lora_dtypes[2]; /* what clq's adapters are stored in, each a row (the baselines' follow their path) */
+    int n_lora_dtypes;
     double target;       /* seconds of device time per measurement (all rounds together) */
     int rounds;          /* sittings per measurement, taken in turn over the whole plan */
     int warmup, min_reps, max_reps;

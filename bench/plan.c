@@ -33,17 +33,18 @@ static int plan_codec(const bench_options *o, int shape, bench_op op, bench_path
 {
     for (int i = 0; i < o->codec_pairs && i < o->n_pairs; i++)
         if (o->ops[op] && pair_fits(o, i, &o->shapes[shape]) &&
-            add(p, (bench_case){op, path, shape, i, 0, 0, 0}) != 0)
+            add(p, (bench_case){op, path, shape, i, 0, 0, 0, 0}) != 0)
             return -1;
     return 0;
 }
 
-/* One M and LoRA configuration: the baselines, then each format fused and
- * unfused, so the rows a reader compares sit together. */
+/* One M and LoRA configuration: the baselines, then each format fused
+ * (with each of --lora-dtype's adapter types) and unfused, so the rows a
+ * reader compares sit together. */
 static int plan_matmul_group(const bench_options *o, int has_fp16, int shape, uint64_t m, uint32_t rank,
                              uint32_t adapters, plan *p)
 {
-    bench_case c = {BENCH_OP_MATMUL, BENCH_PATH_F32, shape, -1, m, rank, adapters};
+    bench_case c = {BENCH_OP_MATMUL, BENCH_PATH_F32, shape, -1, m, rank, adapters, 0};
     if (add(p, c) != 0)
         return -1;
     c.path = BENCH_PATH_F16;
@@ -54,8 +55,12 @@ static int plan_matmul_group(const bench_options *o, int has_fp16, int shape, ui
             continue;
         c.pair = i;
         c.path = BENCH_PATH_FUSED;
-        if (add(p, c) != 0)
-            return -1;
+        for (int d = 0; d < (rank ? o->n_lora_dtypes : 1); d++) {
+            c.lora_dtype = rank ? o->lora_dtypes[d] : 0;
+            if (add(p, c) != 0)
+                return -1;
+        }
+        c.lora_dtype = 0;
         c.path = BENCH_PATH_UNFUSED;
         if (add(p, c) != 0)
             return -1;
@@ -113,7 +118,7 @@ void bench_case_label(const bench_options *o, const bench_case *c, char *buf, si
         bench_pair_name(&o->pairs[c->pair], weight, sizeof weight);
     else if (c->path == BENCH_PATH_F16)
         snprintf(weight, sizeof weight, "fp16");
-    const char *half_lora = c->path == BENCH_PATH_FUSED && o->lora_dtype == CLQ_DTYPE_F16 ? " f16" : "";
+    const char *half_lora = c->lora_dtype == CLQ_DTYPE_F16 ? " f16" : "";
     if (c->rank && c->adapters > 1)
         snprintf(lora, sizeof lora, " r%ux%u%s", c->rank, c->adapters, half_lora);
     else if (c->rank)

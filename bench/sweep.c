@@ -124,7 +124,7 @@ static void describe_case(const device_run *run, const bench_case *c, const clq_
                 : c->path == BENCH_PATH_UNFUSED ? bench_unfused_weight_bytes(qbytes, sh->n, sh->k)
                                                 : (double)elem * nk;
     uint32_t used = bench_lora_adapters_used(c->m, c->adapters);
-    size_t lora_elem = c->path == BENCH_PATH_FUSED ? (o->lora_dtype == CLQ_DTYPE_F16 ? 2 : 4) : elem;
+    size_t lora_elem = c->path == BENCH_PATH_FUSED ? (c->lora_dtype == CLQ_DTYPE_F16 ? 2 : 4) : elem;
     if (c->rank)
         r->lora_dtype = lora_elem == 2 ? "f16" : "f32";
     r->bytes = bench_matmul_bytes(c->m, sh->n, sh->k, wb, elem, c->rank, used, lora_elem);
@@ -163,6 +163,9 @@ static int prepare(device_run *run, const bench_case *c, clq_weight **w)
     if (c->pair >= 0)
         ws->problem.desc = clq_weight_get_desc(*w);
     if (c->op == BENCH_OP_MATMUL && bench_workspace_group(ws, c->m, c->rank, c->adapters) != 0)
+        return -1;
+    if (c->op == BENCH_OP_MATMUL && c->rank &&
+        bench_workspace_lora_dtype(ws, c->lora_dtype ? c->lora_dtype : CLQ_DTYPE_F32) != 0)
         return -1;
     return 0;
 }
@@ -321,7 +324,8 @@ long bench_sweep_device(const bench_sweep *s, bench_device *dev, const bench_cas
             bench_progress_predict(s->progress, s->progress_base + (size_t)(round * n_cases + i),
                                    bench_sweep_predict(s->o, dev, &cases[i]));
     bench_workspace_init(&run.ws, run.ctx, dev->has_fp16);
-    run.ws.lora_dtype = s->o->lora_dtype;
+    for (int i = 0; i < s->o->n_lora_dtypes; i++)
+        run.ws.lora_f16 |= s->o->lora_dtypes[i] == CLQ_DTYPE_F16;
     case_state *states = calloc((size_t)n_cases, sizeof *states);
     if (!states) {
         fprintf(stderr, "clq bench: out of host memory\n");

@@ -56,7 +56,6 @@ void bench_workspace_init(bench_workspace *ws, clq_context *ctx, int fp16)
     *ws = (bench_workspace){0};
     ws->ctx = ctx;
     ws->fp16 = fp16;
-    ws->lora_dtype = CLQ_DTYPE_F32;
     ws->shape = -1;
     ws->problem.ctx = ctx;
 }
@@ -68,9 +67,11 @@ static void release_group(bench_workspace *ws)
                       &p->x16, &p->y16, &p->a16, &p->b16, &p->t16};
     for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
         release_mem(mems[i]);
-    clq_lora_destroy(ws->lora);
+    for (int i = 0; i < 2; i++) {
+        clq_lora_destroy(ws->lora[i]);
+        ws->lora[i] = NULL;
+    }
     free(ws->lora_index);
-    ws->lora = NULL;
     ws->lora_index = NULL;
     p->lora = NULL;
     p->lora_index = NULL;
@@ -115,41 +116,62 @@ int bench_workspace_shape(bench_workspace *ws, int index, const bench_shape *s)
     return 0;
 }
 
+/* clq's adapter set from host A and B, stored as `dtype` (fp16: A and B
+ * rounded to half). */
+static int make_clq_lora(bench_workspace *ws, const float *a, const float *b, uint32_t rank, uint32_t count,
+                         clq_dtype dtype, clq_lora **out)
+{
+    const bench_problem *p = &ws->problem;
+    size_t a_count = (size_t)count * rank * p->k, b_count = (size_t)count * p->n * rank;
+    int half = dtype == CLQ_DTYPE_F16;
+    size_t elt = half ? 2 : 4;
+    uint16_t *a16 = half ? malloc(a_count * 2) : NULL, *b16 = half ? malloc(b_count * 2) : NULL;
+    clq_adapter_desc *descs = calloc(count, sizeof *descs);
+    if (!descs || (half && (!a16 || !b16))) {
+        free(a16);
+        free(b16);
+        free(descs);
+        return fail(ws, "allocating host memory for adapters", CL_OUT_OF_HOST_MEMORY);
+    }
+    if (half) {
+        bench_to_f16(a, a16, a_count);
+        bench_to_f16(b, b16, b_count);
+    }
+    const char *a_bytes = half ? (const char *)a16 : (const char *)a;
+    const char *b_bytes = half ? (const char *)b16 : (const char *)b;
+    for (uint32_t j = 0; j < count; j++)
+        descs[j] = (clq_adapter_desc){rank,
+                                      bench_lora_alpha(rank),
+                                      0,
+                                      dtype,
+                                      a_bytes + (size_t)j * rank * p->k * elt,
+                                      b_bytes + (size_t)j * p->n * rank * elt};
+    int status = 0;
+    if (clq_lora_create(ws->ctx, p->n, p->k, descs, count, out) != CLQ_SUCCESS) {
+        snprintf(ws->why, sizeof ws->why, "clq_lora_create: %s", clq_last_error());
+        status = -1;
+    }
+    free(a16);
+    free(b16);
+    free(descs);
+    return status;
+}
+
+/* The group's adapters: clq's sets (fp32, and fp16 with lora_f16) and the
+ * baselines' buffers (fp32, and fp16 for the HGEMM path). */
 static int make_lora(bench_workspace *ws, uint32_t rank, uint32_t adapters)
 {
     bench_problem *p = &ws->problem;
     uint32_t count = adapters > 1 ? adapters : 1;
     size_t a_count = (size_t)count * rank * p->k, b_count = (size_t)count * p->n * rank;
     float *a = malloc(a_count * 4), *b = malloc(b_count * 4);
-    /* clq's fp16 adapters are the fp32 ones rounded; the baselines keep
-     * theirs (fp32, and fp16 for the HGEMM path). */
-    int half = ws->lora_dtype == CLQ_DTYPE_F16;
-    uint16_t *a16 = half ? malloc(a_count * 2) : NULL, *b16 = half ? malloc(b_count * 2) : NULL;
-    clq_adapter_desc *descs = calloc(count, sizeof *descs);
-    int status = a && b && descs && (!half || (a16 && b16))
-                     ? 0
-                     : fail(ws, "allocating host memory for adapters", CL_OUT_OF_HOST_MEMORY);
+    int status = a && b ? 0 : fail(ws, "allocating host memory for adapters", CL_OUT_OF_HOST_MEMORY);
     if (status == 0) {
         bench_fill_lora(a, b, rank, p->n, p->k, count, SEED_LORA);
-        if (half) {
-            bench_to_f16(a, a16, a_count);
-            bench_to_f16(b, b16, b_count);
-        }
-        size_t elt = half ? 2 : 4;
-        const char *a_bytes = half ? (const char *)a16 : (const char *)a;
-        const char *b_bytes = half ? (const char *)b16 : (const char *)b;
-        for (uint32_t j = 0; j < count; j++)
-            descs[j] = (clq_adapter_desc){rank,
-                                          bench_lora_alpha(rank),
-                                          0,
-                                          ws->lora_dtype,
-                                          a_bytes + (size_t)j * rank * p->k * elt,
-                                          b_bytes + (size_t)j * p->n * rank * elt};
-        if (clq_lora_create(ws->ctx, p->n, p->k, descs, count, &ws->lora) != CLQ_SUCCESS) {
-            snprintf(ws->why, sizeof ws->why, "clq_lora_create: %s", clq_last_error());
-            status = -1;
-        }
+        status = make_clq_lora(ws, a, b, rank, count, CLQ_DTYPE_F32, &ws->lora[0]);
     }
+    if (status == 0 && ws->lora_f16)
+        status = make_clq_lora(ws, a, b, rank, count, CLQ_DTYPE_F16, &ws->lora[1]);
     if (status == 0)
         status = make_pair(ws, a, a_count, "uploading adapter A", &p->a32, &p->a16);
     if (status == 0)
@@ -166,13 +188,21 @@ static int make_lora(bench_workspace *ws, uint32_t rank, uint32_t adapters)
     }
     free(a);
     free(b);
-    free(a16);
-    free(b16);
-    free(descs);
-    p->lora = ws->lora;
+    p->lora = ws->lora[0];
     p->lora_index = ws->lora_index;
     p->lora_scale = bench_lora_scale(rank);
     return status;
+}
+
+int bench_workspace_lora_dtype(bench_workspace *ws, clq_dtype dtype)
+{
+    clq_lora *l = ws->lora[dtype == CLQ_DTYPE_F16];
+    if (!l && ws->problem.rank) {
+        snprintf(ws->why, sizeof ws->why, "no %s adapters in this workspace", dtype == CLQ_DTYPE_F16 ? "fp16" : "fp32");
+        return -1;
+    }
+    ws->problem.lora = l;
+    return 0;
 }
 
 int bench_workspace_group(bench_workspace *ws, uint64_t m, uint32_t rank, uint32_t adapters)

@@ -289,6 +289,36 @@ Test(bench, rounds_pool_the_runs_of_every_round, .init = cr_redirect_stdout, .ti
     remove_tree(dir);
 }
 
+/* --lora-dtype f32,f16: each fused row with LoRA comes twice, once per
+ * type of clq's adapters (the baselines' rows do not). The tiny sweep has
+ * 4 such rows (M 1 and 3, one adapter and two). */
+Test(bench, lora_dtype_list_gives_a_fused_row_per_type, .init = cr_redirect_stdout, .timeout = 600)
+{
+    char dir[64], csv[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(csv, sizeof csv, "%s/out.csv", dir);
+    const char *extra[] = {"--csv", csv, "--lora-dtype", "f32,f16"};
+    cr_assert_eq(run_tiny_sweep(extra, 4), 0);
+    csv_summary s = check_csv(csv);
+    cr_assert(s.rows == 24 || s.rows == 30, "%d records", s.rows);
+    char *text = read_text(csv), *save = NULL, *header[MAX_FIELDS], *fields[MAX_FIELDS];
+    int nh = split_csv(strtok_r(text, "\n", &save), header, MAX_FIELDS), f16 = 0, f32_fused = 0;
+    for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        split_csv(line, fields, MAX_FIELDS);
+        const char *path = fields[field_index(header, nh, "path")];
+        const char *dtype = fields[field_index(header, nh, "lora_dtype")];
+        if (!strcmp(dtype, "f16")) {
+            cr_assert_str_eq(path, "fused-decode");
+            f16++;
+        }
+        f32_fused += !strcmp(dtype, "f32") && !strcmp(path, "fused-decode");
+    }
+    cr_assert_eq(f16, 4);
+    cr_assert_eq(f32_fused, 4);
+    free(text);
+    remove_tree(dir);
+}
+
 /* ---- charts ------------------------------------------------------------------------ */
 
 static int gnuplot_on_path(void)
@@ -416,12 +446,13 @@ Test(bench, fp16_adapters_differ_by_their_rounding_only)
     enum { M = 5, RANK = 4, ADAPTERS = 3 };
     bench_workspace ws;
     bench_workspace_init(&ws, test_context(), 0);
-    ws.lora_dtype = CLQ_DTYPE_F16;
+    ws.lora_f16 = 1;
     cr_assert_eq(bench_workspace_shape(&ws, 0, &shape), 0, "%s", ws.why);
     clq_weight *w;
     cr_assert_eq(bench_workspace_weight(&ws, 0, &pair, &w), 0, "%s", ws.why);
     ws.problem.weight = w;
     cr_assert_eq(bench_workspace_group(&ws, M, RANK, ADAPTERS), 0, "%s", ws.why);
+    cr_assert_eq(bench_workspace_lora_dtype(&ws, CLQ_DTYPE_F16), 0, "%s", ws.why);
     const bench_problem *p = &ws.problem;
     enum { N = 48, K = 256 };
     static float fused[M * N], unfused[M * N], x[M * K], a[ADAPTERS * RANK * K], b[ADAPTERS * N * RANK];
@@ -455,15 +486,10 @@ Test(bench, fp16_adapters_differ_by_their_rounding_only)
                       fused[m * N + n], unfused[m * N + n], bound);
         }
     }
-    bench_workspace_release(&ws);
-    /* The same product with fp32 adapters in clq (same kernels, same sums)
-     * must differ somewhere, or the adapters were never rounded. */
+    /* The same product with the group's fp32 adapters in clq (same kernels,
+     * same sums) must differ somewhere, or the adapters were never rounded. */
     static float fused32[M * N];
-    bench_workspace_init(&ws, test_context(), 0);
-    cr_assert_eq(bench_workspace_shape(&ws, 0, &shape), 0, "%s", ws.why);
-    cr_assert_eq(bench_workspace_weight(&ws, 0, &pair, &w), 0, "%s", ws.why);
-    ws.problem.weight = w;
-    cr_assert_eq(bench_workspace_group(&ws, M, RANK, ADAPTERS), 0, "%s", ws.why);
+    cr_assert_eq(bench_workspace_lora_dtype(&ws, CLQ_DTYPE_F32), 0, "%s", ws.why);
     run_and_read(&ws, bench_run_clq_matmul, fused32);
     bench_workspace_release(&ws);
     cr_assert_neq(memcmp(fused, fused32, sizeof fused), 0, "fp16 adapters gave the fp32 result");
@@ -486,6 +512,7 @@ Test(bench, bad_options_exit_2, .init = cr_redirect_stderr)
         {"bench", "--target", "fast"},  {"bench", "--op", "transpose"}, {"bench", "--preset", "gpt5"},
         {"bench", "--quick=yes", NULL}, {"bench", "stray", NULL},       {"bench", "--multi-lora", "1000"},
         {"bench", "--lora-dtype", "bf16"}, {"bench", "--rounds", "0"},     {"bench", "--rounds", "1001"},
+        {"bench", "--lora-dtype", "f16,f16"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int n = cases[i][2] ? 3 : 2;
