@@ -23,9 +23,10 @@ void clq_device_params_default(const clq_context *ctx, clq_device_params *p)
      * sharing each 64-byte line, in groups of 64, and uses local-memory
      * tiles for prefill. A CPU quantizes 1024 elements of a row per
      * work-item (a work-item's own cost matches a small block's work), a GPU
-     * one block. A CPU computes decode's LoRA shrink inside the matmul, once
-     * in each of 4 work-groups per core (about 25 us less than a second
-     * launch on PoCL for a 4096x4096 decode); a GPU launches it. `clq tune`
+     * one block. Decode's LoRA shrink is a launch of its own everywhere: on
+     * PoCL, computing it inside the matmul (once per work-group, each
+     * reading all of A) added 10-13 % to a 4096x4096 rank-16 decode against
+     * 0.5-4.5 % launched first (interleaved runs, BENCHMARKS.md). `clq tune`
      * finds better values per device. */
     bool cpu = (ctx->device_type & CL_DEVICE_TYPE_CPU) != 0;
     p->mm_lanes = cpu ? 16 : 1;
@@ -37,7 +38,7 @@ void clq_device_params_default(const clq_context *ctx, clq_device_params *p)
     p->pf_wm = cpu ? 8 : 4;
     p->pf_wn = cpu ? 8 : 4;
     p->quant_span = cpu ? 1024 : 16;
-    p->lora_groups = cpu ? 4 : 0;
+    p->lora_groups = 0;
     while (p->pf_tm / p->pf_wm * (p->pf_tn / p->pf_wn) > ctx->max_work_group && p->pf_tm > p->pf_wm) {
         p->pf_tm /= 2; /* devices with small work-groups */
         p->pf_tn /= 2;

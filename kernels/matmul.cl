@@ -361,11 +361,11 @@ TILES_KERNEL(16)
 /* Decode with LoRA in one launch: the work-group first computes T for its
  * MR rows of X into local memory (lora_dot.cl, the same sums as the shrink
  * kernel), then each work-item runs its tile as above. Every work-group
- * repeats the shrink (r·K per row of X), so the host makes few, large
- * work-groups (lora_groups per compute unit): on a CPU that costs a few
- * microseconds, less than a second launch on PoCL (4096² NF4 decode, rank
- * 16: +40 µs against +63 µs, alternating runs). t_local holds MR × r_max
- * floats. */
+ * repeats the shrink (r·K per row of X, all of A read again), so the host
+ * makes few, large work-groups (lora_groups per compute unit). No default
+ * uses it: on PoCL the repeated reads of A cost more than a second launch
+ * (4096² NF4 decode, rank 16: +12.6 % against +4.5 %, interleaved runs);
+ * `clq tune` tries it on each device. t_local holds MR × r_max floats. */
 inline void shrink_into_local(uint MR, uint m0, uint m_count, uint k_count, global const void *x, uint x_half,
                               global const void *lora_a, uint a_half, global const int *rank,
                               global const uint *a_row, global const int *row_adapter, uint r_max,
