@@ -28,6 +28,7 @@ typedef struct bench_timer {
     cl_mem evict;           /* written before each run so weights are not cache-hot; may be NULL */
     size_t evict_bytes;
     double evict_us;       /* what one eviction costs (not counted in any result) */
+    bool queued;           /* runs are enqueued behind their eviction, not on an idle queue */
     double target_seconds; /* device time to spend per measurement */
     int warmup;            /* untimed runs first: program loads, page faults, CLBlast's compiles */
     int min_reps, max_reps;

@@ -251,6 +251,7 @@ static int apply(bench_options *o, given *g, const char *opt, const char *v)
                         : !strcmp(opt, "--plot") ? &o->plot
                                                  : NULL;
     int *flag = !strcmp(opt, "--quick")     ? &o->quick
+                : !strcmp(opt, "--queued")  ? &o->queued
                 : !strcmp(opt, "--quiet")   ? &o->quiet
                 : !strcmp(opt, "--startup") ? &o->startup
                                             : NULL;
@@ -267,11 +268,11 @@ static int apply(bench_options *o, given *g, const char *opt, const char *v)
     return 0;
 }
 
-static const char *const VALUE_OPTIONS[] = {"--device", "--op",         "--format", "--block",  "--shape",
-                                            "--preset", "--m",          "--rank",   "--target", "--csv",
-                                            "--json",   "--multi-lora", "--plot",   "--startup-child", "--lora-dtype",
-                                            "--rounds"};
-static const char *const FLAG_OPTIONS[] = {"--no-evict", "--quick", "--quiet", "--startup"};
+static const char *const VALUE_OPTIONS[] = {
+    "--device",     "--op",     "--format", "--block", "--shape",      "--preset", "--m",
+    "--rank",       "--target", "--csv",    "--json",  "--multi-lora", "--plot",   "--startup-child",
+    "--lora-dtype", "--rounds"};
+static const char *const FLAG_OPTIONS[] = {"--no-evict", "--queued", "--quick", "--quiet", "--startup"};
 
 static int takes_value(const char *name)
 {
@@ -417,6 +418,10 @@ void bench_options_help(FILE *out)
             "                    plan R times, and pool the runs: slow drift on a shared machine\n"
             "                    then falls on every row alike, so rows compare (default: 1)\n"
             "  --no-evict        do not evict the cache before each run (weights may be hot)\n"
+            "  --queued          enqueue each run behind its eviction rather than on an idle\n"
+            "                    queue: device time then leaves out the host's enqueueing, as\n"
+            "                    when an application queues work ahead (wall time includes the\n"
+            "                    end of the eviction)\n"
             "  --quick           4096x4096, nf4/64 and q4/32, M 1,64, rank 0,16, one quantize and\n"
             "                    one dequantize row, short target; other options override\n"
             "  --csv FILE        one record per measurement, with device, driver, clq version\n"

@@ -37,7 +37,7 @@ typedef struct bench_options {
     double target;       /* seconds of device time per measurement (all rounds together) */
     int rounds;          /* sittings per measurement, taken in turn over the whole plan */
     int warmup, min_reps, max_reps;
-    int evict, quick, quiet;
+    int evict, queued, quick, quiet;
     int startup;               /* --startup: time a new process's first matmul instead of a sweep */
     const char *startup_child; /* internal: this process is one such run, on this device ("" default) */
     const char *csv, *json, *plot;

@@ -71,6 +71,7 @@ static bench_value real(double v)
     X(adapters,           integer(r->adapters))                     \
     X(lora_dtype,         text(r->lora_dtype))                      \
     X(evicted,            integer(r->evicted))                      \
+    X(queued,             integer(r->queued))                       \
     X(target_s,           real(r->target_s))                        \
     X(rounds,             integer(r->rounds))                       \
     X(reps,               integer(r->stats.reps))                   \

@@ -42,9 +42,10 @@ static json_t *device_json(const bench_device *d)
 
 static json_t *method_json(const bench_options *o)
 {
-    return json_pack("{s:b, s:f, s:i, s:i, s:i, s:i, s:b, s:s}", "evict", o->evict, "target_s", o->target,
-                     "rounds", o->rounds, "warmup", o->warmup, "min_reps", o->min_reps, "max_reps", o->max_reps, "quick", o->quick,
-                     "time", "device time from profiling events; median, min and max over the repetitions");
+    return json_pack("{s:b, s:b, s:f, s:i, s:i, s:i, s:i, s:b, s:s}", "evict", o->evict, "queued",
+                     o->queued && o->evict, "target_s", o->target, "rounds", o->rounds, "warmup", o->warmup,
+                     "min_reps", o->min_reps, "max_reps", o->max_reps, "quick", o->quick, "time",
+                     "device time from profiling events; median, min and max over the repetitions");
 }
 
 int bench_write_json(const char *path, const bench_options *o, const bench_device *devices, int n_devices,

@@ -36,6 +36,9 @@ void bench_table_intro(FILE *out, const bench_options *o, int n_devices)
                      "  device's last-level cache (capped at 1/4 of its memory) is written;\n");
     else
         fprintf(out, "method: --no-evict: weights may be cache-hot between runs;\n");
+    if (o->evict && o->queued)
+        fprintf(out, "  --queued: each run is enqueued behind its eviction, not on an idle queue (its wall\n"
+                     "  time includes the end of the eviction);\n");
     fprintf(
         out,
         "  %d warm-up run%s, then repetitions calibrated to %.3g s of device time (%d..%d);\n"

@@ -100,6 +100,7 @@ static void describe_case(const device_run *run, const bench_case *c, const clq_
                         .rank = c->rank,
                         .adapters = c->adapters,
                         .evicted = o->evict,
+                        .queued = o->queued && o->evict,
                         .target_s = o->target,
                         .rounds = o->rounds};
     double qbytes = w ? (double)clq_weight_device_bytes(w) : 0, nk = (double)sh->n * sh->k;
@@ -179,7 +180,8 @@ static void report_failure(device_run *run, const char *label, const char *why)
 /* One sitting of a case: 0 when measured, 1 when skipped (it failed in an
  * earlier round), -1 when it fails now. The last round turns the pooled
  * runs into the case's record and prints its row. */
-static int measure_case(device_run *run, const bench_case *c, const char *label, case_state *st, int last_round)
+static int measure_case(device_run *run, const bench_case *c, const char *label, case_state *st,
+                        int last_round)
 {
     clq_weight *w;
     if (st->failed)
@@ -290,6 +292,7 @@ static int open_device(device_run *run, const bench_case *cases, long n_cases)
         return -1;
     }
     run->timer.warmup = o->warmup;
+    run->timer.queued = o->queued;
     run->timer.target_seconds = o->target / o->rounds;
     bench_round_reps(o, &run->timer.min_reps, &run->timer.max_reps);
     dev->evict_bytes = run->timer.evict_bytes;

@@ -198,7 +198,8 @@ int bench_workspace_lora_dtype(bench_workspace *ws, clq_dtype dtype)
 {
     clq_lora *l = ws->lora[dtype == CLQ_DTYPE_F16];
     if (!l && ws->problem.rank) {
-        snprintf(ws->why, sizeof ws->why, "no %s adapters in this workspace", dtype == CLQ_DTYPE_F16 ? "fp16" : "fp32");
+        snprintf(ws->why, sizeof ws->why, "no %s adapters in this workspace",
+                 dtype == CLQ_DTYPE_F16 ? "fp16" : "fp32");
         return -1;
     }
     ws->problem.lora = l;

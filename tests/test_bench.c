@@ -195,7 +195,8 @@ static csv_summary check_csv(const char *path)
         /* lora_dtype says what the adapters were stored in, where there are any */
         const char *lora_dtype = fields[field_index(header, nh, "lora_dtype")];
         if (parse_number(fields[field_index(header, nh, "rank")], "rank") > 0)
-            cr_assert(!strcmp(lora_dtype, "f32") || !strcmp(lora_dtype, "f16"), "lora_dtype '%s'", lora_dtype);
+            cr_assert(!strcmp(lora_dtype, "f32") || !strcmp(lora_dtype, "f16"), "lora_dtype '%s'",
+                      lora_dtype);
         else
             cr_assert_str_empty(lora_dtype);
         if (matmul) {
@@ -319,6 +320,46 @@ Test(bench, lora_dtype_list_gives_a_fused_row_per_type, .init = cr_redirect_stdo
     remove_tree(dir);
 }
 
+/* --queued: each run is enqueued behind its eviction, so the host's wall
+ * clock, started once the eviction is enqueued, takes in the rest of the
+ * eviction (about eviction_us), while the device time does not. */
+Test(bench, queued_runs_wait_behind_their_eviction, .init = cr_redirect_stdout, .timeout = 600)
+{
+    char dir[64], csv[128], json[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(csv, sizeof csv, "%s/out.csv", dir);
+    snprintf(json, sizeof json, "%s/out.json", dir);
+    const char *args[] = {"bench",    "--device", default_device(),
+                          "--shape",  "64x256",   "--op",
+                          "matmul",   "--format", "nf4",
+                          "--m",      "1",        "--rank",
+                          "0",        "--quick",  "--queued",
+                          "--target", "0.000001", "--quiet",
+                          "--csv",    csv,        "--json",
+                          json};
+    cr_assert_eq(clq_bench_main(sizeof args / sizeof args[0], (char **)args), 0);
+    json_error_t err;
+    json_t *root = json_load_file(json, 0, &err);
+    cr_assert_not_null(root, "%s", err.text);
+    double evict_us = json_number_value(
+        json_object_get(json_array_get(json_object_get(root, "devices"), 0), "eviction_us"));
+    json_decref(root);
+    cr_assert_gt(evict_us, 0);
+    char *text = read_text(csv), *save = NULL, *header[MAX_FIELDS], *fields[MAX_FIELDS];
+    int nh = split_csv(strtok_r(text, "\n", &save), header, MAX_FIELDS), rows = 0;
+    for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save), rows++) {
+        split_csv(line, fields, MAX_FIELDS);
+        cr_assert_eq(parse_number(fields[field_index(header, nh, "queued")], "queued"), 1);
+        double device = parse_number(fields[field_index(header, nh, "median_us")], "median_us");
+        double wall = parse_number(fields[field_index(header, nh, "wall_median_us")], "wall_median_us");
+        cr_assert_geq(wall - device, 0.5 * evict_us, "wall %g us, device %g us, eviction %g us", wall, device,
+                      evict_us);
+    }
+    cr_assert_geq(rows, 2); /* the fp32 baseline and the fused run, at least */
+    free(text);
+    remove_tree(dir);
+}
+
 /* ---- charts ------------------------------------------------------------------------ */
 
 static int gnuplot_on_path(void)
@@ -429,7 +470,8 @@ Test(bench, unfused_baseline_matches_clq)
 static void read_floats(bench_workspace *ws, cl_mem buf, size_t count, float *out)
 {
     cl_command_queue q = clq_context_cl_queue(ws->ctx);
-    cr_assert_eq(clEnqueueReadBuffer(q, buf, CL_TRUE, 0, count * sizeof *out, out, 0, NULL, NULL), CL_SUCCESS);
+    cr_assert_eq(clEnqueueReadBuffer(q, buf, CL_TRUE, 0, count * sizeof *out, out, 0, NULL, NULL),
+                 CL_SUCCESS);
 }
 
 /* --lora-dtype f16: clq's adapters are the fp32 ones rounded to half, the
@@ -505,13 +547,27 @@ static int run_args(const char *const *args, int n)
 Test(bench, bad_options_exit_2, .init = cr_redirect_stderr)
 {
     const char *const cases[][3] = {
-        {"bench", "--bogus", NULL},     {"bench", "--m", NULL},         {"bench", "--m", "0"},
-        {"bench", "--m", "1,,2"},       {"bench", "--m", "-1"},         {"bench", "--m", "4x"},
-        {"bench", "--shape", "4096"},   {"bench", "--shape", "0x64"},   {"bench", "--format", "q3"},
-        {"bench", "--block", "48"},     {"bench", "--rank", "2000"},    {"bench", "--target", "0"},
-        {"bench", "--target", "fast"},  {"bench", "--op", "transpose"}, {"bench", "--preset", "gpt5"},
-        {"bench", "--quick=yes", NULL}, {"bench", "stray", NULL},       {"bench", "--multi-lora", "1000"},
-        {"bench", "--lora-dtype", "bf16"}, {"bench", "--rounds", "0"},     {"bench", "--rounds", "1001"},
+        {"bench", "--bogus", NULL},
+        {"bench", "--m", NULL},
+        {"bench", "--m", "0"},
+        {"bench", "--m", "1,,2"},
+        {"bench", "--m", "-1"},
+        {"bench", "--m", "4x"},
+        {"bench", "--shape", "4096"},
+        {"bench", "--shape", "0x64"},
+        {"bench", "--format", "q3"},
+        {"bench", "--block", "48"},
+        {"bench", "--rank", "2000"},
+        {"bench", "--target", "0"},
+        {"bench", "--target", "fast"},
+        {"bench", "--op", "transpose"},
+        {"bench", "--preset", "gpt5"},
+        {"bench", "--quick=yes", NULL},
+        {"bench", "stray", NULL},
+        {"bench", "--multi-lora", "1000"},
+        {"bench", "--lora-dtype", "bf16"},
+        {"bench", "--rounds", "0"},
+        {"bench", "--rounds", "1001"},
         {"bench", "--lora-dtype", "f16,f16"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
