@@ -31,11 +31,12 @@ typedef struct bench_options {
     int n_ms;
     uint32_t ranks[BENCH_MAX_LIST];
     int n_ranks;
-    uint32_t multi_lora;   /* adapters in the multi-LoRA rows; 0 = none */
-    clq_dtype lora_dtypes[2]; /* what clq's adapters are stored in, each a row (the baselines' follow their path) */
+    uint32_t multi_lora; /* adapters in the multi-LoRA rows; 0 = none */
+    /* what clq's adapters are stored in, a row each (the baselines' follow their path) */
+    clq_dtype lora_dtypes[2];
     int n_lora_dtypes;
-    double target;       /* seconds of device time per measurement (all rounds together) */
-    int rounds;          /* sittings per measurement, taken in turn over the whole plan */
+    double target; /* seconds of device time per measurement (all rounds together) */
+    int rounds;    /* sittings per measurement, taken in turn over the whole plan */
     int warmup, min_reps, max_reps;
     int evict, queued, quick, quiet;
     int startup;               /* --startup: time a new process's first matmul instead of a sweep */

@@ -46,7 +46,7 @@ typedef struct bench_record {
     uint64_t n, k, m;   /* m = 0 for quantize and dequantize */
     uint32_t rank, adapters;
     const char *lora_dtype; /* "f32" or "f16" when rank > 0, else NULL */
-    double bytes, flops; /* work the run moves and computes (ops.h) */
+    double bytes, flops;    /* work the run moves and computes (ops.h) */
     int evicted, queued;
     double target_s;
     int rounds; /* sittings the runs were taken in (clq bench --rounds) */
