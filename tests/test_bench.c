@@ -126,7 +126,7 @@ static int split_csv(char *line, char **fields, int cap)
     }
 }
 
-static int field_index(char **header, int n, const char *name)
+static int field_index(char *const *header, int n, const char *name)
 {
     for (int i = 0; i < n; i++)
         if (strcmp(header[i], name) == 0)
@@ -146,7 +146,48 @@ static double parse_number(const char *text, const char *name)
 /* ---- CSV and JSON ------------------------------------------------------------------ */
 
 #define MAX_FIELDS 64
-#define MAX_ROWS 256
+
+/* A CSV file read row by row, its fields looked up by column name. Every
+ * row must have as many fields as the header. */
+typedef struct csv_reader {
+    char *text, *save, *header[MAX_FIELDS], *fields[MAX_FIELDS];
+    int columns, row; /* row: 1-based index of the current row */
+} csv_reader;
+
+static void csv_open(csv_reader *c, const char *path)
+{
+    *c = (csv_reader){.text = read_text(path)};
+    char *line = strtok_r(c->text, "\n", &c->save);
+    cr_assert_not_null(line, "empty CSV");
+    c->columns = split_csv(line, c->header, MAX_FIELDS);
+}
+
+/* Moves to the next row; false after the last. */
+static bool csv_next(csv_reader *c)
+{
+    char *line = strtok_r(NULL, "\n", &c->save);
+    if (!line)
+        return false;
+    c->row++;
+    int n = split_csv(line, c->fields, MAX_FIELDS);
+    cr_assert_eq(n, c->columns, "row %d has %d fields, the header %d", c->row, n, c->columns);
+    return true;
+}
+
+static const char *csv_text(const csv_reader *c, const char *name)
+{
+    return c->fields[field_index(c->header, c->columns, name)];
+}
+
+static double csv_number(const csv_reader *c, const char *name)
+{
+    return parse_number(csv_text(c, name), name);
+}
+
+static void csv_close(csv_reader *c)
+{
+    free(c->text);
+}
 
 /* Fields that are counts or measurements and must be above zero in every
  * record; the others that are numbers must be zero or more (rank, block
@@ -174,34 +215,29 @@ typedef struct csv_summary {
 
 static csv_summary check_csv(const char *path)
 {
-    char *text = read_text(path), *save = NULL, *header[MAX_FIELDS], *fields[MAX_FIELDS];
-    char *line = strtok_r(text, "\n", &save);
-    cr_assert_not_null(line, "empty CSV");
-    int nh = split_csv(line, header, MAX_FIELDS);
+    csv_reader c;
+    csv_open(&c, path);
     csv_summary s = {0};
-    for (line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        int nf = split_csv(line, fields, MAX_FIELDS);
-        cr_assert_eq(nf, nh, "row %d has %d fields, the header %d", s.rows + 1, nf, nh);
+    while (csv_next(&c)) {
         for (size_t i = 0; i < sizeof TEXT / sizeof TEXT[0]; i++)
-            cr_assert_gt(strlen(fields[field_index(header, nh, TEXT[i])]), 0, "%s is empty", TEXT[i]);
-        cr_assert_str_eq(fields[field_index(header, nh, "clq_version")], clq_version_string());
+            cr_assert_gt(strlen(csv_text(&c, TEXT[i])), 0, "%s is empty", TEXT[i]);
+        cr_assert_str_eq(csv_text(&c, "clq_version"), clq_version_string());
         for (size_t i = 0; i < sizeof POSITIVE / sizeof POSITIVE[0]; i++)
-            cr_assert_gt(parse_number(fields[field_index(header, nh, POSITIVE[i])], POSITIVE[i]), 0,
-                         "%s is not positive in row %d", POSITIVE[i], s.rows + 1);
+            cr_assert_gt(csv_number(&c, POSITIVE[i]), 0, "%s is not positive in row %d", POSITIVE[i], c.row);
         for (size_t i = 0; i < sizeof NON_NEGATIVE / sizeof NON_NEGATIVE[0]; i++)
-            cr_assert_geq(parse_number(fields[field_index(header, nh, NON_NEGATIVE[i])], NON_NEGATIVE[i]), 0);
-        const char *impl = fields[field_index(header, nh, "impl")];
-        int matmul = strcmp(fields[field_index(header, nh, "op")], "matmul") == 0;
+            cr_assert_geq(csv_number(&c, NON_NEGATIVE[i]), 0);
+        const char *impl = csv_text(&c, "impl");
+        int matmul = strcmp(csv_text(&c, "op"), "matmul") == 0;
         /* lora_dtype says what the adapters were stored in, where there are any */
-        const char *lora_dtype = fields[field_index(header, nh, "lora_dtype")];
-        if (parse_number(fields[field_index(header, nh, "rank")], "rank") > 0)
+        const char *lora_dtype = csv_text(&c, "lora_dtype");
+        if (csv_number(&c, "rank") > 0)
             cr_assert(!strcmp(lora_dtype, "f32") || !strcmp(lora_dtype, "f16"), "lora_dtype '%s'",
                       lora_dtype);
         else
             cr_assert_str_empty(lora_dtype);
         if (matmul) {
-            cr_assert_gt(parse_number(fields[field_index(header, nh, "m")], "m"), 0);
-            cr_assert_gt(parse_number(fields[field_index(header, nh, "gflops")], "gflops"), 0);
+            cr_assert_gt(csv_number(&c, "m"), 0);
+            cr_assert_gt(csv_number(&c, "gflops"), 0);
         }
         s.rows++;
         s.matmul_rows += matmul;
@@ -209,7 +245,7 @@ static csv_summary check_csv(const char *path)
         s.clblast_rows += strcmp(impl, "clblast") == 0;
         s.unfused_rows += strcmp(impl, "clq+clblast") == 0;
     }
-    free(text);
+    csv_close(&c);
     return s;
 }
 
@@ -278,15 +314,13 @@ Test(bench, rounds_pool_the_runs_of_every_round, .init = cr_redirect_stdout, .ti
     cr_assert_eq(run_tiny_sweep(extra, 6), 0);
     csv_summary s = check_csv(csv);
     cr_assert(s.rows == 20 || s.rows == 26, "%d records", s.rows);
-    char *text = read_text(csv), *save = NULL, *header[MAX_FIELDS], *fields[MAX_FIELDS];
-    int nh = split_csv(strtok_r(text, "\n", &save), header, MAX_FIELDS);
-    for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        split_csv(line, fields, MAX_FIELDS);
-        cr_assert_eq(parse_number(fields[field_index(header, nh, "rounds")], "rounds"), 3);
-        cr_assert_eq(parse_number(fields[field_index(header, nh, "reps")], "reps"), 6, "%s",
-                     fields[field_index(header, nh, "path")]);
+    csv_reader c;
+    csv_open(&c, csv);
+    while (csv_next(&c)) {
+        cr_assert_eq(csv_number(&c, "rounds"), 3);
+        cr_assert_eq(csv_number(&c, "reps"), 6, "%s", csv_text(&c, "path"));
     }
-    free(text);
+    csv_close(&c);
     remove_tree(dir);
 }
 
@@ -302,12 +336,11 @@ Test(bench, lora_dtype_list_gives_a_fused_row_per_type, .init = cr_redirect_stdo
     cr_assert_eq(run_tiny_sweep(extra, 4), 0);
     csv_summary s = check_csv(csv);
     cr_assert(s.rows == 24 || s.rows == 30, "%d records", s.rows);
-    char *text = read_text(csv), *save = NULL, *header[MAX_FIELDS], *fields[MAX_FIELDS];
-    int nh = split_csv(strtok_r(text, "\n", &save), header, MAX_FIELDS), f16 = 0, f32_fused = 0;
-    for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        split_csv(line, fields, MAX_FIELDS);
-        const char *path = fields[field_index(header, nh, "path")];
-        const char *dtype = fields[field_index(header, nh, "lora_dtype")];
+    csv_reader c;
+    csv_open(&c, csv);
+    int f16 = 0, f32_fused = 0;
+    while (csv_next(&c)) {
+        const char *path = csv_text(&c, "path"), *dtype = csv_text(&c, "lora_dtype");
         if (!strcmp(dtype, "f16")) {
             cr_assert_str_eq(path, "fused-decode");
             f16++;
@@ -316,7 +349,7 @@ Test(bench, lora_dtype_list_gives_a_fused_row_per_type, .init = cr_redirect_stdo
     }
     cr_assert_eq(f16, 4);
     cr_assert_eq(f32_fused, 4);
-    free(text);
+    csv_close(&c);
     remove_tree(dir);
 }
 
@@ -345,18 +378,16 @@ Test(bench, queued_runs_wait_behind_their_eviction, .init = cr_redirect_stdout, 
         json_object_get(json_array_get(json_object_get(root, "devices"), 0), "eviction_us"));
     json_decref(root);
     cr_assert_gt(evict_us, 0);
-    char *text = read_text(csv), *save = NULL, *header[MAX_FIELDS], *fields[MAX_FIELDS];
-    int nh = split_csv(strtok_r(text, "\n", &save), header, MAX_FIELDS), rows = 0;
-    for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save), rows++) {
-        split_csv(line, fields, MAX_FIELDS);
-        cr_assert_eq(parse_number(fields[field_index(header, nh, "queued")], "queued"), 1);
-        double device = parse_number(fields[field_index(header, nh, "median_us")], "median_us");
-        double wall = parse_number(fields[field_index(header, nh, "wall_median_us")], "wall_median_us");
+    csv_reader c;
+    csv_open(&c, csv);
+    while (csv_next(&c)) {
+        cr_assert_eq(csv_number(&c, "queued"), 1);
+        double device = csv_number(&c, "median_us"), wall = csv_number(&c, "wall_median_us");
         cr_assert_geq(wall - device, 0.5 * evict_us, "wall %g us, device %g us, eviction %g us", wall, device,
                       evict_us);
     }
-    cr_assert_geq(rows, 2); /* the fp32 baseline and the fused run, at least */
-    free(text);
+    cr_assert_geq(c.row, 2); /* the fp32 baseline and the fused run, at least */
+    csv_close(&c);
     remove_tree(dir);
 }
 
