@@ -33,7 +33,7 @@ static int plan_codec(const bench_options *o, int shape, bench_op op, bench_path
 {
     for (int i = 0; i < o->codec_pairs && i < o->n_pairs; i++)
         if (o->ops[op] && pair_fits(o, i, &o->shapes[shape]) &&
-            add(p, (bench_case){op, path, shape, i, 0, 0, 0, 0}) != 0)
+            add(p, (bench_case){op, path, shape, i, 0, 0, 0, CLQ_DTYPE_F32}) != 0)
             return -1;
     return 0;
 }
@@ -44,7 +44,7 @@ static int plan_codec(const bench_options *o, int shape, bench_op op, bench_path
 static int plan_matmul_group(const bench_options *o, int has_fp16, int shape, uint64_t m, uint32_t rank,
                              uint32_t adapters, plan *p)
 {
-    bench_case c = {BENCH_OP_MATMUL, BENCH_PATH_F32, shape, -1, m, rank, adapters, 0};
+    bench_case c = {BENCH_OP_MATMUL, BENCH_PATH_F32, shape, -1, m, rank, adapters, CLQ_DTYPE_F32};
     if (add(p, c) != 0)
         return -1;
     c.path = BENCH_PATH_F16;
@@ -56,11 +56,11 @@ static int plan_matmul_group(const bench_options *o, int has_fp16, int shape, ui
         c.pair = i;
         c.path = BENCH_PATH_FUSED;
         for (int d = 0; d < (rank ? o->n_lora_dtypes : 1); d++) {
-            c.lora_dtype = rank ? o->lora_dtypes[d] : 0;
+            c.lora_dtype = rank ? o->lora_dtypes[d] : CLQ_DTYPE_F32;
             if (add(p, c) != 0)
                 return -1;
         }
-        c.lora_dtype = 0;
+        c.lora_dtype = CLQ_DTYPE_F32;
         c.path = BENCH_PATH_UNFUSED;
         if (add(p, c) != 0)
             return -1;

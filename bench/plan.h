@@ -27,7 +27,7 @@ typedef struct bench_case {
     int pair;  /* index into options.pairs; -1 for the F32/F16 baselines */
     uint64_t m;
     uint32_t rank, adapters; /* adapters: 0 (no LoRA), 1, or options.multi_lora */
-    clq_dtype lora_dtype;    /* clq's adapters (fused rows with rank > 0); 0 elsewhere */
+    clq_dtype lora_dtype;    /* clq's adapters: --lora-dtype's in fused rows with LoRA, else f32 */
 } bench_case;
 
 /* Builds the plan for a device (has_fp16: add the F16 baseline). Pairs

@@ -165,8 +165,7 @@ static int prepare(device_run *run, const bench_case *c, clq_weight **w)
         ws->problem.desc = clq_weight_get_desc(*w);
     if (c->op == BENCH_OP_MATMUL && bench_workspace_group(ws, c->m, c->rank, c->adapters) != 0)
         return -1;
-    if (c->op == BENCH_OP_MATMUL && c->rank &&
-        bench_workspace_lora_dtype(ws, c->lora_dtype ? c->lora_dtype : CLQ_DTYPE_F32) != 0)
+    if (c->op == BENCH_OP_MATMUL && c->rank && bench_workspace_lora_dtype(ws, c->lora_dtype) != 0)
         return -1;
     return 0;
 }
