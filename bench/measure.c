@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "measure.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -26,14 +27,14 @@ size_t bench_evict_bytes(cl_device_id dev)
     return (size_t)(bytes & ~(cl_ulong)4095);
 }
 
-/* Writes the eviction buffer; `wait`: until it is written. */
-static int evict(const bench_timer *t, bool wait)
+/* Writes the eviction buffer and waits until it is written. */
+static int evict(const bench_timer *t)
 {
     cl_uint pattern = 0x5a5a5a5a;
     if (clEnqueueFillBuffer(t->queue, t->evict, &pattern, sizeof pattern, 0, t->evict_bytes, 0, NULL, NULL) !=
         CL_SUCCESS)
         return -1;
-    return !wait || clFinish(t->queue) == CL_SUCCESS ? 0 : -1;
+    return clFinish(t->queue) == CL_SUCCESS ? 0 : -1;
 }
 
 int bench_timer_init(bench_timer *t, clq_context *ctx, double target_seconds, bool with_evict)
@@ -55,10 +56,10 @@ int bench_timer_init(bench_timer *t, clq_context *ctx, double target_seconds, bo
     }
     t->evict_bytes = bytes;
     /* The first fill also maps the pages in; time the second. */
-    if (evict(t, true) != 0)
+    if (evict(t) != 0)
         return -1;
     double start = bench_now_us();
-    int status = evict(t, true);
+    int status = evict(t);
     t->evict_us = bench_now_us() - start;
     return status;
 }
@@ -67,7 +68,91 @@ void bench_timer_release(bench_timer *t)
 {
     if (t->evict)
         clReleaseMemObject(t->evict);
-    t->evict = NULL;
+    if (t->spacer)
+        clReleaseKernel(t->spacer);
+    if (t->spacer_program)
+        clReleaseProgram(t->spacer_program);
+    if (t->spacer_sink)
+        clReleaseMemObject(t->spacer_sink);
+    t->evict = t->spacer_sink = NULL;
+    t->spacer = NULL;
+    t->spacer_program = NULL;
+}
+
+/* The work a --queued run waits behind: a chain of multiply-adds in
+ * registers on one work-item. It reads and writes no memory (the sink is
+ * never written: v stays positive), so it leaves the caches as the
+ * eviction left them; and on a CPU device it leaves the other cores to the
+ * host thread that enqueues the run meanwhile. */
+static const char *const SPACER_SOURCE = "kernel void bench_spacer(uint iterations, global float *sink)\n"
+                                         "{\n"
+                                         "    float v = (float)get_global_id(0);\n"
+                                         "    for (uint i = 0; i < iterations; i++)\n"
+                                         "        v = mad(v, 0.5f, 1.0f);\n"
+                                         "    if (v < 0.0f)\n"
+                                         "        sink[0] = v;\n"
+                                         "}\n";
+static const size_t SPACER_ITEMS = 1;
+
+static int enqueue_spacer(const bench_timer *t, cl_uint iterations, cl_event *done)
+{
+    if (clSetKernelArg(t->spacer, 0, sizeof iterations, &iterations) != CL_SUCCESS ||
+        clEnqueueNDRangeKernel(t->queue, t->spacer, 1, NULL, &SPACER_ITEMS, NULL, 0, NULL, done) !=
+            CL_SUCCESS)
+        return -1;
+    return 0;
+}
+
+/* Device microseconds of one spacer of `iterations`, or -1. */
+static double time_spacer(bench_timer *t, cl_uint iterations)
+{
+    cl_event done = NULL;
+    if (enqueue_spacer(t, iterations, &done) != 0)
+        return -1.0;
+    cl_ulong s = 0, e = 0;
+    if (clWaitForEvents(1, &done) != CL_SUCCESS ||
+        clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_START, sizeof s, &s, NULL) != CL_SUCCESS ||
+        clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_END, sizeof e, &e, NULL) != CL_SUCCESS)
+        e = s = 0;
+    clReleaseEvent(done);
+    return e > s ? (double)(e - s) / 1e3 : -1.0;
+}
+
+int bench_timer_queue(bench_timer *t, clq_context *ctx, double us, char *why, size_t why_len)
+{
+    cl_context cl = clq_context_cl_context(ctx);
+    cl_device_id dev = clq_context_cl_device(ctx);
+    const char *source = SPACER_SOURCE;
+    cl_int err;
+    t->spacer_program = clCreateProgramWithSource(cl, 1, &source, NULL, &err);
+    if (err == CL_SUCCESS)
+        err = clBuildProgram(t->spacer_program, 1, &dev, "", NULL, NULL);
+    if (err == CL_SUCCESS)
+        t->spacer = clCreateKernel(t->spacer_program, "bench_spacer", &err);
+    if (err == CL_SUCCESS)
+        t->spacer_sink = clCreateBuffer(cl, CL_MEM_WRITE_ONLY, sizeof(float), NULL, &err);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(t->spacer, 1, sizeof t->spacer_sink, &t->spacer_sink);
+    if (err != CL_SUCCESS) {
+        snprintf(why, why_len, "the --queued spacer kernel: OpenCL error %d", (int)err);
+        return -1;
+    }
+    /* Scale a short spin to `us` (the loop is one dependent chain, so its
+     * time is linear in its length), then time what it gives. */
+    cl_uint probe = 1u << 16, iterations = probe;
+    double probe_us = time_spacer(t, probe);
+    if (probe_us > 0) {
+        double want = probe * (us / probe_us);
+        iterations = want >= 4e9 ? 4000000000u : want < 1 ? 1u : (cl_uint)want;
+    }
+    t->spacer_us = probe_us > 0 ? time_spacer(t, iterations) : -1.0;
+    if (t->spacer_us <= 0) {
+        snprintf(why, why_len, "the --queued spacer kernel could not be timed");
+        return -1;
+    }
+    clSetKernelArg(t->spacer, 0, sizeof iterations, &iterations);
+    t->queued = true;
+    return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -80,18 +165,26 @@ static int cmp_double(const void *a, const void *b)
  * is enqueued once the eviction is done, on an idle queue, so device time
  * includes any wait for the host to enqueue its second and later commands
  * (on a CPU device the host competes with the device's threads for the
- * cores); `queued` enqueues it behind the eviction instead, as an
- * application queues work behind earlier work, and wall time then includes
- * the end of the eviction. */
-static int one_run(const bench_timer *t, bench_run_fn run, void *user, double *device_us, double *wall_us)
+ * cores). `queued` puts the spacer between the eviction and the run: the
+ * run's commands are in the queue when it ends, as in an application that
+ * queues its work ahead, and device time runs from its end; wall time then
+ * includes the spacer. */
+static int one_run(const bench_timer *t, bench_run_fn run, void *user, double *device_us, double *wall_us,
+                   double *enqueue_us)
 {
-    if (t->evict && evict(t, !t->queued) != 0)
+    if (t->evict && evict(t) != 0)
         return -1;
     cl_event first = NULL, last = NULL;
     double start = bench_now_us();
-    if (clEnqueueMarkerWithWaitList(t->queue, 0, NULL, &first) != CL_SUCCESS)
+    cl_int err =
+        t->queued ? clEnqueueNDRangeKernel(t->queue, t->spacer, 1, NULL, &SPACER_ITEMS, NULL, 0, NULL, &first)
+                  : clEnqueueMarkerWithWaitList(t->queue, 0, NULL, &first);
+    if (err != CL_SUCCESS)
         return -1;
-    int status = run(user, t->queue, &last) != 0 || clFinish(t->queue) != CL_SUCCESS ? -1 : 0;
+    int status = run(user, t->queue, &last) != 0 ? -1 : 0;
+    *enqueue_us = bench_now_us() - start;
+    if (status == 0 && clFinish(t->queue) != CL_SUCCESS)
+        status = -1;
     *wall_us = bench_now_us() - start;
     *device_us = *wall_us;
     cl_ulong s = 0, e = 0;
@@ -129,17 +222,27 @@ static int samples_reserve(bench_samples *s, int more)
 
 int bench_sample(const bench_timer *t, bench_run_fn run, void *user, bench_samples *s)
 {
-    double begin = bench_now_us(), dev = 0, wall = 0;
+    double begin = bench_now_us(), dev = 0, wall = 0, enqueue = 0, slowest_enqueue = 0;
     for (int i = 0; i < (t->warmup > 0 ? t->warmup : 1); i++)
-        if (one_run(t, run, user, &dev, &wall) != 0)
+        if (one_run(t, run, user, &dev, &wall, &enqueue) != 0)
             return -1;
     int reps = dev > 0 ? (int)(t->target_seconds * 1e6 / dev) : t->max_reps;
     reps = reps < t->min_reps ? t->min_reps : reps > t->max_reps ? t->max_reps : reps;
     if (samples_reserve(s, reps) != 0)
         return -1;
-    for (int i = 0; i < reps; i++, s->count++)
-        if (one_run(t, run, user, &s->device_us[s->count], &s->wall_us[s->count]) != 0)
+    for (int i = 0; i < reps; i++, s->count++) {
+        if (one_run(t, run, user, &s->device_us[s->count], &s->wall_us[s->count], &enqueue) != 0)
             return -1;
+        slowest_enqueue = enqueue > slowest_enqueue ? enqueue : slowest_enqueue;
+    }
+    static bool warned; /* once per process: the figures stay honest, only less queued */
+    if (t->queued && slowest_enqueue > t->spacer_us && !warned) {
+        warned = true;
+        fprintf(stderr,
+                "clq bench: --queued: a run took %.0f us to enqueue, longer than the %.0f us spacer; its "
+                "device time includes the host's enqueueing\n",
+                slowest_enqueue, t->spacer_us);
+    }
     s->spent_s += (bench_now_us() - begin) / 1e6;
     return 0;
 }

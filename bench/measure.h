@@ -10,9 +10,9 @@
 
 /* Enqueues one run of the operation on `queue`; returns 0 on success and the
  * events of its last command in *last (or NULL: then only wall time is
- * measured). Device time runs from the start of `first` (an event the
- * timer enqueues as a marker just before) to the end of *last, so an
- * operation of several kernels is timed whole. */
+ * measured). Device time runs from the end of `first` (a marker the timer
+ * enqueues just before, or with `queued` the spacer) to the end of *last,
+ * so an operation of several kernels is timed whole. */
 typedef int (*bench_run_fn)(void *user, cl_command_queue queue, cl_event *last);
 
 typedef struct bench_stats {
@@ -28,7 +28,11 @@ typedef struct bench_timer {
     cl_mem evict;           /* written before each run so weights are not cache-hot; may be NULL */
     size_t evict_bytes;
     double evict_us;       /* what one eviction costs (not counted in any result) */
-    bool queued;           /* runs are enqueued behind their eviction, not on an idle queue */
+    bool queued;           /* runs are enqueued behind the spacer, not on an idle queue */
+    cl_program spacer_program;
+    cl_kernel spacer;      /* --queued: spins in registers for about spacer_us */
+    cl_mem spacer_sink;
+    double spacer_us;
     double target_seconds; /* device time to spend per measurement */
     int warmup;            /* untimed runs first: program loads, page faults, CLBlast's compiles */
     int min_reps, max_reps;
@@ -44,6 +48,17 @@ size_t bench_evict_bytes(cl_device_id device);
  * eviction). Returns 0, or -1 if the buffer cannot be allocated. */
 int bench_timer_init(bench_timer *t, clq_context *ctx, double target_seconds, bool evict);
 void bench_timer_release(bench_timer *t);
+
+/* The spacer of clq bench --queued: longer than the host takes to enqueue
+ * any run (a fused matmul takes 20-100 us on PoCL). */
+#define BENCH_SPACER_US 2000.0
+
+/* Queues every later run behind a kernel that keeps the device busy for
+ * about `us` microseconds after the eviction (clq bench --queued): the run's
+ * commands then wait in the queue, as an application's do behind earlier
+ * work, and its device time runs from the spacer's end. Builds and
+ * calibrates the spacer; returns 0, or -1 (why in `why`). */
+int bench_timer_queue(bench_timer *t, clq_context *ctx, double us, char *why, size_t why_len);
 
 /* Warm-up runs, then reps calibrated from the last warm-up so that their
  * device time adds up to the target. Returns 0 or -1 (a run failed). */

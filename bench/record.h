@@ -32,6 +32,7 @@ typedef struct bench_device {
     bench_roofline roof;
     size_t evict_bytes; /* 0: --no-evict */
     double evict_us;
+    double spacer_us; /* --queued: what each run waits behind; 0 without */
 } bench_device;
 
 typedef struct bench_record {

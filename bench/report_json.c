@@ -30,21 +30,22 @@ static json_t *record_json(const bench_record *r)
 static json_t *device_json(const bench_device *d)
 {
     const bench_roofline *roof = &d->roof;
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:b, s:I, s:f, s:{s:f, s:s, s:I, s:f, s:s}}",
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:b, s:I, s:f, s:f, s:{s:f, s:s, s:I, s:f, s:s}}",
                      "selector", d->selector, "name", d->name, "platform", d->platform, "driver_version",
                      d->driver, "memory_bytes", (json_int_t)d->memory_bytes, "cache_bytes",
                      (json_int_t)d->cache_bytes, "compute_units", (int)d->compute_units, "fp16", d->has_fp16,
-                     "eviction_bytes", (json_int_t)d->evict_bytes, "eviction_us", d->evict_us, "roofline",
-                     "read_gbps", roof->read_gbps, "read_kernel", roof->read_kernel ? roof->read_kernel : "",
-                     "read_buffer_bytes", (json_int_t)roof->read_buffer_bytes, "fma_gflops", roof->fma_gflops,
-                     "fma_kernel", roof->fma_kernel ? roof->fma_kernel : "");
+                     "eviction_bytes", (json_int_t)d->evict_bytes, "eviction_us", d->evict_us, "spacer_us",
+                     d->spacer_us, "roofline", "read_gbps", roof->read_gbps, "read_kernel",
+                     roof->read_kernel ? roof->read_kernel : "", "read_buffer_bytes",
+                     (json_int_t)roof->read_buffer_bytes, "fma_gflops", roof->fma_gflops, "fma_kernel",
+                     roof->fma_kernel ? roof->fma_kernel : "");
 }
 
 static json_t *method_json(const bench_options *o)
 {
-    return json_pack("{s:b, s:b, s:f, s:i, s:i, s:i, s:i, s:b, s:s}", "evict", o->evict, "queued",
-                     o->queued && o->evict, "target_s", o->target, "rounds", o->rounds, "warmup", o->warmup,
-                     "min_reps", o->min_reps, "max_reps", o->max_reps, "quick", o->quick, "time",
+    return json_pack("{s:b, s:b, s:f, s:i, s:i, s:i, s:i, s:b, s:s}", "evict", o->evict, "queued", o->queued,
+                     "target_s", o->target, "rounds", o->rounds, "warmup", o->warmup, "min_reps", o->min_reps,
+                     "max_reps", o->max_reps, "quick", o->quick, "time",
                      "device time from profiling events; median, min and max over the repetitions");
 }
 

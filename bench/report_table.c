@@ -36,9 +36,10 @@ void bench_table_intro(FILE *out, const bench_options *o, int n_devices)
                      "  device's last-level cache (capped at 1/4 of its memory) is written;\n");
     else
         fprintf(out, "method: --no-evict: weights may be cache-hot between runs;\n");
-    if (o->evict && o->queued)
-        fprintf(out, "  --queued: each run is enqueued behind its eviction, not on an idle queue (its wall\n"
-                     "  time includes the end of the eviction);\n");
+    if (o->queued)
+        fprintf(out, "  --queued: each run is enqueued behind a spacer kernel that spins in registers, not\n"
+                     "  on an idle queue: its commands wait in the queue as behind earlier work (its wall\n"
+                     "  time includes the spacer);\n");
     fprintf(
         out,
         "  %d warm-up run%s, then repetitions calibrated to %.3g s of device time (%d..%d);\n"
@@ -68,6 +69,9 @@ void bench_table_device(bench_table *t, const bench_device *d)
         fprintf(t->out, "  eviction: %s written before every run (%.0f ms each, not timed)\n", evict,
                 d->evict_us / 1e3);
     }
+    if (d->spacer_us > 0)
+        fprintf(t->out, "  --queued: each run waits behind a %.0f us spacer kernel (time runs from its end)\n",
+                d->spacer_us);
     if (!d->has_fp16)
         fprintf(t->out, "  note: no cl_khr_fp16 on this device: the CLBlast HGEMM baseline is left out\n");
     t->started = 0;

@@ -100,7 +100,7 @@ static void describe_case(const device_run *run, const bench_case *c, const clq_
                         .rank = c->rank,
                         .adapters = c->adapters,
                         .evicted = o->evict,
-                        .queued = o->queued && o->evict,
+                        .queued = o->queued,
                         .target_s = o->target,
                         .rounds = o->rounds};
     double qbytes = w ? (double)clq_weight_device_bytes(w) : 0, nk = (double)sh->n * sh->k;
@@ -291,11 +291,15 @@ static int open_device(device_run *run, const bench_case *cases, long n_cases)
         return -1;
     }
     run->timer.warmup = o->warmup;
-    run->timer.queued = o->queued;
+    if (o->queued && bench_timer_queue(&run->timer, run->ctx, BENCH_SPACER_US, why, sizeof why) != 0) {
+        fprintf(stderr, "clq bench: device %s: %s\n", dev->selector, why);
+        return -1;
+    }
     run->timer.target_seconds = o->target / o->rounds;
     bench_round_reps(o, &run->timer.min_reps, &run->timer.max_reps);
     dev->evict_bytes = run->timer.evict_bytes;
     dev->evict_us = run->timer.evict_us;
+    dev->spacer_us = run->timer.queued ? run->timer.spacer_us : 0;
     if (bench_probe_roofline(run->ctx, &run->timer, &dev->roof, why, sizeof why) != 0) {
         fprintf(stderr, "clq bench: device %s: %s\n", dev->selector, why);
         return -1;
