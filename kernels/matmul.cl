@@ -228,6 +228,72 @@ inline vfloat lane_scales(uint n0, uint n_count, uint nb, uint j, global const v
     return VLOAD_FLOAT(v);
 }
 
+#if CLQ_MM_LANES == 16 && !CLQ_DQ
+/* Where a work-item holds a whole tile (CPUs), it reads the tile's block
+ * scales 16 blocks at a time: each row's 16 consecutive scales in one
+ * load, the 16×16 of them transposed in registers into a lane vector per
+ * block. Gathering the 16 rows' strided scales for every block took about
+ * a fifth of decode on Zen 4 (BENCHMARKS.md). Double-quantized scales keep
+ * lane_scales. */
+#define SCALE_RUN 16
+#if defined(__clang__)
+#define SHUFFLE16(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#else
+#define SHUFFLE16(x, y, ...) shuffle2(x, y, (uint16)(__VA_ARGS__))
+#endif
+
+/* Rows r[0..15] of a 16×16 matrix become its columns: four stages, each
+ * swapping the off-diagonal b×b blocks of every 2b×2b block, b = 8, 4, 2, 1. */
+inline void transpose16(float16 *r)
+{
+#pragma unroll
+    for (uint i = 0; i < 8; i++) {
+        float16 x = r[i], y = r[i + 8];
+        r[i] = SHUFFLE16(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        r[i + 8] = SHUFFLE16(x, y, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    }
+#pragma unroll
+    for (uint i = 0; i < 16; i += 8)
+#pragma unroll
+        for (uint k = i; k < i + 4; k++) {
+            float16 x = r[k], y = r[k + 4];
+            r[k] = SHUFFLE16(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+            r[k + 4] = SHUFFLE16(x, y, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+        }
+#pragma unroll
+    for (uint i = 0; i < 16; i += 4)
+#pragma unroll
+        for (uint k = i; k < i + 2; k++) {
+            float16 x = r[k], y = r[k + 2];
+            r[k] = SHUFFLE16(x, y, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+            r[k + 2] = SHUFFLE16(x, y, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+        }
+#pragma unroll
+    for (uint k = 0; k < 16; k += 2) {
+        float16 x = r[k], y = r[k + 1];
+        r[k] = SHUFFLE16(x, y, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+        r[k + 1] = SHUFFLE16(x, y, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    }
+}
+
+/* The scales of blocks j0 .. j0+15 of rows n0 .. n0+15 (nb a multiple of
+ * 16): run[jj] holds block j0+jj's, one lane per row, as lane_scales
+ * gives them (rows past N take row N-1's). */
+inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void *scales, float16 *run)
+{
+#pragma unroll
+    for (uint l = 0; l < 16; l++) {
+        ulong at = (ulong)min(n0 + l, n_count - 1) * nb + j0;
+#if CLQ_FORMAT == CLQ_FMT_Q4 || CLQ_FORMAT == CLQ_FMT_Q8
+        run[l] = vload_half16(0, (global const half *)scales + at);
+#else
+        run[l] = vload16(0, (global const float *)scales + at);
+#endif
+    }
+    transpose16(run);
+}
+#endif
+
 inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uchar *zeros)
 {
 #if CLQ_FORMAT == CLQ_FMT_Q4Z
@@ -282,8 +348,18 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
     for (uint m = 0; m < MR; m++)
         acc[m] = (vfloat)(0.0f);
 
+#ifdef SCALE_RUN
+    vfloat run[SCALE_RUN];
+    const bool by_runs = nb % SCALE_RUN == 0;
+#endif
     for (uint j = 0; j < nb; j++) {
+#ifdef SCALE_RUN
+        if (by_runs && j % SCALE_RUN == 0)
+            scale_run(n0, n_count, nb, j, scales, run);
+        vfloat s = by_runs ? run[j % SCALE_RUN] : lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
+#else
         vfloat s = lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
+#endif
         vfloat z = lane_zeros(n0, n_count, nb, j, zeros);
         uint k0 = j * block;
         if (MR <= 4) {
