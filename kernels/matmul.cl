@@ -228,13 +228,12 @@ inline vfloat lane_scales(uint n0, uint n_count, uint nb, uint j, global const v
     return VLOAD_FLOAT(v);
 }
 
-#if CLQ_MM_LANES == 16 && !CLQ_DQ
+#if CLQ_MM_LANES == 16
 /* Where a work-item holds a whole tile (CPUs), it reads the tile's block
  * scales 16 blocks at a time: each row's 16 consecutive scales in one
  * load, the 16×16 of them transposed in registers into a lane vector per
  * block. Gathering the 16 rows' strided scales for every block took about
- * a fifth of decode on Zen 4 (BENCHMARKS.md). Double-quantized scales keep
- * lane_scales. */
+ * a fifth of decode on Zen 4 (BENCHMARKS.md). */
 #define SCALE_RUN 16
 #if defined(__clang__)
 #define SHUFFLE16(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
@@ -278,13 +277,23 @@ inline void transpose16(float16 *r)
 
 /* The scales of blocks j0 .. j0+15 of rows n0 .. n0+15 (nb a multiple of
  * 16): run[jj] holds block j0+jj's, one lane per row, as lane_scales
- * gives them (rows past N take row N-1's). */
-inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void *scales, float16 *run)
+ * gives them (rows past N take row N-1's), computed as block_scale does.
+ * A row's run starts at a multiple of 16 blocks, so double quantization's
+ * groups of 256 give the whole run one nested scale. */
+inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void *scales, global const float *nested,
+                      global const float *code, global const float *offset, float16 *run)
 {
 #pragma unroll
     for (uint l = 0; l < 16; l++) {
         ulong at = (ulong)min(n0 + l, n_count - 1) * nb + j0;
-#if CLQ_FORMAT == CLQ_FMT_Q4 || CLQ_FORMAT == CLQ_FMT_Q8
+#if CLQ_DQ
+        uchar16 q = vload16(0, (global const uchar *)scales + at);
+        float16 t = (float16)(code[q.s0], code[q.s1], code[q.s2], code[q.s3], code[q.s4], code[q.s5], code[q.s6],
+                              code[q.s7], code[q.s8], code[q.s9], code[q.sa], code[q.sb], code[q.sc], code[q.sd],
+                              code[q.se], code[q.sf]) *
+                    nested[at / CLQ_NESTED_BLOCK];
+        run[l] = t + offset[0];
+#elif CLQ_FORMAT == CLQ_FMT_Q4 || CLQ_FORMAT == CLQ_FMT_Q8
         run[l] = vload_half16(0, (global const half *)scales + at);
 #else
         run[l] = vload16(0, (global const float *)scales + at);
@@ -355,7 +364,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
     for (uint j = 0; j < nb; j++) {
 #ifdef SCALE_RUN
         if (by_runs && j % SCALE_RUN == 0)
-            scale_run(n0, n_count, nb, j, scales, run);
+            scale_run(n0, n_count, nb, j, scales, nested, code, offset, run);
         vfloat s = by_runs ? run[j % SCALE_RUN] : lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
 #else
         vfloat s = lane_scales(n0, n_count, nb, j, scales, nested, code, offset);

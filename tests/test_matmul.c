@@ -239,14 +239,16 @@ Test(matmul, largest_block)
 
 /* Where K/B is a multiple of 16, decode reads a tile's block scales 16
  * blocks at a time (matmul.cl, scale_run): two runs of 16 blocks, fp32
- * scales (NF4, Q4Z with its zero points) and fp16 (Q4, Q8), N = 37 so the
+ * scales (NF4, Q4Z with its zero points), fp16 (Q4, Q8) and double-quantized
+ * (NF4, K = 1024: 4 rows' blocks to a nested group, so the groups' ranges
+ * differ, test_fill_matrix's outlier row in every other one), N = 37 so the
  * last tile's rows past N repeat row 36's scales. */
 Test(matmul, scale_runs)
 {
-    static const clq_format formats[] = {CLQ_FORMAT_NF4, CLQ_FORMAT_Q4Z, CLQ_FORMAT_Q4, CLQ_FORMAT_Q8};
+    static const clq_format formats[] = {CLQ_FORMAT_NF4, CLQ_FORMAT_Q4Z, CLQ_FORMAT_Q4, CLQ_FORMAT_Q8, CLQ_FORMAT_NF4};
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
-        matmul_case c = {formats[i], 0, 16, 37, 512, 1 + 2 * (i % 2), 0, {0}, 0, (int)(i % 2), CLQ_DTYPE_F32,
-                         CLQ_DTYPE_F32, CLQ_MATMUL_DECODE, 60 + i};
+        matmul_case c = {formats[i], i == 4, 16, 37, i == 4 ? 1024 : 512, 1 + 2 * (i % 2), 0, {0}, 0, (int)(i % 2),
+                         CLQ_DTYPE_F32, CLQ_DTYPE_F32, CLQ_MATMUL_DECODE, 60 + i};
         run_case(&c);
     }
 }
