@@ -301,6 +301,18 @@ inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void
     }
     transpose16(run);
 }
+
+/* Q4Z's zero points of the same blocks, as lane_zeros gives them; no code
+ * for the other formats. */
+inline void zero_run(uint n0, uint n_count, uint nb, uint j0, global const uchar *zeros, float16 *run)
+{
+#if CLQ_FORMAT == CLQ_FMT_Q4Z
+#pragma unroll
+    for (uint l = 0; l < 16; l++)
+        run[l] = convert_float16(vload16(0, zeros + (ulong)min(n0 + l, n_count - 1) * nb + j0));
+    transpose16(run);
+#endif
+}
 #endif
 
 inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uchar *zeros)
@@ -358,18 +370,21 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
         acc[m] = (vfloat)(0.0f);
 
 #ifdef SCALE_RUN
-    vfloat run[SCALE_RUN];
+    vfloat run[SCALE_RUN], zero_runs[SCALE_RUN];
     const bool by_runs = nb % SCALE_RUN == 0;
 #endif
     for (uint j = 0; j < nb; j++) {
 #ifdef SCALE_RUN
-        if (by_runs && j % SCALE_RUN == 0)
+        if (by_runs && j % SCALE_RUN == 0) {
             scale_run(n0, n_count, nb, j, scales, nested, code, offset, run);
+            zero_run(n0, n_count, nb, j, zeros, zero_runs);
+        }
         vfloat s = by_runs ? run[j % SCALE_RUN] : lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
+        vfloat z = by_runs ? zero_runs[j % SCALE_RUN] : lane_zeros(n0, n_count, nb, j, zeros);
 #else
         vfloat s = lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
-#endif
         vfloat z = lane_zeros(n0, n_count, nb, j, zeros);
+#endif
         uint k0 = j * block;
         if (MR <= 4) {
             vfloat part[4][4];
