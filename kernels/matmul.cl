@@ -370,16 +370,16 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
         acc[m] = (vfloat)(0.0f);
 
 #ifdef SCALE_RUN
-    vfloat run[SCALE_RUN], zero_runs[SCALE_RUN];
+    vfloat scale_runs[SCALE_RUN], zero_runs[SCALE_RUN];
     const bool by_runs = nb % SCALE_RUN == 0;
 #endif
     for (uint j = 0; j < nb; j++) {
 #ifdef SCALE_RUN
         if (by_runs && j % SCALE_RUN == 0) {
-            scale_run(n0, n_count, nb, j, scales, nested, code, offset, run);
+            scale_run(n0, n_count, nb, j, scales, nested, code, offset, scale_runs);
             zero_run(n0, n_count, nb, j, zeros, zero_runs);
         }
-        vfloat s = by_runs ? run[j % SCALE_RUN] : lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
+        vfloat s = by_runs ? scale_runs[j % SCALE_RUN] : lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
         vfloat z = by_runs ? zero_runs[j % SCALE_RUN] : lane_zeros(n0, n_count, nb, j, zeros);
 #else
         vfloat s = lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
