@@ -241,38 +241,31 @@ inline vfloat lane_scales(uint n0, uint n_count, uint nb, uint j, global const v
 #define SHUFFLE16(x, y, ...) shuffle2(x, y, (uint16)(__VA_ARGS__))
 #endif
 
-/* Rows r[0..15] of a 16×16 matrix become its columns: four stages, each
- * swapping the off-diagonal b×b blocks of every 2b×2b block, b = 8, 4, 2, 1. */
+/* One stage of transpose16: for every pair of rows i and i+b (i & b == 0),
+ * swap the off-diagonal b×b blocks of their 2b×2b block. LO and HI are the
+ * shuffle indices (parenthesized) of the new rows i and i+b; b is a
+ * constant, so the unrolled loop keeps only the pairs. */
+#define UNPAREN(...) __VA_ARGS__
+#define TRANSPOSE_STAGE(r, b, LO, HI)                                                                      \
+    _Pragma("unroll") for (uint i = 0; i < 16; i++) if ((i & (b)) == 0)                                   \
+    {                                                                                                      \
+        float16 x = (r)[i], y = (r)[i + (b)];                                                              \
+        (r)[i] = SHUFFLE16(x, y, UNPAREN LO);                                                              \
+        (r)[i + (b)] = SHUFFLE16(x, y, UNPAREN HI);                                                        \
+    }
+
+/* Rows r[0..15] of a 16×16 matrix become its columns: four stages, b = 8,
+ * 4, 2, 1. */
 inline void transpose16(float16 *r)
 {
-#pragma unroll
-    for (uint i = 0; i < 8; i++) {
-        float16 x = r[i], y = r[i + 8];
-        r[i] = SHUFFLE16(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-        r[i + 8] = SHUFFLE16(x, y, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-    }
-#pragma unroll
-    for (uint i = 0; i < 16; i += 8)
-#pragma unroll
-        for (uint k = i; k < i + 4; k++) {
-            float16 x = r[k], y = r[k + 4];
-            r[k] = SHUFFLE16(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
-            r[k + 4] = SHUFFLE16(x, y, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
-        }
-#pragma unroll
-    for (uint i = 0; i < 16; i += 4)
-#pragma unroll
-        for (uint k = i; k < i + 2; k++) {
-            float16 x = r[k], y = r[k + 2];
-            r[k] = SHUFFLE16(x, y, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
-            r[k + 2] = SHUFFLE16(x, y, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-        }
-#pragma unroll
-    for (uint k = 0; k < 16; k += 2) {
-        float16 x = r[k], y = r[k + 1];
-        r[k] = SHUFFLE16(x, y, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
-        r[k + 1] = SHUFFLE16(x, y, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-    }
+    TRANSPOSE_STAGE(r, 8, (0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
+                    (8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31))
+    TRANSPOSE_STAGE(r, 4, (0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
+                    (4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31))
+    TRANSPOSE_STAGE(r, 2, (0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
+                    (2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31))
+    TRANSPOSE_STAGE(r, 1, (0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
+                    (1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31))
 }
 
 /* The scales of blocks j0 .. j0+15 of rows n0 .. n0+15 (nb a multiple of
