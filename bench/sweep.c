@@ -299,7 +299,7 @@ static int open_device(device_run *run, const bench_case *cases, long n_cases)
     bench_round_reps(o, &run->timer.min_reps, &run->timer.max_reps);
     dev->evict_bytes = run->timer.evict_bytes;
     dev->evict_us = run->timer.evict_us;
-    dev->spacer_us = run->timer.queued ? run->timer.spacer_us : 0;
+    dev->spacer_us = run->timer.spacer_us; /* 0 unless --queued */
     if (bench_probe_roofline(run->ctx, &run->timer, &dev->roof, why, sizeof why) != 0) {
         fprintf(stderr, "clq bench: device %s: %s\n", dev->selector, why);
         return -1;
