@@ -113,6 +113,7 @@ typedef struct clq_device_params {
     unsigned pf_tm, pf_tn; /* matmul prefill: tile of rows of X by rows of W per work-group */
     unsigned pf_wm, pf_wn; /* matmul prefill: rows of X by outputs per work-item */
     unsigned quant_span;   /* quantize: elements of a row per work-item (at least one block) */
+    unsigned quant_wg;     /* quantize: work-items per work-group (0: the driver chooses) */
     unsigned lora_groups;  /* decode with LoRA: 0 = shrink launched first; n = shrink inside the matmul,
                               once per work-group, with n work-groups per compute unit */
 } clq_device_params;

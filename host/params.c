@@ -38,6 +38,7 @@ void clq_device_params_default(const clq_context *ctx, clq_device_params *p)
     p->pf_wm = cpu ? 8 : 4;
     p->pf_wn = cpu ? 8 : 4;
     p->quant_span = cpu ? 1024 : 16;
+    p->quant_wg = cpu ? 16 : 0;
     p->lora_groups = 0;
     while (p->pf_tm / p->pf_wm * (p->pf_tn / p->pf_wn) > ctx->max_work_group && p->pf_tm > p->pf_wm) {
         p->pf_tm /= 2; /* devices with small work-groups */
@@ -70,7 +71,7 @@ static const param_field fields[] = {
     {"shrink_rows", offsetof(clq_device_params, shrink_rows), true, 0, 1, false},
     FIELD(pf_tm, 1, 256, true),      FIELD(pf_tn, 1, 256, true),   FIELD(pf_wm, 1, 16, true),
     FIELD(pf_wn, 1, 16, true),       FIELD(quant_span, 16, 65536, true),
-    FIELD(lora_groups, 0, 64, false),
+    FIELD(quant_wg, 0, 1024, true),  FIELD(lora_groups, 0, 64, false),
 };
 #undef FIELD
 
@@ -82,9 +83,11 @@ static clq_status check_params(const clq_context *ctx, const clq_device_params *
         return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "prefill tile %ux%u is smaller than a work-item's %ux%u",
                         p->pf_tm, p->pf_tn, p->pf_wm, p->pf_wn);
     size_t pf_wg = (size_t)(p->pf_tm / p->pf_wm) * (p->pf_tn / p->pf_wn);
-    if (p->reduce_wg > ctx->max_work_group || p->tiles_wg > ctx->max_work_group || pf_wg > ctx->max_work_group)
-        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "a work-group size (reduce_wg %u, tiles_wg %u, prefill %zu) "
-                        "exceeds the device's %zu", p->reduce_wg, p->tiles_wg, pf_wg, ctx->max_work_group);
+    if (p->reduce_wg > ctx->max_work_group || p->tiles_wg > ctx->max_work_group || pf_wg > ctx->max_work_group ||
+        p->quant_wg > ctx->max_work_group)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "a work-group size (reduce_wg %u, tiles_wg %u, prefill %zu, "
+                        "quant_wg %u) exceeds the device's %zu", p->reduce_wg, p->tiles_wg, pf_wg, p->quant_wg,
+                        ctx->max_work_group);
     return CLQ_SUCCESS;
 }
 

@@ -104,7 +104,7 @@ static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src
     clq_arg args[] = {CLQ_ARG(src),  CLQ_ARG(src_half),   CLQ_ARG(format), CLQ_ARG(block),    CLQ_ARG(rows), CLQ_ARG(cols),
                       CLQ_ARG(span), CLQ_ARG(w->quants), CLQ_ARG(scales), CLQ_ARG(w->zeros), CLQ_ARG(bad)};
     int status = clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_quantize_blocks", args, CLQ_NARGS(args), rows * spans,
-                            0, num_wait, wait_list, NULL);
+                            ctx->params.quant_wg, num_wait, wait_list, NULL);
     if (status == CLQ_SUCCESS && w->desc.double_quant)
         status = compress_statistics(w, absmax);
     if (status == CLQ_SUCCESS && w->code)

@@ -91,23 +91,38 @@ inline float hmin16(float16 v)
     return fmin(c.x, c.y);
 }
 
-/* Inlined, and its result written through a pointer: inlining a function
+inline uint hmax16u(uint16 v)
+{
+    uint8 a = max(v.lo, v.hi);
+    uint4 b = max(a.lo, a.hi);
+    uint2 c = max(b.lo, b.hi);
+    return max(c.x, c.y);
+}
+
+/* One pass over the block (and a second for m, Q4 only). Magnitudes are
+ * compared as integers: the bits of a non-negative float order as its value
+ * does, and Inf and NaN lie above every finite value, so one integer max per
+ * 16 elements gives both amax and whether the block is finite, where fmax
+ * and isfinite take three instructions each. lo and hi (Q4Z only) use plain
+ * comparisons: what they make of NaN does not matter, as a block holding
+ * one is rejected.
+ * Inlined, and its result written through a pointer: inlining a function
  * that returns a struct leaves llvm.experimental.noalias.scope.decl behind,
  * which oclgrind cannot run. */
 static inline __attribute__((always_inline)) void stats_of(global const void *src, uint src_half, ulong base,
                                                            uint block, uint need_m, block_stats *out)
 {
-    float16 amax = (float16)(0.0f), lo = (float16)(INFINITY), hi = (float16)(-INFINITY);
-    int16 finite = (int16)(-1);
+    uint16 mag = (uint16)(0);
+    float16 lo = (float16)(INFINITY), hi = (float16)(-INFINITY);
     for (uint j = 0; j < block; j += 16) {
         float16 v = load_x16(src, src_half, base + j);
         PREFETCH_AHEAD(src, src_half, base + j);
-        finite &= isfinite(v);
-        amax = fmax(amax, fabs(v));
-        lo = fmin(lo, v);
-        hi = fmax(hi, v);
+        mag = max(mag, as_uint16(v) & (uint16)(0x7fffffffu));
+        lo = select(lo, v, v < lo);
+        hi = select(hi, v, v > hi);
     }
-    block_stats st = {hmax16(amax), 0.0f, hmin16(lo), hmax16(hi), all(finite)};
+    uint amax = hmax16u(mag);
+    block_stats st = {as_float(amax), 0.0f, hmin16(lo), hmax16(hi), amax < 0x7f800000u};
     /* The first element reaching amax is the one a sequential scan keeps
      * (none in an all-zero block: m stays +0, as in ggml): the smallest
      * index whose magnitude equals amax, found 16 at a time. */
@@ -131,25 +146,22 @@ static inline __attribute__((always_inline)) void stats_of(global const void *sr
 #define QUANT_DEST global uchar *quants, uint row, uint k0, uint cols
 #define QUANT_AT quants, row, k0, cols
 
-/* Sixteen 4-bit codes (elements j .. j+15 of the block) as two device words. */
+/* Sixteen 4-bit codes (elements j .. j+15 of the block) as two device words:
+ * each 64-bit lane holds a pair (q[2i], q[2i+1]) and becomes the byte
+ * q[2i] | q[2i+1] << 4; the eight bytes are the two words. */
 inline void store_codes4(uint16 q, QUANT_DEST, uint j)
 {
-    uint16 sh = q << (uint16)(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
-    uint8 a = sh.lo;
-    uint8 b = sh.hi;
-    uint4 a4 = a.lo | a.hi, b4 = b.lo | b.hi;
-    uint2 a2 = a4.lo | a4.hi, b2 = b4.lo | b4.hi;
+    ulong8 pairs = as_ulong8(q);
+    uint2 w = as_uint2(convert_uchar8(pairs | (pairs >> 28)));
     global uint *words = (global uint *)quants;
-    words[tile_word(row, k0 + j, cols, 4)] = a2.x | a2.y;
-    words[tile_word(row, k0 + j + 8, cols, 4)] = b2.x | b2.y;
+    words[tile_word(row, k0 + j, cols, 4)] = w.x;
+    words[tile_word(row, k0 + j + 8, cols, 4)] = w.y;
 }
 
-/* Sixteen 8-bit codes as four device words. */
+/* Sixteen 8-bit codes as four device words (the low byte of each lane). */
 inline void store_codes8(uint16 q, QUANT_DEST, uint j)
 {
-    uint16 sh = (q & (uint16)255u) << (uint16)(0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24);
-    uint8 a = sh.even | sh.odd; /* (0|1, 2|3, ...) */
-    uint4 b = a.even | a.odd;   /* one word per 4 elements */
+    uint4 b = as_uint4(convert_uchar16(q));
     global uint *words = (global uint *)quants;
     words[tile_word(row, k0 + j, cols, 8)] = b.s0;
     words[tile_word(row, k0 + j + 4, cols, 8)] = b.s1;
@@ -220,8 +232,8 @@ inline void quantize_q4z(global const void *src, uint src_half, ulong base, uint
 
 /* The midpoints of a sorted 4-bit code, as sorted_code_rank compares them:
  * lane i lies between the (i-1)-th and i-th smallest codes (lane 0 = -inf,
- * unused). Computed once per work-item, and kept in a vector, not an
- * array: PoCL gives a private array one copy per work-item of the group. */
+ * unused). Kept in a vector, not an array: PoCL gives a private array one
+ * copy per work-item of the group. */
 #define CODE4_SORTED(i) (format == CLQ_FMT_NF4 ? nf4_code[i] : fp4_code[fp4_order[i]])
 #define CODE4_MID(i) ((CODE4_SORTED((i) - 1) + CODE4_SORTED(i)) / 2.0f)
 inline float16 code4_midpoints(uint format)
@@ -233,25 +245,85 @@ inline float16 code4_midpoints(uint format)
 #undef CODE4_MID
 #undef CODE4_SORTED
 
+#if defined(__AVX512F__)
+/* On AVX-512 the rank is looked up rather than searched for. s falls in one
+ * of 32 bins of [-1, 1]; for each bin the table holds how many midpoints lie
+ * in lower bins (all of them below s: the bin is a monotonic function of s,
+ * and the midpoints are put in bins by that same function) and the next two
+ * midpoints, the only ones s still has to be compared with. Two are enough:
+ * NF4's midpoints are at least 0.08 apart, wider than a bin (1/15.9), so its
+ * bins hold one at most; FP4's hold two at most (its midpoints -0.0026, 0
+ * and +0.0026 fall in bins 15, 16 and 16). test_quantize's code_midpoints
+ * checks both codes at every midpoint and its neighbours. Each table is a
+ * pair of 16-lane vectors (bins 0..15, 16..31), indexed by vpermi2d/ps. */
+typedef struct code4_table {
+    int16 start_lo, start_hi;
+    float16 next_lo, next_hi;   /* midpoint start + 1 of each bin (+inf past the last) */
+    float16 after_lo, after_hi; /* midpoint start + 2 */
+} code4_table;
+
+/* The bin of s: trunc(15.9·s + 16) in one fma. 0 lies on the edge of bins 15
+ * and 16, and an s within 0.6 % of ±1 (x·(1/absmax) may pass ±1 by an ulp
+ * or two) still lands in bin 0 or 31. */
+#define CODE4_BIN_SCALE 15.9f
+inline int code4_bin(float s)
+{
+    return (int)fma(s, CODE4_BIN_SCALE, 16.0f);
+}
+
+inline int16 code4_bin16(float16 s)
+{
+    return convert_int16(fma(s, (float16)(CODE4_BIN_SCALE), (float16)(16.0f)));
+}
+
+static inline __attribute__((always_inline)) void code4_table_of(float16 mid, code4_table *t)
+{
+    int16 lo = (int16)(0), hi = (int16)(0);
+    int16 bins_lo = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), bins_hi = bins_lo + 16;
+#define COUNT_BELOW_BIN(lane)                                                                            \
+    lo += select((int16)(0), (int16)(1), (int16)(code4_bin(mid.lane)) < bins_lo);                         \
+    hi += select((int16)(0), (int16)(1), (int16)(code4_bin(mid.lane)) < bins_hi)
+    COUNT_BELOW_BIN(s1), COUNT_BELOW_BIN(s2), COUNT_BELOW_BIN(s3), COUNT_BELOW_BIN(s4), COUNT_BELOW_BIN(s5);
+    COUNT_BELOW_BIN(s6), COUNT_BELOW_BIN(s7), COUNT_BELOW_BIN(s8), COUNT_BELOW_BIN(s9), COUNT_BELOW_BIN(sA);
+    COUNT_BELOW_BIN(sB), COUNT_BELOW_BIN(sC), COUNT_BELOW_BIN(sD), COUNT_BELOW_BIN(sE), COUNT_BELOW_BIN(sF);
+#undef COUNT_BELOW_BIN
+    float16 above = (float16)(INFINITY); /* midpoints 16, 17: none */
+    t->start_lo = lo;
+    t->start_hi = hi;
+    t->next_lo = __builtin_ia32_vpermi2varps512(mid, lo + 1, above);
+    t->next_hi = __builtin_ia32_vpermi2varps512(mid, hi + 1, above);
+    t->after_lo = __builtin_ia32_vpermi2varps512(mid, lo + 2, above);
+    t->after_hi = __builtin_ia32_vpermi2varps512(mid, hi + 2, above);
+}
+#else
+typedef struct code4_table {
+    float16 mid; /* counted against one by one */
+} code4_table;
+
+static inline __attribute__((always_inline)) void code4_table_of(float16 mid, code4_table *t)
+{
+    t->mid = mid;
+}
+#endif
+
 /* The midpoint rule of sorted_code_rank for 16 values at once: the rank is
  * the number of midpoints strictly below s. Same midpoints, same
  * comparisons, so the same codes, whichever of the two ways counts them. */
-static inline __attribute__((always_inline)) uint16 code4_index16(uint format, float16 s, float16 mid)
+static inline __attribute__((always_inline)) uint16 code4_index16(uint format, float16 s,
+                                                                  const code4_table *t)
 {
-    int16 rank = (int16)(0);
 #if defined(__AVX512F__)
-    /* A 4-step binary search with vpermps fetching each lane's midpoint:
-     * rank grows by 8, 4, 2, 1 while the midpoint just below the new rank
-     * is still below s. */
-#pragma unroll
-    for (int step = 8; step > 0; step /= 2) {
-        int16 next = rank + step;
-        rank = select(rank, next, s > __builtin_ia32_permvarsf512(mid, next));
-    }
+    int16 bin = code4_bin16(s);
+    int16 rank = __builtin_ia32_vpermi2vard512(t->start_lo, bin, t->start_hi);
+    rank = select(rank, rank + 1, s > __builtin_ia32_vpermi2varps512(t->next_lo, bin, t->next_hi));
     if (format == CLQ_FMT_NF4)
         return as_uint16(rank);
-    return as_uint16(__builtin_ia32_permvarsi512((int16)(CLQ_FP4_SORTED_INDICES), rank)); /* fp4_order[rank] */
+    rank = select(rank, rank + 1, s > __builtin_ia32_vpermi2varps512(t->after_lo, bin, t->after_hi));
+    /* fp4_order[rank] */
+    return as_uint16(__builtin_ia32_permvarsi512((int16)(CLQ_FP4_SORTED_INDICES), rank));
 #else
+    float16 mid = t->mid;
+    int16 rank = (int16)(0);
     /* select, not arithmetic on the comparison: oclgrind 21.10 computes
      * (s > m) & 1 as 255 where PoCL (and the spec) give 1. */
 #define COUNT_BELOW(lane) rank += select((int16)(0), (int16)(1), s > (float16)(mid.lane))
@@ -266,16 +338,27 @@ static inline __attribute__((always_inline)) uint16 code4_index16(uint format, f
 }
 
 /* bitsandbytes quantize_4bit: x·(1/absmax) clamped to [-1, 1], then the code
- * interval by midpoints.
- * An all-zero block uses 0 instead of 1/0, so it maps to the code for 0. */
+ * interval by midpoints. The clamp changes no comparison while 1/absmax is
+ * finite (|x·(1/absmax)| is then within an ulp or two of 1, and every
+ * midpoint within ±0.87), and code4_bin16 needs none, so it is left out
+ * there. A subnormal absmax makes 1/absmax inf, x·inf ±inf (clamped to ±1)
+ * or NaN (0·inf: no midpoint lies below it). An all-zero block uses 0
+ * instead of 1/0, so it maps to the code for 0. */
 inline void quantize_code4(global const void *src, uint src_half, ulong base, uint block, block_stats st,
-                           uint format, float16 mid, QUANT_DEST, global float *absmax_out)
+                           uint format, const code4_table *t, QUANT_DEST, global float *absmax_out)
 {
     float inv = st.amax != 0.0f ? 1.0f / st.amax : 0.0f;
     *absmax_out = st.amax;
+    if (isinf(inv)) {
+        for (uint j = 0; j < block; j += 16) {
+            float16 s = load_x16(src, src_half, base + j) * inv;
+            s = select(clamp(s, -1.0f, 1.0f), s, isnan(s));
+            store_codes4(code4_index16(format, s, t), QUANT_AT, j);
+        }
+        return;
+    }
     for (uint j = 0; j < block; j += 16)
-        store_codes4(code4_index16(format, clamp(load_x16(src, src_half, base + j) * inv, -1.0f, 1.0f), mid),
-                     QUANT_AT, j);
+        store_codes4(code4_index16(format, load_x16(src, src_half, base + j) * inv, t), QUANT_AT, j);
 }
 
 /* bitsandbytes quantize_blockwise with the dynamic code (256 entries: a
@@ -295,7 +378,7 @@ inline void quantize_dynamic8(global const void *src, uint src_half, ulong base,
  * when the block holds NaN or Inf. */
 static inline __attribute__((always_inline)) int quantize_block(uint format, global const void *src, uint src_half,
                                                                 uint block, uint g, QUANT_DEST, global void *scales,
-                                                                global uchar *zeros, float16 mid)
+                                                                global uchar *zeros, const code4_table *t)
 {
     ulong base = (ulong)row * cols + k0;
     block_stats st;
@@ -316,7 +399,7 @@ static inline __attribute__((always_inline)) int quantize_block(uint format, glo
         break;
     case CLQ_FMT_NF4:
     case CLQ_FMT_FP4:
-        quantize_code4(src, src_half, base, block, st, format, mid, QUANT_AT, s32);
+        quantize_code4(src, src_half, base, block, st, format, t, QUANT_AT, s32);
         break;
     case CLQ_FMT_DYNAMIC8:
         quantize_dynamic8(src, src_half, base, block, st, QUANT_AT, s32);
@@ -344,10 +427,12 @@ kernel void clq_quantize_blocks(global const void *src, uint src_half, uint form
         return;
     uint b0 = (i - row * spans) * span, b1 = min(b0 + span, row_blocks);
     uint g0 = row * row_blocks;
-    float16 mid = code4_midpoints(format);
-#define QUANTIZE_SPAN(fmt)                                                                                  \
-    for (uint b = b0; b < b1; b++)                                                                             \
-        if (!quantize_block(fmt, src, src_half, block, g0 + b, quants, row, b * block, cols, scales, zeros, mid)) \
+    code4_table codes;
+    code4_table_of(code4_midpoints(format), &codes);
+#define QUANTIZE_SPAN(fmt)                                                                               \
+    for (uint b = b0; b < b1; b++)                                                                          \
+        if (!quantize_block(fmt, src, src_half, block, g0 + b, quants, row, b * block, cols, scales, zeros, \
+                            &codes))                                                                        \
             atomic_min(first_bad, g0 + b);
     switch (format) {
     case CLQ_FMT_Q8:

@@ -4,6 +4,7 @@
  * constant, negative-only or tiny. Quantization is deterministic, so the
  * comparison is bit-exact: no tolerance is involved. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,55 @@ Test(quantize, fp4) { check_format(CLQ_FORMAT_FP4, 0, 5); }
 Test(quantize, dynamic8) { check_format(CLQ_FORMAT_DYNAMIC8, 0, 6); }
 Test(quantize, nf4_double_quant) { check_format(CLQ_FORMAT_NF4, 1, 7); }
 Test(quantize, fp4_double_quant) { check_format(CLQ_FORMAT_FP4, 1, 8); }
+
+/* Every value where a 4-bit code lookup can go wrong: each midpoint between
+ * neighbouring codes (bitsandbytes sends it to the lower code), the floats
+ * either side of it, and the codes themselves, in blocks whose absmax is 1,
+ * so that x·(1/absmax) is x exactly. Then a block whose absmax is subnormal:
+ * 1/absmax overflows to inf, bitsandbytes' clamp turns ±inf into ±1 and
+ * 0·inf is NaN, which no midpoint lies below; and one whose absmax is near
+ * FLT_MAX, where 1/absmax is subnormal. */
+static void check_code_midpoints(clq_format format, uint64_t seed)
+{
+    const float *code = ref_code(format);
+    float sorted[16];
+    for (int i = 0; i < 16; i++) {
+        int k = i;
+        for (; k > 0 && code[i] < sorted[k - 1]; k--)
+            sorted[k] = sorted[k - 1];
+        sorted[k] = code[i];
+    }
+    float values[15 * 3 + 16];
+    size_t n = 0;
+    for (int i = 1; i < 16; i++) {
+        float mid = (sorted[i - 1] + sorted[i]) / 2.0f;
+        values[n++] = nextafterf(mid, -INFINITY);
+        values[n++] = mid;
+        values[n++] = nextafterf(mid, INFINITY);
+    }
+    for (int i = 0; i < 16; i++)
+        values[n++] = sorted[i];
+
+    clq_weight_desc d = {format, 16, 3, 16 * 8, 0};
+    float *x = malloc(d.rows * d.cols * sizeof *x);
+    test_rng rng = {seed};
+    test_fill_matrix(&rng, x, d.rows, d.cols);
+    /* 15 values and a ±1 per block, the ±1 in a different place each time */
+    size_t b = 0;
+    for (size_t v = 0; v < n; b++)
+        for (size_t j = 0; j < 16; j++)
+            x[b * 16 + j] = j == b % 16 ? (b % 2 ? -1.0f : 1.0f) : v < n ? values[v++] : 0.0f;
+    static const float subnormal[16] = {1e-40f, -3e-40f, 0.0f, 2e-41f, -0.0f, 0x1p-149f, -0x1p-149f, 1e-39f};
+    static const float huge[16] = {3e38f, -1e38f, 1.0f, 0.0f, -3.4e38f, 1e30f, 2e38f, -2.9e38f, 0x1p-149f};
+    memcpy(x + b++ * 16, subnormal, sizeof subnormal);
+    memcpy(x + b++ * 16, huge, sizeof huge);
+    cr_assert_leq(b * 16, d.rows * d.cols);
+    check_against_reference(&d, x, NULL);
+    free(x);
+}
+
+Test(quantize, nf4_code_midpoints) { check_code_midpoints(CLQ_FORMAT_NF4, 12); }
+Test(quantize, fp4_code_midpoints) { check_code_midpoints(CLQ_FORMAT_FP4, 13); }
 
 /* Several groups of 256 absmax values and a partial last group. */
 Test(quantize, double_quant_many_groups)

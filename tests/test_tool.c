@@ -889,12 +889,16 @@ Test(tool, tune_stages_keep_their_winners)
     int rows = 0;
     for (const char *at = strstr(quantize, "quant_span="); at && at < lora; at = strstr(at + 1, "quant_span="))
         rows++;
-    cr_assert_eq(rows, 4, "%d quantize candidates in:\n%s", rows, r.out);
-    /* every lora row starts from the same quant_span: the quantize winner */
+    cr_assert_eq(rows, 8, "%d quantize candidates in:\n%s", rows, r.out);
+    /* every lora row starts from the same quant_span and quant_wg: the
+     * quantize winner */
     const char *first = strstr(lora, "quant_span=");
     cr_assert_not_null(first);
-    char span[32];
-    snprintf(span, sizeof span, "%.*s", (int)strcspn(first, " \n"), first);
+    char span[64];
+    size_t words = strcspn(first, " \n");
+    if (first[words] == ' ')
+        words += 1 + strcspn(first + words + 1, " \n"); /* "quant_span=S quant_wg=W" */
+    snprintf(span, sizeof span, "%.*s", (int)words, first);
     rows = 0;
     for (const char *at = strstr(lora, "lora_groups="); at; at = strstr(at + 1, "lora_groups=")) {
         const char *line = at;

@@ -4,12 +4,13 @@
  * driver loads. Four stages, each keeping the winners before it: the decode
  * shape (rows per work-item vector, work-group size) by the time of M = 1;
  * the prefill kernel (tiles or local-memory tiles and their shape) by the
- * time of a large M; the quantize span (elements of a row per work-item) by
- * the time of quantizing the weight; and where decode's LoRA shrink runs
- * (launched first, or inside the matmul in this many work-groups per compute
- * unit) by the time of M = 1 with a rank-16 adapter. Each candidate is a
- * fresh context with options.tuning set, so it compiles its own kernels
- * (PoCL: seconds each); the last two stages change no kernel source.
+ * time of a large M; the quantize span (elements of a row per work-item) and
+ * work-group size by the time of quantizing the weight; and where decode's
+ * LoRA shrink runs (launched first, or inside the matmul in this many
+ * work-groups per compute unit) by the time of M = 1 with a rank-16
+ * adapter. Each candidate is a fresh context with options.tuning set, so it
+ * compiles its own kernels (PoCL: seconds each); the last two stages change
+ * no kernel source.
  * Times are device times from `clq bench`'s timer, with the caches evicted
  * before every run as the bench does: a weight that fits in a CPU's L3
  * would otherwise be timed from cache, and decode and quantize would be
@@ -248,9 +249,14 @@ static size_t stage_candidates(int stage, int cpu, const char *const **out)
         "prefill_local=1 pf_tm=64 pf_tn=64 pf_wm=8 pf_wn=8",
         "prefill_local=1 pf_tm=128 pf_tn=128 pf_wm=8 pf_wn=8",
     };
-    /* One block per work-item (16 is below any block) up to 4096 elements. */
-    static const char *const quantize[] = {"quant_span=16", "quant_span=256", "quant_span=1024",
-                                           "quant_span=4096"};
+    /* One block per work-item (16 is below any block) up to 4096 elements,
+     * in work-groups the driver sizes or of 16 work-items (on PoCL the
+     * driver's choice left few work-groups to share between the cores). */
+    static const char *const quantize[] = {
+        "quant_span=16 quant_wg=0",    "quant_span=16 quant_wg=16",   "quant_span=256 quant_wg=0",
+        "quant_span=256 quant_wg=16",  "quant_span=1024 quant_wg=0",  "quant_span=1024 quant_wg=16",
+        "quant_span=4096 quant_wg=0",  "quant_span=4096 quant_wg=16",
+    };
     /* 0: the shrink as its own launch first; else inside the matmul. */
     static const char *const lora[] = {"lora_groups=0", "lora_groups=1", "lora_groups=2", "lora_groups=4",
                                        "lora_groups=8"};
