@@ -105,40 +105,39 @@ inline uint hmax16u(uint16 v)
     return max(c.x, c.y);
 }
 
-/* One pass over the block (and a second for m, Q4 only). Magnitudes are
- * compared as integers: the bits of a non-negative float order as its value
- * does, and Inf and NaN lie above every finite value, so one integer max per
- * 16 elements gives both amax and whether the block is finite, where fmax
- * and isfinite take three instructions each. lo and hi (Q4Z only) use plain
- * comparisons: what they make of NaN does not matter, as a block holding
- * one is rejected.
+/* One pass over the block. Magnitudes are compared as integers: the bits of
+ * a non-negative float order as its value does, and Inf and NaN lie above
+ * every finite value, so one integer max per 16 elements gives both amax
+ * and whether the block is finite, where fmax and isfinite take three
+ * instructions each. lo and hi (Q4Z only) use plain comparisons: what they
+ * make of NaN does not matter, as a block holding one is rejected.
  * Inlined, and its result written through a pointer: inlining a function
  * that returns a struct leaves llvm.experimental.noalias.scope.decl behind,
  * which oclgrind cannot run. */
 QUANT_INLINE void stats_of(global const void *src, uint src_half, ulong base, uint block, uint need_m,
                            block_stats *out)
 {
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     uint16 mag = (uint16)(0);
+    int16 first = lane; /* need_m: each lane's first element of its largest magnitude */
     float16 lo = (float16)(INFINITY), hi = (float16)(-INFINITY);
     for (uint j = 0; j < block; j += 16) {
         float16 v = load_x16(src, src_half, base + j);
         PREFETCH_AHEAD(src, src_half, base + j);
-        mag = max(mag, as_uint16(v) & (uint16)(0x7fffffffu));
+        uint16 vmag = as_uint16(v) & (uint16)(0x7fffffffu);
+        if (need_m)
+            first = select(first, (int16)(j) + lane, vmag > mag); /* strictly: the earlier one stays */
+        mag = max(mag, vmag);
         lo = select(lo, v, v < lo);
         hi = select(hi, v, v > hi);
     }
     uint amax = hmax16u(mag);
     block_stats st = {as_float(amax), 0.0f, hmin16(lo), hmax16(hi), amax < 0x7f800000u};
-    /* The first element reaching amax is the one a sequential scan keeps
-     * (none in an all-zero block: m stays +0, as in ggml): the smallest
-     * index whose magnitude equals amax, found 16 at a time. */
-    if (need_m && st.finite && st.amax > 0.0f) {
-        int16 first = (int16)(INT_MAX);
-        for (uint j = 0; j < block; j += 16) {
-            int16 at = (int16)(j) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            int16 reaches = fabs(load_x16(src, src_half, base + j)) == (float16)(st.amax);
-            first = min(first, select((int16)(INT_MAX), at, reaches));
-        }
+    /* m is the first element reaching amax, the one a sequential scan keeps
+     * (none in an all-zero block: m stays +0, as in ggml): the smallest of
+     * the first indices of the lanes whose largest magnitude is amax. */
+    if (need_m && st.finite && amax > 0u) {
+        first = select((int16)(INT_MAX), first, mag == (uint16)(amax));
         int8 a = min(first.lo, first.hi);
         int4 b = min(a.lo, a.hi);
         int2 c = min(b.lo, b.hi);

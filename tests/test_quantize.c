@@ -162,6 +162,27 @@ static void check_code_midpoints(clq_format format, uint64_t seed)
 Test(quantize, nf4_code_midpoints) { check_code_midpoints(CLQ_FORMAT_NF4, 12); }
 Test(quantize, fp4_code_midpoints) { check_code_midpoints(CLQ_FORMAT_FP4, 13); }
 
+/* ggml's Q4_0 scale is -m/8 where m is the first element of largest
+ * magnitude, with its sign: blocks of 64 holding the largest magnitude
+ * twice, with opposite signs, at positions in the same 16-element lane or
+ * in different lanes, before or after one another. */
+Test(quantize, q4_first_of_largest)
+{
+    static const int at[][2] = {{3, 19}, {19, 3}, {0, 63}, {63, 0}, {5, 6}, {40, 17}, {17, 40}, {33, 49}};
+    size_t nrows = sizeof at / sizeof at[0];
+    clq_weight_desc d = {CLQ_FORMAT_Q4, 64, nrows, 64, 0};
+    float *x = malloc(d.rows * d.cols * sizeof *x);
+    test_rng rng = {14};
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t j = 0; j < 64; j++)
+            x[r * 64 + j] = test_rng_normal(&rng, 0.1f);
+        x[r * 64 + at[r][0]] = r % 2 ? 2.5f : -2.5f;
+        x[r * 64 + at[r][1]] = r % 2 ? -2.5f : 2.5f;
+    }
+    check_against_reference(&d, x, NULL);
+    free(x);
+}
+
 /* Several groups of 256 absmax values and a partial last group. */
 Test(quantize, double_quant_many_groups)
 {
