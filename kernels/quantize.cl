@@ -482,15 +482,35 @@ inline float2 df_add(float2 x, float2 y)
 /* The mean of n fp32 values, rounded to fp32 as if summed exactly: the
  * offset bitsandbytes subtracts before quantizing the absmax vector.
  * Double-float sums need no cl_khr_fp64; the order is fixed, so every device
- * gives the same bits. One work-group of CLQ_REDUCE_WG work-items. */
+ * gives the same bits. One work-group of CLQ_REDUCE_WG work-items.
+ * Each work-item sums its own contiguous run of whole float8 vectors, lane by
+ * lane: TwoSum adds a vector to the running sums and its rounding errors,
+ * which are exact, are collected in a second vector (Ogita, Rump and Oishi's
+ * Sum2: as accurate as double-float, at a third of its operations, and with
+ * eight independent chains instead of one; the values are absmaxes, never
+ * negative, so nothing cancels). The lanes, the values past the last whole
+ * vector and the work-items are then added in double-float. */
 kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void clq_absmax_mean(global const float *a,
                                                                                         uint n,
                                                                                         global float *mean)
 {
     local float2 partial[CLQ_REDUCE_WG];
     uint lid = get_local_id(0);
+    uint vectors = n / 8, per_item = (vectors + CLQ_REDUCE_WG - 1) / CLQ_REDUCE_WG;
+    uint v0 = min(lid * per_item, vectors), v1 = min(v0 + per_item, vectors);
+    float8 hi = (float8)(0.0f), lo = (float8)(0.0f);
+    for (uint v = v0; v < v1; v++) {
+        float8 x = vload8(v, a);
+        float8 s = hi + x, bb = s - hi;
+        lo += (hi - (s - bb)) + (x - bb);
+        hi = s;
+    }
     float2 acc = (float2)(0.0f, 0.0f);
-    for (uint i = lid; i < n; i += CLQ_REDUCE_WG)
+#define ADD_LANE(l) acc = df_add(acc, (float2)(hi.l, lo.l))
+    ADD_LANE(s0), ADD_LANE(s1), ADD_LANE(s2), ADD_LANE(s3), ADD_LANE(s4), ADD_LANE(s5), ADD_LANE(s6);
+    ADD_LANE(s7);
+#undef ADD_LANE
+    for (uint i = vectors * 8 + lid; i < n; i += CLQ_REDUCE_WG)
         acc = df_add(acc, (float2)(a[i], 0.0f));
     partial[lid] = acc;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -509,12 +529,32 @@ kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void clq_absma
     }
 }
 
+/* Sixteen elements of a local table, at sixteen indices: one vgatherdps on
+ * AVX-512 (PoCL's local memory is ordinary memory on a CPU, so its address
+ * passes through an integer), else sixteen loads. */
+#if defined(__AVX512F__)
+#define GATHER16(t, i) __builtin_ia32_gathersiv16sf((float16)(0.0f), (const void *)(ulong)(t), (i), (short)-1, 4)
+#else
+#define GATHER16(t, i)                                                                                       \
+    (float16)(t[(i).s0], t[(i).s1], t[(i).s2], t[(i).s3], t[(i).s4], t[(i).s5], t[(i).s6], t[(i).s7],       \
+              t[(i).s8], t[(i).s9], t[(i).sa], t[(i).sb], t[(i).sc], t[(i).sd], t[(i).se], t[(i).sf])
+#endif
+
 /* bitsandbytes quantize_blockwise(absmax - offset, blocksize=256): one
  * work-item per group of 256 consecutive absmax values (the last group may be
- * shorter). */
+ * shorter). The dynamic code's 255 midpoints are computed once per
+ * work-group, into local memory; a work-item then codes 16 values at a time
+ * by an 8-step bisection without branches: the rank grows by 128, 64, ..., 1
+ * wherever the midpoint below the new rank is still below s. The same
+ * midpoints and comparisons as sorted_code_rank, so the same codes, where a
+ * branching search per value ran at a mispredicted branch per step. */
 kernel void clq_absmax_quantize(global const float *a, uint n, global const float *mean, global uchar *qa,
                                 global float *nested_absmax)
 {
+    local float mids[255];
+    for (uint i = get_local_id(0); i < 255; i += get_local_size(0))
+        mids[i] = (dynamic_code[i] + dynamic_code[i + 1]) / 2.0f;
+    barrier(CLK_LOCAL_MEM_FENCE);
     uint group = get_global_id(0);
     uint first = group * CLQ_NESTED_BLOCK;
     if (first >= n)
@@ -525,7 +565,17 @@ kernel void clq_absmax_quantize(global const float *a, uint n, global const floa
         amax = fmax(amax, fabs(a[i] - offset));
     float inv = amax != 0.0f ? 1.0f / amax : 0.0f;
     nested_absmax[group] = amax;
-    for (uint i = first; i < last; i++)
+    uint i = first;
+    for (; i + 16 <= last; i += 16) {
+        float16 s = clamp((vload16(0, a + i) - offset) * inv, -1.0f, 1.0f);
+        int16 rank = (int16)(0);
+        for (int step = 128; step > 0; step /= 2) {
+            int16 next = rank + step;
+            rank = select(rank, next, s > GATHER16(mids, next - 1));
+        }
+        vstore16(convert_uchar16(rank), 0, qa + i);
+    }
+    for (; i < last; i++)
         qa[i] = (uchar)code_index(CLQ_FMT_DYNAMIC8, clamp((a[i] - offset) * inv, -1.0f, 1.0f));
 }
 
