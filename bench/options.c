@@ -22,6 +22,7 @@ static const clq_format ALL_FORMATS[] = {CLQ_FORMAT_NF4, CLQ_FORMAT_FP4, CLQ_FOR
 /* What the command line gave, before defaults fill the rest. */
 typedef struct given {
     clq_format formats[BENCH_MAX_PAIRS];
+    int double_quant[BENCH_MAX_PAIRS]; /* formats[i] given as "nf4-dq" / "fp4-dq" */
     int n_formats;
     uint32_t blocks[BENCH_MAX_LIST];
     int n_blocks;
@@ -98,15 +99,25 @@ static int format_item(const char *opt, const char *text, void *ctx)
 {
     given *g = ctx;
     if (strcmp(text, "all") == 0) {
-        for (int i = 0; i < N_ALL_FORMATS && g->n_formats < BENCH_MAX_PAIRS; i++)
+        for (int i = 0; i < N_ALL_FORMATS && g->n_formats < BENCH_MAX_PAIRS; i++) {
+            g->double_quant[g->n_formats] = 0;
             g->formats[g->n_formats++] = ALL_FORMATS[i];
+        }
         return 0;
     }
+    char name[32];
+    size_t len = strlen(text);
+    int dq = len > 3 && strcmp(text + len - 3, "-dq") == 0;
+    snprintf(name, sizeof name, "%.*s", (int)(dq ? len - 3 : len), text);
     clq_format f;
-    if (clq_format_from_name(text, &f) != CLQ_SUCCESS)
-        return fail("%s: unknown format '%s' (nf4, fp4, q4, q4z, q8, dynamic8, all)", opt, text);
-    if (g->n_formats < BENCH_MAX_PAIRS)
+    if (clq_format_from_name(name, &f) != CLQ_SUCCESS)
+        return fail("%s: unknown format '%s' (nf4, fp4, q4, q4z, q8, dynamic8, nf4-dq, fp4-dq, all)", opt, text);
+    if (dq && f != CLQ_FORMAT_NF4 && f != CLQ_FORMAT_FP4)
+        return fail("%s: '%s': only nf4 and fp4 are double-quantized", opt, text);
+    if (g->n_formats < BENCH_MAX_PAIRS) {
+        g->double_quant[g->n_formats] = dq;
         g->formats[g->n_formats++] = f;
+    }
     return 0;
 }
 
@@ -298,15 +309,16 @@ static void apply_defaults(bench_options *o, const given *g)
         for (int i = 1; i < BENCH_DEFAULT_SHAPES; i++)
             o->shapes[o->n_shapes++] = bench_default_shapes()[i];
     if (g->n_formats == 0 && g->n_blocks == 0 && o->quick) {
-        o->pairs[o->n_pairs++] = (bench_pair){CLQ_FORMAT_NF4, 64};
-        o->pairs[o->n_pairs++] = (bench_pair){CLQ_FORMAT_Q4, 32};
+        o->pairs[o->n_pairs++] = (bench_pair){CLQ_FORMAT_NF4, 64, 0};
+        o->pairs[o->n_pairs++] = (bench_pair){CLQ_FORMAT_Q4, 32, 0};
     } else {
         const clq_format *formats = g->n_formats ? g->formats : ALL_FORMATS;
         int n_formats = g->n_formats ? g->n_formats : N_ALL_FORMATS;
         for (int f = 0; f < n_formats; f++)
             for (int b = 0; b < (g->n_blocks ? g->n_blocks : 1) && o->n_pairs < BENCH_MAX_PAIRS; b++)
                 o->pairs[o->n_pairs++] =
-                    (bench_pair){formats[f], g->n_blocks ? g->blocks[b] : bench_default_block(formats[f])};
+                    (bench_pair){formats[f], g->n_blocks ? g->blocks[b] : bench_default_block(formats[f]),
+                                 g->n_formats ? g->double_quant[f] : 0};
     }
     /* --quick: one quantize and one dequantize row, the matmul for each pair. */
     o->codec_pairs = o->quick ? 1 : o->n_pairs;
@@ -387,7 +399,7 @@ void bench_round_reps(const bench_options *o, int *min_reps, int *max_reps)
 
 void bench_pair_name(const bench_pair *p, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/%u", clq_format_name(p->format), p->block);
+    snprintf(buf, len, "%s%s/%u", clq_format_name(p->format), p->double_quant ? "-dq" : "", p->block);
 }
 
 void bench_options_help(FILE *out)
@@ -401,7 +413,8 @@ void bench_options_help(FILE *out)
             "  --device SEL      a device ('platform:device' or part of its name); repeatable;\n"
             "                    default: every device of every platform\n"
             "  --op LIST         quantize,dequantize,matmul (default: all three)\n"
-            "  --format LIST     nf4,fp4,q4,q4z,q8,dynamic8 or all (default: all)\n"
+            "  --format LIST     nf4,fp4,q4,q4z,q8,dynamic8 or all (default: all); nf4-dq,\n"
+            "                    fp4-dq: double-quantized (the absmax vector quantized again)\n"
             "  --block LIST      block sizes for every format (default: each format's usual one:\n"
             "                    32 for q4/q4z/q8, 64 for nf4/fp4, 256 for dynamic8)\n"
             "  --shape NxK       a weight of N outputs by K inputs; repeatable\n"

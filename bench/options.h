@@ -12,10 +12,11 @@
 #define BENCH_MAX_SHAPES 32
 #define BENCH_MAX_LIST 32
 
-/* A format at one block size. */
+/* A format at one block size; NF4 and FP4 also double-quantized. */
 typedef struct bench_pair {
     clq_format format;
     uint32_t block;
+    int double_quant; /* "nf4-dq", "fp4-dq": the absmax vector quantized again (QLoRA's default) */
 } bench_pair;
 
 typedef struct bench_options {

@@ -32,7 +32,8 @@ static int same_chart(const bench_record *a, const bench_record *b)
 /* A series: clq fused, unfused or CLBlast, at one format and block. */
 static int same_series(const bench_record *a, const bench_record *b)
 {
-    return strcmp(a->impl, b->impl) == 0 && strcmp(a->format, b->format) == 0 && a->block == b->block;
+    return strcmp(a->impl, b->impl) == 0 && strcmp(a->format, b->format) == 0 && a->block == b->block &&
+           a->double_quant == b->double_quant;
 }
 
 static int cmp_m(const void *x, const void *y)
@@ -79,12 +80,12 @@ static void chart_name(const bench_record *r, char *buf, size_t len)
 static void series_title(const bench_record *r, char *buf, size_t len)
 {
     if (strcmp(r->impl, "clq") == 0)
-        snprintf(buf, len, "clq fused %s/%u", r->format, r->block);
+        snprintf(buf, len, "clq fused %s%s/%u", r->format, r->double_quant ? "-dq" : "", r->block);
     else if (strcmp(r->impl, "clblast") == 0)
         snprintf(buf, len, "CLBlast %s",
                  strcmp(r->format, "f16") == 0 ? "fp16 (hgemv/hgemm)" : "fp32 (sgemv/sgemm)");
     else
-        snprintf(buf, len, "clq dequant + CLBlast, %s/%u", r->format, r->block);
+        snprintf(buf, len, "clq dequant + CLBlast, %s%s/%u", r->format, r->double_quant ? "-dq" : "", r->block);
 }
 
 /* Writes the data of one chart: a gnuplot block per series (index i),
@@ -125,8 +126,9 @@ static int write_chart_data(FILE *f, const bench_results *res, const bench_recor
     return n_series;
 }
 
-/* The colour of a quantized series: one per format and block, in the order
- * the pairs first appear, so a pair's fused and unfused series match. */
+/* The colour of a quantized series: one per weight (format, block, double
+ * quantization), in the order the pairs first appear, so a pair's fused and
+ * unfused series match. */
 static const char *pair_colour(const bench_record **series, const bench_record *r)
 {
     int distinct = 0;
@@ -134,8 +136,9 @@ static const char *pair_colour(const bench_record **series, const bench_record *
         int seen = strcmp((*s)->impl, "clblast") == 0;
         for (const bench_record **t = series; t < s && !seen; t++)
             seen = strcmp((*t)->impl, "clblast") != 0 && strcmp((*t)->format, (*s)->format) == 0 &&
-                   (*t)->block == (*s)->block;
-        if (!seen && strcmp((*s)->format, r->format) == 0 && (*s)->block == r->block)
+                   (*t)->block == (*s)->block && (*t)->double_quant == (*s)->double_quant;
+        if (!seen && strcmp((*s)->format, r->format) == 0 && (*s)->block == r->block &&
+            (*s)->double_quant == r->double_quant)
             return COLOURS[distinct % N_COLOURS];
         distinct += !seen;
     }

@@ -63,6 +63,7 @@ static bench_value real(double v)
     X(path,               text(r->path))                            \
     X(format,             text(r->format))                          \
     X(block,              integer(r->block))                        \
+    X(double_quant,       integer(r->double_quant))                 \
     X(shape,              text(r->shape))                           \
     X(n,                  integer((long long)r->n))                 \
     X(k,                  integer((long long)r->k))                 \

@@ -43,6 +43,7 @@ typedef struct bench_record {
                            "sgemm", "hgemv", "hgemm", "dequant+sgemv", "dequant+sgemm" */
     const char *format; /* clq format name, or "f32" / "f16" for the unquantized baselines */
     uint32_t block;     /* 0 for the unquantized baselines */
+    int double_quant;   /* NF4/FP4 with the absmax vector quantized again (bench_pair) */
     const char *shape;  /* preset name, or "custom" */
     uint64_t n, k, m;   /* m = 0 for quantize and dequantize */
     uint32_t rank, adapters;

@@ -97,7 +97,7 @@ static void group_header(bench_table *t, const bench_record *r)
     if (!t->started || t->op != r->op || !same_shape) {
         fprintf(t->out, "\n%s %llux%llu (%s)%s\n", bench_op_name(r->op), (unsigned long long)r->n,
                 (unsigned long long)r->k, r->shape, r->op == BENCH_OP_MATMUL ? ": Y = X·Wᵀ, W is N×K" : "");
-        fprintf(t->out, "%6s %-7s %-28s %-8s %10s %10s %10s %10s %5s %8s %8s %6s %7s\n", "M", "lora", "path",
+        fprintf(t->out, "%6s %-7s %-28s %-12s %10s %10s %10s %10s %5s %8s %8s %6s %7s\n", "M", "lora", "path",
                 "weight", "median", "min", "max", "wall", "reps", "GB/s", "GFLOP/s", "roof", "vs fp32");
     } else if (r->op == BENCH_OP_MATMUL &&
                (t->m != r->m || t->rank != r->rank || t->adapters != r->adapters)) {
@@ -122,7 +122,7 @@ void bench_table_row(bench_table *t, const bench_record *r, double fp32_us)
     if (r->rank)
         snprintf(lora, sizeof lora, r->adapters > 1 ? "%ux%u" : "%u", r->rank, r->adapters);
     if (r->block)
-        snprintf(weight, sizeof weight, "%s/%u", r->format, r->block);
+        snprintf(weight, sizeof weight, "%s%s/%u", r->format, r->double_quant ? "-dq" : "", r->block);
     else
         snprintf(weight, sizeof weight, "%s", r->format);
     path_label(r, path, sizeof path);
@@ -132,7 +132,7 @@ void bench_table_row(bench_table *t, const bench_record *r, double fp32_us)
     format_time(r->stats.wall_median_us, wall, sizeof wall);
     if (fp32_us > 0 && r->stats.median_us > 0 && strcmp(r->format, "f32") != 0)
         snprintf(vs, sizeof vs, "%.2fx", fp32_us / r->stats.median_us);
-    fprintf(t->out, "%6s %-7s %-28s %-8s %10s %10s %10s %10s %5d %8.3g %8.3g %5.1f%% %7s\n", m, lora, path,
+    fprintf(t->out, "%6s %-7s %-28s %-12s %10s %10s %10s %10s %5d %8.3g %8.3g %5.1f%% %7s\n", m, lora, path,
             weight, med, lo, hi, wall, r->stats.reps, r->gbps, r->gflops, 100.0 * r->roofline_fraction, vs);
     fflush(t->out);
 }

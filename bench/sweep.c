@@ -107,6 +107,7 @@ static void describe_case(const device_run *run, const bench_case *c, const clq_
     if (c->pair >= 0) {
         r->format = clq_format_name(o->pairs[c->pair].format);
         r->block = o->pairs[c->pair].block;
+        r->double_quant = o->pairs[c->pair].double_quant;
     } else {
         r->format = c->path == BENCH_PATH_F16 ? "f16" : "f32";
     }
@@ -236,7 +237,7 @@ static int prime_pair(clq_context *ctx, const bench_pair *pair, int matmul, int 
     bench_fill_normal(w, pair->block, 0.02f, 1);
     bench_fill_normal(x, pair->block, 1.0f, 2);
     bench_fill_normal(a, pair->block, 0.1f, 3);
-    clq_weight_desc d = {pair->format, pair->block, 1, pair->block, 0};
+    clq_weight_desc d = {pair->format, pair->block, 1, pair->block, pair->double_quant};
     clq_weight *weight = NULL;
     clq_lora *adapter = NULL;
     clq_adapter_desc ad = {1, 1.0f, 0, CLQ_DTYPE_F32, a, &b};

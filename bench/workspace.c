@@ -241,7 +241,7 @@ int bench_workspace_weight(bench_workspace *ws, int i, const bench_pair *pair, c
 {
     bench_problem *p = &ws->problem;
     if (!ws->weights[i]) {
-        clq_weight_desc d = {pair->format, pair->block, p->n, p->k, 0};
+        clq_weight_desc d = {pair->format, pair->block, p->n, p->k, pair->double_quant};
         if (clq_weight_quantize(ws->ctx, &d, CLQ_DTYPE_F32, p->w32, 0, NULL, &ws->weights[i]) !=
             CLQ_SUCCESS) {
             snprintf(ws->why, sizeof ws->why, "clq_weight_quantize: %s", clq_last_error());

@@ -353,6 +353,45 @@ Test(bench, lora_dtype_list_gives_a_fused_row_per_type, .init = cr_redirect_stdo
     remove_tree(dir);
 }
 
+/* --format nf4,nf4-dq: the double-quantized weight is a pair of its own,
+ * with double_quant = 1 in its records, and it is what was built: its
+ * quantize row moves fewer bytes (an 8-bit scale per block, not fp32, once
+ * the 1 KiB code table is paid for). */
+Test(bench, double_quantized_weight_is_a_pair_of_its_own, .init = cr_redirect_stdout, .timeout = 600)
+{
+    char dir[64], csv[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(csv, sizeof csv, "%s/out.csv", dir);
+    const char *args[] = {
+        "bench", "--device",   default_device(), "--shape", "256x1024",   "--op",       "quantize,matmul",
+        "--m",   "1",          "--rank",         "0",       "--format", "nf4,nf4-dq", "--target",
+        "0.001", "--no-evict", "--quiet",        "--csv",   csv};
+    cr_assert_eq(clq_bench_main(sizeof args / sizeof args[0], (char **)args), 0);
+    csv_summary s = check_csv(csv);
+    cr_assert_eq(s.clq_rows, 4, "%d clq records", s.clq_rows); /* quantize and fused, per weight */
+    csv_reader c;
+    csv_open(&c, csv);
+    double quantize_bytes[2] = {0, 0};
+    int fused[2] = {0, 0};
+    while (csv_next(&c)) {
+        if (strcmp(csv_text(&c, "impl"), "clq") != 0)
+            continue;
+        cr_assert_str_eq(csv_text(&c, "format"), "nf4");
+        int dq = (int)csv_number(&c, "double_quant");
+        cr_assert(dq == 0 || dq == 1, "double_quant %d", dq);
+        if (!strcmp(csv_text(&c, "op"), "quantize"))
+            quantize_bytes[dq] = csv_number(&c, "bytes");
+        else
+            fused[dq]++;
+    }
+    csv_close(&c);
+    cr_assert_eq(fused[0], 1);
+    cr_assert_eq(fused[1], 1);
+    cr_assert(quantize_bytes[1] > 0 && quantize_bytes[1] < quantize_bytes[0], "quantize bytes %g (dq), %g",
+              quantize_bytes[1], quantize_bytes[0]);
+    remove_tree(dir);
+}
+
 /* --queued: each run is enqueued behind the spacer kernel, so the host's
  * wall clock, started as the spacer is enqueued, takes in the spacer (about
  * spacer_us), while the device time, from the spacer's end, does not. */
@@ -469,7 +508,7 @@ static void run_and_read(bench_workspace *ws, bench_run_fn run, float *y)
 Test(bench, unfused_baseline_matches_clq)
 {
     const bench_shape shape = {48, 256, "custom"};
-    const bench_pair pair = {CLQ_FORMAT_NF4, 64};
+    const bench_pair pair = {CLQ_FORMAT_NF4, 64, 0};
     const uint64_t ms[] = {1, 5};
     const uint32_t adapters[] = {0, 1, 3};
     bench_workspace ws;
@@ -515,7 +554,7 @@ static void read_floats(bench_workspace *ws, cl_mem buf, size_t count, float *ou
 Test(bench, fp16_adapters_differ_by_their_rounding_only)
 {
     const bench_shape shape = {48, 256, "custom"};
-    const bench_pair pair = {CLQ_FORMAT_NF4, 64};
+    const bench_pair pair = {CLQ_FORMAT_NF4, 64, 0};
     enum { M = 5, RANK = 4, ADAPTERS = 3 };
     bench_workspace ws;
     bench_workspace_init(&ws, test_context(), 0);
@@ -587,6 +626,7 @@ Test(bench, bad_options_exit_2, .init = cr_redirect_stderr)
         {"bench", "--shape", "4096"},
         {"bench", "--shape", "0x64"},
         {"bench", "--format", "q3"},
+        {"bench", "--format", "q4-dq"},
         {"bench", "--block", "48"},
         {"bench", "--rank", "2000"},
         {"bench", "--target", "0"},

@@ -29,6 +29,12 @@ def lora_name(row):
     return f"{r}×{a}" if a > 1 else str(r)
 
 
+def weight(row):
+    """nf4/64, or nf4-dq/64 when double-quantized (CSVs from before that column have none)."""
+    dq = row.get("double_quant") == "1"
+    return f"{row['format']}{'-dq' if dq else ''}/{row['block']}"
+
+
 def pct(x):
     return f"{100 * float(x):.1f}%"
 
@@ -53,10 +59,10 @@ def main():
             group = [r for r in here if key(r) == (m, rank, adapters)]
             base = next((r for r in group if r["impl"] == "clblast"), None)
             for fused in (r for r in group if r["path"].startswith("fused")):
-                unfused = next((r for r in group if r["impl"] == "clq+clblast" and r["format"] == fused["format"]
-                                and r["block"] == fused["block"]), None)
+                unfused = next((r for r in group if r["impl"] == "clq+clblast" and weight(r) == weight(fused)),
+                               None)
                 ratio = f"{float(base['median_us']) / float(fused['median_us']):.2f}×" if base else "-"
-                print(f"| {m} | {lora_name(fused)} | {fused['format']}/{fused['block']} "
+                print(f"| {m} | {lora_name(fused)} | {weight(fused)} "
                       f"| {fmt_time(fused['median_us'])} | {float(fused['gbps']):.1f} "
                       f"| {float(fused['gflops']):.1f} | {pct(fused['roofline_fraction'])} "
                       f"| {fmt_time(base['median_us']) + ' (' + base['path'] + ')' if base else '-'} "
@@ -67,7 +73,7 @@ def main():
             print("\n| op | shape | weight | median | GB/s | roofline |")
             print("|---|---|---|---:|---:|---:|")
             for r in codec:
-                print(f"| {r['op']} | {r['n']}×{r['k']} | {r['format']}/{r['block']} | {fmt_time(r['median_us'])} "
+                print(f"| {r['op']} | {r['n']}×{r['k']} | {weight(r)} | {fmt_time(r['median_us'])} "
                       f"| {float(r['gbps']):.2f} | {pct(r['roofline_fraction'])} |")
         print()
 
