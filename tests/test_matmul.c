@@ -172,11 +172,13 @@ static void check_result(const matmul_case *c, const case_data *d, const float *
     for (size_t i = 0; i < c->n_adapters; i++)
         ad[i] = (ref_adapter){c->ranks[i], 2.0f, d->a[i], d->b[i]};
     ref_matmul(d->w, c->n, c->k, d->x, c->m, d->bias, ad, c->n_adapters, d->index, want, bound);
-    const double fp16_unit = 1.0 / 2048.0; /* one rounding to fp16: relative 2^-11 */
+    /* one rounding to fp16: relative 2^-11, or half its smallest subnormal
+     * (2^-25) below the normal range */
+    const double fp16_unit = 1.0 / 2048.0, fp16_tiny = 0x1p-25;
     for (size_t i = 0; i < my; i++) {
         double tol = bound[i];
         if (c->dtype == CLQ_DTYPE_F16)
-            tol += fp16_unit * (fabs(want[i]) + bound[i]);
+            tol += fp16_unit * (fabs(want[i]) + bound[i]) + fp16_tiny;
         cr_assert(fabs((double)y[i] - want[i]) <= tol,
                   "%s %s/%u dq=%d M=%llu N=%llu K=%llu: Y[%zu][%zu] = %.9g, reference %.9g, bound %.3g", what,
                   clq_format_name(c->format), c->block, c->double_quant, (unsigned long long)c->m,
@@ -249,6 +251,29 @@ Test(matmul, scale_runs)
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
         matmul_case c = {formats[i], i == 4, 16, 37, i == 4 ? 1024 : 512, 1 + 2 * (i % 2), 0, {0}, 0, (int)(i % 2),
                          CLQ_DTYPE_F32, CLQ_DTYPE_F32, CLQ_MATMUL_DECODE, 60 + i};
+        run_case(&c);
+    }
+}
+
+/* Rows of X a multiple of 2 KiB apart (K = 1024 in fp16, 512 and 2048 in
+ * fp32): a CPU's tiles kernel copies 16 rows of X at a time into a private
+ * array before the products (matmul.cl, STAGE_X), in 64-column chunks,
+ * here with blocks smaller and larger than a chunk, M = 16 (decode), 21
+ * (rows past M repeat) and 40 (prefill). */
+Test(matmul, x_rows_2_kib_apart)
+{
+    static const struct {
+        clq_format format;
+        uint32_t block;
+        uint64_t k, m;
+        clq_dtype dtype;
+    } cases[] = {
+        {CLQ_FORMAT_NF4, 64, 512, 16, CLQ_DTYPE_F32},   {CLQ_FORMAT_Q4, 32, 2048, 21, CLQ_DTYPE_F32},
+        {CLQ_FORMAT_NF4, 256, 1024, 40, CLQ_DTYPE_F16}, {CLQ_FORMAT_Q8, 16, 1024, 16, CLQ_DTYPE_F16},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        matmul_case c = {cases[i].format, 0, cases[i].block, 37, cases[i].k, cases[i].m, 0, {0}, 0, (int)(i % 2),
+                         cases[i].dtype, cases[i].dtype, CLQ_MATMUL_AUTO, 70 + i};
         run_case(&c);
     }
 }
