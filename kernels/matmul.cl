@@ -233,7 +233,9 @@ inline vfloat lane_scales(uint n0, uint n_count, uint nb, uint j, global const v
  * scales 16 blocks at a time: each row's 16 consecutive scales in one
  * load, the 16×16 of them transposed in registers into a lane vector per
  * block. Gathering the 16 rows' strided scales for every block took about
- * a fifth of decode on Zen 4 (BENCHMARKS.md). */
+ * a fifth of decode on Zen 4 (BENCHMARKS.md). Rows whose K/B is no
+ * multiple of 16 (K = 11008: 172 blocks of 64) take their last K/B mod 16
+ * blocks' scales one block at a time. */
 #define SCALE_RUN 16
 #if defined(__clang__)
 #define SHUFFLE16(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
@@ -268,11 +270,11 @@ inline void transpose16(float16 *r)
                     (1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31))
 }
 
-/* The scales of blocks j0 .. j0+15 of rows n0 .. n0+15 (nb a multiple of
- * 16): run[jj] holds block j0+jj's, one lane per row, as lane_scales
- * gives them (rows past N take row N-1's), computed as block_scale does.
- * A row's run starts at a multiple of 16 blocks, so double quantization's
- * groups of 256 give the whole run one nested scale. */
+/* The scales of blocks j0 .. j0+15 of rows n0 .. n0+15 (j0 + 15 < nb):
+ * run[jj] holds block j0+jj's, one lane per row, as lane_scales gives them
+ * (rows past N take row N-1's), computed as block_scale does. Double
+ * quantization's groups of 256 blocks run over the whole matrix, so where
+ * nb is no multiple of 16 a row's run may straddle two of them. */
 inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void *scales, global const float *nested,
                       global const float *code, global const float *offset, float16 *run)
 {
@@ -281,10 +283,15 @@ inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void
         ulong at = (ulong)min(n0 + l, n_count - 1) * nb + j0;
 #if CLQ_DQ
         uchar16 q = vload16(0, (global const uchar *)scales + at);
+        uint first = (uint)(at % CLQ_NESTED_BLOCK); /* of the run in its group */
+        float16 group = select((float16)(nested[(at + 15) / CLQ_NESTED_BLOCK]),
+                               (float16)(nested[at / CLQ_NESTED_BLOCK]),
+                               (int16)(first) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) <
+                                   (int16)(CLQ_NESTED_BLOCK));
         float16 t = (float16)(code[q.s0], code[q.s1], code[q.s2], code[q.s3], code[q.s4], code[q.s5], code[q.s6],
                               code[q.s7], code[q.s8], code[q.s9], code[q.sa], code[q.sb], code[q.sc], code[q.sd],
                               code[q.se], code[q.sf]) *
-                    nested[at / CLQ_NESTED_BLOCK];
+                    group;
         run[l] = t + offset[0];
 #elif CLQ_FORMAT == CLQ_FMT_Q4 || CLQ_FORMAT == CLQ_FMT_Q8
         run[l] = vload_half16(0, (global const half *)scales + at);
@@ -384,10 +391,11 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
 
 #ifdef SCALE_RUN
     vfloat scale_runs[SCALE_RUN], zero_runs[SCALE_RUN];
-    const bool by_runs = nb % SCALE_RUN == 0;
+    const uint runs_end = nb / SCALE_RUN * SCALE_RUN; /* blocks before it: by runs */
 #endif
     for (uint j = 0; j < nb; j++) {
 #ifdef SCALE_RUN
+        bool by_runs = j < runs_end;
         if (by_runs && j % SCALE_RUN == 0) {
             scale_run(n0, n_count, nb, j, scales, nested, code, offset, scale_runs);
             zero_run(n0, n_count, nb, j, zeros, zero_runs);

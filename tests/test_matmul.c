@@ -239,18 +239,28 @@ Test(matmul, largest_block)
     run_case(&c);
 }
 
-/* Where K/B is a multiple of 16, decode reads a tile's block scales 16
- * blocks at a time (matmul.cl, scale_run): two runs of 16 blocks, fp32
- * scales (NF4, Q4Z with its zero points), fp16 (Q4, Q8) and double-quantized
- * (NF4, K = 1024: 4 rows' blocks to a nested group, so the groups' ranges
- * differ, test_fill_matrix's outlier row in every other one), N = 37 so the
- * last tile's rows past N repeat row 36's scales. */
+/* Decode reads a tile's block scales 16 blocks at a time (matmul.cl,
+ * scale_run), and a row's last K/B mod 16 blocks' one by one: two runs of
+ * 16 blocks, fp32 scales (NF4, Q4Z with its zero points), fp16 (Q4, Q8) and
+ * double-quantized (NF4, K = 1024: 4 rows' blocks to a nested group, so the
+ * groups' ranges differ, test_fill_matrix's outlier row in every other
+ * one); then 21 blocks a row (one run and 5 blocks), where a run of
+ * double-quantized scales may straddle two nested groups (rows 12 and 24's
+ * first runs cover blocks 252..267 and 504..519). N = 37 so the last
+ * tile's rows past N repeat row 36's scales. */
 Test(matmul, scale_runs)
 {
-    static const clq_format formats[] = {CLQ_FORMAT_NF4, CLQ_FORMAT_Q4Z, CLQ_FORMAT_Q4, CLQ_FORMAT_Q8, CLQ_FORMAT_NF4};
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
-        matmul_case c = {formats[i], i == 4, 16, 37, i == 4 ? 1024 : 512, 1 + 2 * (i % 2), 0, {0}, 0, (int)(i % 2),
-                         CLQ_DTYPE_F32, CLQ_DTYPE_F32, CLQ_MATMUL_DECODE, 60 + i};
+    static const struct {
+        clq_format format;
+        int double_quant;
+        uint64_t k;
+    } cases[] = {
+        {CLQ_FORMAT_NF4, 0, 512}, {CLQ_FORMAT_Q4Z, 0, 512}, {CLQ_FORMAT_Q4, 0, 512},  {CLQ_FORMAT_Q8, 0, 512},
+        {CLQ_FORMAT_NF4, 1, 1024}, {CLQ_FORMAT_NF4, 1, 336}, {CLQ_FORMAT_Q4Z, 0, 336}, {CLQ_FORMAT_Q4, 0, 336},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        matmul_case c = {cases[i].format, cases[i].double_quant, 16, 37, cases[i].k, 1 + 2 * (i % 2), 0, {0}, 0,
+                         (int)(i % 2), CLQ_DTYPE_F32, CLQ_DTYPE_F32, CLQ_MATMUL_DECODE, 60 + i};
         run_case(&c);
     }
 }
