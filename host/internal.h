@@ -112,8 +112,8 @@ typedef struct clq_device_params {
     bool shrink_rows;   /* LoRA shrink: a work-item per (row, rank index), not a work-group reduction */
     unsigned pf_tm, pf_tn; /* matmul prefill: tile of rows of X by rows of W per work-group */
     unsigned pf_wm, pf_wn; /* matmul prefill: rows of X by outputs per work-item */
-    unsigned quant_span;   /* quantize: elements of a row per work-item (at least one block) */
-    unsigned quant_wg;     /* quantize: work-items per work-group (0: the driver chooses) */
+    unsigned quant_span;   /* quantize, dequantize: elements of a row per work-item */
+    unsigned quant_wg;     /* quantize, dequantize: work-items per work-group (0: the driver chooses) */
     unsigned lora_groups;  /* decode with LoRA: 0 = shrink launched first; n = shrink inside the matmul,
                               once per work-group, with n work-groups per compute unit */
 } clq_device_params;

@@ -21,13 +21,15 @@ void clq_device_params_default(const clq_context *ctx, clq_device_params *p)
      * kernel (16 rows of X per work-item, in registers) and shrinks LoRA
      * without barriers. A GPU gives each row its own work-item, 16 of them
      * sharing each 64-byte line, in groups of 64, and uses local-memory
-     * tiles for prefill. A CPU quantizes 1024 elements of a row per
-     * work-item (a work-item's own cost matches a small block's work), a GPU
-     * one block. Decode's LoRA shrink is a launch of its own everywhere: on
-     * PoCL, computing it inside the matmul (once per work-group, each
-     * reading all of A) added 10-13 % to a 4096x4096 rank-16 decode against
-     * 0.5-4.5 % launched first (interleaved runs, BENCHMARKS.md). `clq tune`
-     * finds better values per device. */
+     * tiles for prefill. A CPU quantizes and dequantizes 1024 elements of
+     * a row per work-item (a work-item's own cost matches a small block's
+     * work), in work-groups of 16 so that both cores get work; a GPU one
+     * block (dequantize: 16 elements) per work-item. Decode's LoRA shrink
+     * is a launch of its own everywhere: on PoCL, computing it inside the
+     * matmul (once per work-group, each reading all of A) added 10-13 % to
+     * a 4096x4096 rank-16 decode against 0.5-4.5 % launched first
+     * (interleaved runs, BENCHMARKS.md). `clq tune` finds better values per
+     * device. */
     bool cpu = (ctx->device_type & CL_DEVICE_TYPE_CPU) != 0;
     p->mm_lanes = cpu ? 16 : 1;
     p->tiles_wg = cpu ? 1 : 64;

@@ -175,15 +175,19 @@ clq_status clq_weight_dequantize(const clq_weight *w, clq_dtype dst_type, cl_mem
     CLQ_FORWARD(clq_check_dtype(dst_type, "destination"));
     uint64_t elements = w->desc.rows * w->desc.cols;
     CLQ_FORWARD(clq_check_buffer(dst, elements * clq_dtype_size(dst_type), "destination"));
+    clq_context *ctx = w->ctx;
     cl_uint format = (cl_uint)w->desc.format, block = w->desc.block, dq = (cl_uint)w->desc.double_quant;
-    cl_uint cols = (cl_uint)w->desc.cols;
+    cl_uint rows = (cl_uint)w->desc.rows, cols = (cl_uint)w->desc.cols;
     cl_uint dst_half = dst_type == CLQ_DTYPE_F16;
-    cl_ulong nwords = elements / CLQ_WORD_ELEMENTS(clq_format_is_4bit(w->desc.format) ? 4 : 8);
-    clq_arg args[] = {CLQ_ARG(format),      CLQ_ARG(block),   CLQ_ARG(cols),   CLQ_ARG(dq),        CLQ_ARG(nwords),
-                      CLQ_ARG(w->quants),   CLQ_ARG(w->scales), CLQ_ARG(w->zeros), CLQ_ARG(w->nested_absmax),
-                      CLQ_ARG(w->code),     CLQ_ARG(w->offset), CLQ_ARG(dst),     CLQ_ARG(dst_half)};
-    return clq_launch(w->ctx, CLQ_PROGRAM_QUANTIZE, "clq_dequantize_words", args, CLQ_NARGS(args), nwords, 0,
-                      num_wait, wait_list, event);
+    /* elements of a row per work-item: quant_span, in whole 16s */
+    cl_uint span = ctx->params.quant_span / 16 * 16;
+    size_t spans = clq_ceil_div(cols, span);
+    clq_arg args[] = {CLQ_ARG(format),   CLQ_ARG(block),     CLQ_ARG(rows),     CLQ_ARG(cols),
+                      CLQ_ARG(span),     CLQ_ARG(dq),        CLQ_ARG(w->quants), CLQ_ARG(w->scales),
+                      CLQ_ARG(w->zeros), CLQ_ARG(w->nested_absmax), CLQ_ARG(w->code), CLQ_ARG(w->offset),
+                      CLQ_ARG(dst),      CLQ_ARG(dst_half)};
+    return clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_dequantize_spans", args, CLQ_NARGS(args), rows * spans,
+                      ctx->params.quant_wg, num_wait, wait_list, event);
 }
 
 clq_status clq_weight_dequantize_host(const clq_weight *w, clq_dtype dst_type, void *dst, size_t dst_bytes)

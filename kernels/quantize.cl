@@ -529,9 +529,9 @@ kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void clq_absma
     }
 }
 
-/* Sixteen elements of a local table, at sixteen indices: one vgatherdps on
- * AVX-512 (PoCL's local memory is ordinary memory on a CPU, so its address
- * passes through an integer), else sixteen loads. */
+/* Sixteen elements of a table in local or global memory, at sixteen
+ * indices: one vgatherdps on AVX-512 (a CPU's local memory is ordinary
+ * memory, so its address passes through an integer), else sixteen loads. */
 #if defined(__AVX512F__)
 #define GATHER16(t, i) __builtin_ia32_gathersiv16sf((float16)(0.0f), (const void *)(ulong)(t), (i), (short)-1, 4)
 #else
@@ -581,27 +581,98 @@ kernel void clq_absmax_quantize(global const float *a, uint n, global const floa
 
 /* ---- dequantization ------------------------------------------------------------ */
 
-/* One work-item per device word: 8 elements (4-bit) or 4 (8-bit) of one
- * row, all in one block (blocks are multiples of 16), written contiguously.
- * Words are numbered in row-major order, so the output is too. */
-kernel void clq_dequantize_words(uint format, uint block, uint cols, uint dq, ulong nwords,
-                                 global const uchar *quants, global const void *scales, global const uchar *zeros,
-                                 global const float *nested, global const float *code, global const float *offset,
-                                 global void *dst, uint dst_half)
+/* table[idx] for 16 indices below 16: one vpermps on AVX-512, where PoCL
+ * makes shuffle() sixteen extracts and loads. */
+#if defined(__AVX512F__)
+#define LOOKUP16(table, idx) __builtin_ia32_permvarsf512((table), as_int16(idx))
+#else
+#define LOOKUP16(table, idx) shuffle((table), (idx))
+#endif
+
+/* Sixteen elements' values before their block's scale, as unscaled_value
+ * gives them one by one (dequant.cl): the same conversions and codes,
+ * element by element, so the same bits. */
+QUANT_INLINE float16 unscaled_values16(uint format, uint16 q, uint zero, global const float *code)
 {
-    ulong i = get_global_id(0);
-    if (i >= nwords)
-        return;
-    uint bits = format == CLQ_FMT_Q8 || format == CLQ_FMT_DYNAMIC8 ? 8 : 4;
-    uint per_word = CLQ_WORD_ELEMENTS(bits), row_words = cols / per_word;
-    uint row = (uint)(i / row_words), k = (uint)(i % row_words) * per_word;
-    uint g = row * (cols / block) + k / block;
-    float s = block_scale(format, dq, scales, g, nested, code, offset);
-    uint z = format == CLQ_FMT_Q4Z ? zeros[g] : 0u;
-    uint w = ((global const uint *)quants)[tile_word(row, k, cols, bits)];
-    ulong e = (ulong)row * cols + k;
-    for (uint j = 0; j < per_word; j++) {
-        uint q = bits == 4 ? (w >> (4 * j)) & 15u : (w >> (8 * j)) & 255u;
-        store_y(dst, dst_half, e + j, dequant_value(format, q, s, z, code));
+    switch (format) {
+    case CLQ_FMT_Q8:
+        return convert_float16(as_char16(convert_uchar16(q)));
+    case CLQ_FMT_Q4:
+        return convert_float16(as_int16(q) - 8);
+    case CLQ_FMT_Q4Z:
+        return convert_float16(as_int16(q) - (int)zero);
+    case CLQ_FMT_NF4:
+        return LOOKUP16(vload16(0, nf4_code), q);
+    case CLQ_FMT_FP4:
+        return LOOKUP16(vload16(0, fp4_code), q);
+    default: /* CLQ_FMT_DYNAMIC8: the weight's own code */
+        return GATHER16(code, as_int16(q));
     }
+}
+
+/* Elements k .. k+15 of row `row` (k a multiple of 16, so one block and two
+ * 4-bit or four 8-bit device words): the codes, one lane each. */
+QUANT_INLINE uint16 codes16(uint bits, global const uint *words, uint row, uint k, uint cols)
+{
+    if (bits == 4) {
+        uint lo = words[tile_word(row, k, cols, 4)], hi = words[tile_word(row, k + 8, cols, 4)];
+        uint16 w = (uint16)((uint8)(lo), (uint8)(hi));
+        return (w >> (uint16)(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28)) & 15u;
+    }
+    uint4 w4 = (uint4)(words[tile_word(row, k, cols, 8)], words[tile_word(row, k + 4, cols, 8)],
+                       words[tile_word(row, k + 8, cols, 8)], words[tile_word(row, k + 12, cols, 8)]);
+    uint16 w = (uint16)((uint4)(w4.s0), (uint4)(w4.s1), (uint4)(w4.s2), (uint4)(w4.s3));
+    return (w >> (uint16)(0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24)) & 255u;
+}
+
+/* Elements b0 .. b1-1 of each row, 16 at a time, written contiguously in
+ * row-major order: `span` elements (a multiple of 16) of one row per
+ * work-item, as clq_quantize_blocks splits rows (a CPU: 1024, a GPU: 16).
+ * One scale and zero point per 16 elements (they lie in one block); the
+ * format is fixed per copy of the loop, as in clq_quantize_blocks. */
+kernel void clq_dequantize_spans(uint format, uint block, uint rows, uint cols, uint span, uint dq,
+                                 global const uchar *quants, global const void *scales,
+                                 global const uchar *zeros, global const float *nested, global const float *code,
+                                 global const float *offset, global void *dst, uint dst_half)
+{
+    uint i = get_global_id(0);
+    uint spans = (cols + span - 1) / span, row = i / spans;
+    if (row >= rows)
+        return;
+    uint k0 = (i - row * spans) * span, k1 = min(k0 + span, cols);
+    global const uint *words = (global const uint *)quants;
+#define DEQUANTIZE_SPAN(fmt)                                                                             \
+    for (uint k = k0; k < k1; k += 16) {                                                                \
+        uint g = row * (cols / block) + k / block;                                                         \
+        float s = block_scale(fmt, dq, scales, g, nested, code, offset);                                   \
+        uint z = fmt == CLQ_FMT_Q4Z ? zeros[g] : 0u;                                                       \
+        uint bits = fmt == CLQ_FMT_Q8 || fmt == CLQ_FMT_DYNAMIC8 ? 8 : 4;                                  \
+        float16 v = unscaled_values16(fmt, codes16(bits, words, row, k, cols), z, code) * s;              \
+        ulong e = (ulong)row * cols + k;                                                                   \
+        if (dst_half)                                                                                      \
+            vstore_half16_rte(v, 0, (global half *)dst + e);                                              \
+        else                                                                                               \
+            vstore16(v, 0, (global float *)dst + e);                                                      \
+    }
+    switch (format) {
+    case CLQ_FMT_Q8:
+        DEQUANTIZE_SPAN(CLQ_FMT_Q8);
+        break;
+    case CLQ_FMT_Q4:
+        DEQUANTIZE_SPAN(CLQ_FMT_Q4);
+        break;
+    case CLQ_FMT_Q4Z:
+        DEQUANTIZE_SPAN(CLQ_FMT_Q4Z);
+        break;
+    case CLQ_FMT_NF4:
+        DEQUANTIZE_SPAN(CLQ_FMT_NF4);
+        break;
+    case CLQ_FMT_FP4:
+        DEQUANTIZE_SPAN(CLQ_FMT_FP4);
+        break;
+    case CLQ_FMT_DYNAMIC8:
+        DEQUANTIZE_SPAN(CLQ_FMT_DYNAMIC8);
+        break;
+    }
+#undef DEQUANTIZE_SPAN
 }
