@@ -625,11 +625,12 @@ QUANT_INLINE uint16 codes16(uint bits, global const uint *words, uint row, uint 
     return (w >> (uint16)(0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24)) & 255u;
 }
 
-/* Elements b0 .. b1-1 of each row, 16 at a time, written contiguously in
- * row-major order: `span` elements (a multiple of 16) of one row per
- * work-item, as clq_quantize_blocks splits rows (a CPU: 1024, a GPU: 16).
- * One scale and zero point per 16 elements (they lie in one block); the
- * format is fixed per copy of the loop, as in clq_quantize_blocks. */
+/* The weight as an N×K row-major fp32 or fp16 matrix: each work-item
+ * writes `span` elements (a multiple of 16; the last span of a row may be
+ * shorter) of one row, 16 at a time, as clq_quantize_blocks splits rows (a
+ * CPU: 1024, a GPU: 16). One scale and zero point per 16 elements (they lie
+ * in one block); the format is fixed per copy of the loop, as in
+ * clq_quantize_blocks. */
 kernel void clq_dequantize_spans(uint format, uint block, uint rows, uint cols, uint span, uint dq,
                                  global const uchar *quants, global const void *scales,
                                  global const uchar *zeros, global const float *nested, global const float *code,
