@@ -79,13 +79,15 @@ static void chart_name(const bench_record *r, char *buf, size_t len)
 
 static void series_title(const bench_record *r, char *buf, size_t len)
 {
+    char weight[32];
+    bench_record_weight(r, weight, sizeof weight);
     if (strcmp(r->impl, "clq") == 0)
-        snprintf(buf, len, "clq fused %s%s/%u", r->format, r->double_quant ? "-dq" : "", r->block);
+        snprintf(buf, len, "clq fused %s", weight);
     else if (strcmp(r->impl, "clblast") == 0)
         snprintf(buf, len, "CLBlast %s",
                  strcmp(r->format, "f16") == 0 ? "fp16 (hgemv/hgemm)" : "fp32 (sgemv/sgemm)");
     else
-        snprintf(buf, len, "clq dequant + CLBlast, %s%s/%u", r->format, r->double_quant ? "-dq" : "", r->block);
+        snprintf(buf, len, "clq dequant + CLBlast, %s", weight);
 }
 
 /* Writes the data of one chart: a gnuplot block per series (index i),

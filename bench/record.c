@@ -1,7 +1,16 @@
 /* Records and their columns (see record.h). */
 #include "record.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+void bench_record_weight(const bench_record *r, char *buf, size_t len)
+{
+    if (r->block)
+        snprintf(buf, len, "%s%s/%u", r->format, r->double_quant ? "-dq" : "", r->block);
+    else
+        snprintf(buf, len, "%s", r->format);
+}
 
 void bench_record_derive(bench_record *r)
 {

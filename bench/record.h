@@ -60,6 +60,10 @@ typedef struct bench_record {
 /* Computes gbps, gflops, bound_us and roofline_fraction. */
 void bench_record_derive(bench_record *r);
 
+/* The weight as the table and charts name it: "nf4/64", "nf4-dq/64" when
+ * double-quantized, or "f32" / "f16" for the unquantized baselines. */
+void bench_record_weight(const bench_record *r, char *buf, size_t len);
+
 typedef struct bench_results {
     bench_record *items;
     size_t count, capacity;

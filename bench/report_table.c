@@ -121,10 +121,7 @@ void bench_table_row(bench_table *t, const bench_record *r, double fp32_us)
         snprintf(m, sizeof m, "%llu", (unsigned long long)r->m);
     if (r->rank)
         snprintf(lora, sizeof lora, r->adapters > 1 ? "%ux%u" : "%u", r->rank, r->adapters);
-    if (r->block)
-        snprintf(weight, sizeof weight, "%s%s/%u", r->format, r->double_quant ? "-dq" : "", r->block);
-    else
-        snprintf(weight, sizeof weight, "%s", r->format);
+    bench_record_weight(r, weight, sizeof weight);
     path_label(r, path, sizeof path);
     format_time(r->stats.median_us, med, sizeof med);
     format_time(r->stats.min_us, lo, sizeof lo);
