@@ -347,7 +347,7 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
  * operations: other strides (11008: 4 sets) and 8 rows (8 lines in an
  * 8-way set) read X directly, which was faster there. */
 #define STAGE_K 64
-#if CLQ_MM_LANES == CLQ_TILE_ROWS
+#if CLQ_MM_LANES == 16
 #define STAGE_X(MR, k_count, x_half) ((MR) == 16 && (k_count) * ((x_half) ? 2u : 4u) % 2048u == 0u)
 #else
 #define STAGE_X(MR, k_count, x_half) false
@@ -385,9 +385,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
 #pragma unroll
     for (uint m = 0; m < MR; m++)
         acc[m] = (vfloat)(0.0f);
-#if CLQ_MM_LANES == CLQ_TILE_ROWS
-    float staged[CLQ_DECODE_ROWS * STAGE_K]; /* STAGE_X: STAGE_K columns of each row of X */
-#endif
+    float staged[CLQ_DECODE_ROWS * STAGE_K]; /* STAGE_X's copy of X (dropped where STAGE_X is false) */
 
 #ifdef SCALE_RUN
     vfloat scale_runs[SCALE_RUN], zero_runs[SCALE_RUN];
@@ -434,7 +432,6 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                 acc[m] = fma(sum, s, acc[m]);
             }
         } else if (STAGE_X(MR, k_count, x_half)) {
-#if CLQ_MM_LANES == CLQ_TILE_ROWS
             for (uint kc = k0; kc < k0 + block; kc += STAGE_K) {
                 uint len = min(block, (uint)STAGE_K);
 #pragma unroll
@@ -453,7 +450,6 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                     }
                 }
             }
-#endif
         } else {
             for (uint k = k0; k < k0 + block; k += WORD_ELEMS) {
                 vuint w = VLOAD_UINT(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);

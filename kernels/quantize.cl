@@ -21,6 +21,30 @@
  * memory; quantize_code4 as a call took 39 % longer. */
 #define QUANT_INLINE static inline __attribute__((always_inline))
 
+/* BODY(fmt) with fmt the runtime `format` as a constant: one copy of the
+ * loop per format, each compiled for its format. */
+#define FOR_FORMAT(format, BODY)                                                                         \
+    switch (format) {                                                                                     \
+    case CLQ_FMT_Q8:                                                                                      \
+        BODY(CLQ_FMT_Q8);                                                                                 \
+        break;                                                                                            \
+    case CLQ_FMT_Q4:                                                                                      \
+        BODY(CLQ_FMT_Q4);                                                                                 \
+        break;                                                                                            \
+    case CLQ_FMT_Q4Z:                                                                                     \
+        BODY(CLQ_FMT_Q4Z);                                                                                \
+        break;                                                                                            \
+    case CLQ_FMT_NF4:                                                                                     \
+        BODY(CLQ_FMT_NF4);                                                                                \
+        break;                                                                                            \
+    case CLQ_FMT_FP4:                                                                                     \
+        BODY(CLQ_FMT_FP4);                                                                                \
+        break;                                                                                            \
+    case CLQ_FMT_DYNAMIC8:                                                                                \
+        BODY(CLQ_FMT_DYNAMIC8);                                                                           \
+        break;                                                                                            \
+    }
+
 #ifndef CLQ_REDUCE_WG
 #define CLQ_REDUCE_WG 256 /* work-group size of clq_absmax_mean (host passes it) */
 #endif
@@ -438,26 +462,7 @@ kernel void clq_quantize_blocks(global const void *src, uint src_half, uint form
         if (!quantize_block(fmt, src, src_half, block, g0 + b, quants, row, b * block, cols, scales, zeros, \
                             &codes))                                                                        \
             atomic_min(first_bad, g0 + b);
-    switch (format) {
-    case CLQ_FMT_Q8:
-        QUANTIZE_SPAN(CLQ_FMT_Q8);
-        break;
-    case CLQ_FMT_Q4:
-        QUANTIZE_SPAN(CLQ_FMT_Q4);
-        break;
-    case CLQ_FMT_Q4Z:
-        QUANTIZE_SPAN(CLQ_FMT_Q4Z);
-        break;
-    case CLQ_FMT_NF4:
-        QUANTIZE_SPAN(CLQ_FMT_NF4);
-        break;
-    case CLQ_FMT_FP4:
-        QUANTIZE_SPAN(CLQ_FMT_FP4);
-        break;
-    case CLQ_FMT_DYNAMIC8:
-        QUANTIZE_SPAN(CLQ_FMT_DYNAMIC8);
-        break;
-    }
+    FOR_FORMAT(format, QUANTIZE_SPAN);
 #undef QUANTIZE_SPAN
 }
 
@@ -655,25 +660,6 @@ kernel void clq_dequantize_spans(uint format, uint block, uint rows, uint cols, 
         else                                                                                               \
             vstore16(v, 0, (global float *)dst + e);                                                      \
     }
-    switch (format) {
-    case CLQ_FMT_Q8:
-        DEQUANTIZE_SPAN(CLQ_FMT_Q8);
-        break;
-    case CLQ_FMT_Q4:
-        DEQUANTIZE_SPAN(CLQ_FMT_Q4);
-        break;
-    case CLQ_FMT_Q4Z:
-        DEQUANTIZE_SPAN(CLQ_FMT_Q4Z);
-        break;
-    case CLQ_FMT_NF4:
-        DEQUANTIZE_SPAN(CLQ_FMT_NF4);
-        break;
-    case CLQ_FMT_FP4:
-        DEQUANTIZE_SPAN(CLQ_FMT_FP4);
-        break;
-    case CLQ_FMT_DYNAMIC8:
-        DEQUANTIZE_SPAN(CLQ_FMT_DYNAMIC8);
-        break;
-    }
+    FOR_FORMAT(format, DEQUANTIZE_SPAN);
 #undef DEQUANTIZE_SPAN
 }
