@@ -81,7 +81,7 @@ void clq_set_build_log(const char *log);
 typedef enum clq_program_id {
     CLQ_PROGRAM_QUANTIZE = 0, /* dequant.cl + quantize.cl: quantize, dequantize, double quantization */
     CLQ_PROGRAM_REPACK,       /* repack.cl: external layouts <-> device layout, pack4 */
-    CLQ_PROGRAM_MATMUL,       /* dequant.cl + matmul.cl, one variant per weight format */
+    CLQ_PROGRAM_MATMUL,       /* dequant.cl + matmul.cl, one variant per weight format and kernel group */
     CLQ_PROGRAM_LORA,         /* lora.cl: the shrink half of the LoRA side path */
     CLQ_PROGRAM_COUNT
 } clq_program_id;
@@ -89,7 +89,7 @@ typedef enum clq_program_id {
 /* Most programs have one build per context; matmul has one per weight format
  * (the format is a compile-time constant there, so the inner loops carry no
  * format switch). */
-#define CLQ_MAX_PROGRAMS 24
+#define CLQ_MAX_PROGRAMS 64
 
 /* The embedded kernel sources (generated at build time by cmake/embed.cmake). */
 typedef struct clq_embedded_file {

@@ -8,22 +8,39 @@
 
 _Static_assert(CLQ_DECODE_MAX_M == CLQ_DECODE_ROWS, "clq.h and kernels/clq_common.h disagree on decode rows");
 
-/* The -D options of a weight's matmul program variant. */
-static void matmul_defines(const clq_weight_desc *d, char *buf, size_t len)
+/* The matmul kernel groups (matmul.cl, CLQ_MM_GROUP): the tiles kernels for
+ * 1 to 16 rows of X, and the prefill kernel. */
+#define PREFILL_GROUP 0u
+static const cl_uint kernel_groups[] = {1, 2, 4, 8, 16, PREFILL_GROUP};
+_Static_assert(CLQ_DECODE_ROWS == 16, "kernel_groups lists the tiles kernels up to CLQ_DECODE_ROWS rows");
+/* clq_context_warm_up builds every variant: each format (NF4 and FP4 twice,
+ * with and without double quantization) times each group, and the other
+ * programs once. */
+_Static_assert((CLQ_FORMAT_DYNAMIC8 - CLQ_FORMAT_Q8 + 1 + 2) * sizeof kernel_groups / sizeof kernel_groups[0] +
+                       CLQ_PROGRAM_COUNT - 1 <=
+                   CLQ_MAX_PROGRAMS,
+               "CLQ_MAX_PROGRAMS is too small for clq_context_warm_up");
+
+/* The -D options of the program variant that holds a weight's kernels of
+ * one group: one program per format and group, so that a process loads
+ * only the kernels it runs. */
+static void matmul_defines(const clq_weight_desc *d, cl_uint group, char *buf, size_t len)
 {
-    snprintf(buf, len, " -DCLQ_FORMAT=%d -DCLQ_DQ=%d", (int)d->format, d->double_quant ? 1 : 0);
+    snprintf(buf, len, " -DCLQ_FORMAT=%d -DCLQ_DQ=%d -DCLQ_MM_GROUP=%u", (int)d->format, d->double_quant ? 1 : 0,
+             group);
 }
 
 clq_status clq_matmul_warm_up(clq_context *ctx)
 {
     for (int f = CLQ_FORMAT_Q8; f <= CLQ_FORMAT_DYNAMIC8; f++)
-        for (int dq = 0; dq <= (f == CLQ_FORMAT_NF4 || f == CLQ_FORMAT_FP4); dq++) {
-            clq_weight_desc d = {(clq_format)f, 32, 1, 32, dq};
-            char defines[128];
-            cl_program p;
-            matmul_defines(&d, defines, sizeof defines);
-            CLQ_FORWARD(clq_program_get(ctx, CLQ_PROGRAM_MATMUL, defines, &p));
-        }
+        for (int dq = 0; dq <= (f == CLQ_FORMAT_NF4 || f == CLQ_FORMAT_FP4); dq++)
+            for (size_t g = 0; g < sizeof kernel_groups / sizeof kernel_groups[0]; g++) {
+                clq_weight_desc d = {(clq_format)f, 32, 1, 32, dq};
+                char defines[128];
+                cl_program p;
+                matmul_defines(&d, kernel_groups[g], defines, sizeof defines);
+                CLQ_FORWARD(clq_program_get(ctx, CLQ_PROGRAM_MATMUL, defines, &p));
+            }
     return CLQ_SUCCESS;
 }
 
@@ -135,7 +152,7 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
     bool local_tiles = !decode && (a->kernel == CLQ_MATMUL_PREFILL || p->prefill_local);
     cl_uint mr = tiles_rows(a->m);
     char defines[128], name[64];
-    matmul_defines(&w->desc, defines, sizeof defines);
+    matmul_defines(&w->desc, local_tiles ? PREFILL_GROUP : mr, defines, sizeof defines);
     if (local_tiles)
         snprintf(name, sizeof name, "clq_matmul_prefill");
     else

@@ -22,6 +22,12 @@
  * clq_matmul_tiles_lora<MR> is the tiles kernel with the LoRA shrink done
  * first in each work-group (decode on CPUs: one launch instead of two).
  * dequant.cl and lora_dot.cl are prepended.
+ *
+ * A build holds one group of kernels, CLQ_MM_GROUP: MR (1, 2, 4, 8 or 16)
+ * for clq_matmul_tiles<MR> and clq_matmul_tiles_lora<MR>, 0 for
+ * clq_matmul_prefill. Loading a cached program binary, PoCL parses all of
+ * its bitcode (about 20 ms per MB on a Zen 4 core): a process's first
+ * M = 1 matmul loads its 0.16 MB group instead of all 1.5 MB.
  */
 #pragma OPENCL FP_CONTRACT ON
 
@@ -30,6 +36,9 @@
 #endif
 #ifndef CLQ_DQ
 #define CLQ_DQ 0 /* 1: NF4/FP4 scales are double-quantized */
+#endif
+#ifndef CLQ_MM_GROUP
+#error "CLQ_MM_GROUP must be defined by the host"
 #endif
 #ifndef CLQ_MM_LANES
 #define CLQ_MM_LANES 16 /* tiles kernels: rows of a tile per work-item, 16 or 1 */
@@ -490,11 +499,6 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
                   y, EPILOGUE_ARGS, (local const float *)0);                                                 \
     }
-TILES_KERNEL(1)
-TILES_KERNEL(2)
-TILES_KERNEL(4)
-TILES_KERNEL(8)
-TILES_KERNEL(16)
 
 /* Decode with LoRA in one launch: the work-group first computes T for its
  * MR rows of X into local memory (lora_dot.cl, the same sums as the shrink
@@ -536,11 +540,12 @@ inline void shrink_into_local(uint MR, uint m0, uint m_count, uint k_count, glob
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
                   y, EPILOGUE_ARGS, t_local);                                                                \
     }
-TILES_LORA_KERNEL(1)
-TILES_LORA_KERNEL(2)
-TILES_LORA_KERNEL(4)
-TILES_LORA_KERNEL(8)
-TILES_LORA_KERNEL(16)
+/* The group's two kernels (the argument is expanded first, so the names
+ * end in the number, clq_matmul_tiles16). */
+#define TILES_GROUP(MR) TILES_KERNEL(MR) TILES_LORA_KERNEL(MR)
+#if CLQ_MM_GROUP != 0
+TILES_GROUP(CLQ_MM_GROUP)
+#endif
 
 /* ---- prefill with local memory ---------------------------------------------------------- */
 
@@ -564,6 +569,7 @@ inline float8 unscaled8(uchar8 q, uint zero, global const float *code)
  * work-item a CLQ_PF_WM × CLQ_PF_WN grid of it (strided, so neighbouring
  * work-items read neighbouring local words). Per step of 16 along K, the X
  * tile and the dequantized W tile are staged in local memory, k-major. */
+#if CLQ_MM_GROUP == 0
 kernel __attribute__((reqd_work_group_size(PF_WG, 1, 1))) void
 clq_matmul_prefill(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_PARAMS, global const void *x,
                    uint x_half, global void *y, EPILOGUE_PARAMS)
@@ -637,3 +643,4 @@ clq_matmul_prefill(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_
         }
     }
 }
+#endif /* CLQ_MM_GROUP == 0 */
