@@ -25,8 +25,12 @@ typedef struct bench_stats {
 
 typedef struct bench_timer {
     cl_command_queue queue; /* must have CL_QUEUE_PROFILING_ENABLE */
-    cl_mem evict;           /* written before each run so weights are not cache-hot; may be NULL */
+    cl_mem evict;           /* read before each run so weights are not cache-hot; may be NULL */
     size_t evict_bytes;
+    cl_program evict_program;
+    cl_kernel evict_kernel; /* reads `evict` */
+    size_t evict_items;
+    cl_mem evict_sink;
     double evict_us;       /* what one eviction costs (not counted in any result) */
     bool queued;           /* runs are enqueued behind the spacer, not on an idle queue */
     cl_program spacer_program;
@@ -38,10 +42,12 @@ typedef struct bench_timer {
     int min_reps, max_reps;
 } bench_timer;
 
-/* The eviction buffer size for a device: twice its last-level cache
- * (CL_DEVICE_GLOBAL_MEM_CACHE_SIZE), capped at a quarter of its memory and
- * at its largest allocation; 256 MiB if the device reports no cache. */
-size_t bench_evict_bytes(cl_device_id device);
+/* `multiple` times a device's last-level cache (CL_DEVICE_GLOBAL_MEM_CACHE_SIZE;
+ * 128 MiB if it reports none), capped at a quarter of its memory and at its
+ * largest allocation: the eviction buffer is BENCH_EVICT_MULTIPLE times
+ * the cache. */
+#define BENCH_EVICT_MULTIPLE 2u
+size_t bench_cache_multiple_bytes(cl_device_id device, unsigned multiple);
 
 /* Sets up a timer on a profiling queue with 2 warm-up runs and 5..200
  * repetitions; with `evict`, allocates the eviction buffer (and times one

@@ -33,7 +33,7 @@ void bench_table_intro(FILE *out, const bench_options *o, int n_devices)
             n_devices == 1 ? "" : "s", o->quick ? " (--quick)" : "");
     if (o->evict)
         fprintf(out, "method: weights are not cache-hot: before every timed run a buffer of twice the\n"
-                     "  device's last-level cache (capped at 1/4 of its memory) is written;\n");
+                     "  device's last-level cache (capped at 1/4 of its memory) is read;\n");
     else
         fprintf(out, "method: --no-evict: weights may be cache-hot between runs;\n");
     if (o->queued)
@@ -66,7 +66,7 @@ void bench_table_device(bench_table *t, const bench_device *d)
     if (d->evict_bytes) {
         char evict[32];
         format_bytes((double)d->evict_bytes, evict, sizeof evict);
-        fprintf(t->out, "  eviction: %s written before every run (%.0f ms each, not timed)\n", evict,
+        fprintf(t->out, "  eviction: %s read before every run (%.0f ms each, not timed)\n", evict,
                 d->evict_us / 1e3);
     }
     if (d->spacer_us > 0)

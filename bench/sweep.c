@@ -43,7 +43,7 @@ static double estimated_weight_bytes(const bench_pair *p, uint64_t n, uint64_t k
  * list tells before a context exists. */
 static double estimated_evict_bytes(const bench_device *d)
 {
-    double bytes = d->cache_bytes ? 2.0 * d->cache_bytes : 256.0 * 1024 * 1024;
+    double bytes = BENCH_EVICT_MULTIPLE * (d->cache_bytes ? (double)d->cache_bytes : 128.0 * 1024 * 1024);
     return d->memory_bytes && bytes > d->memory_bytes / 4.0 ? d->memory_bytes / 4.0 : bytes;
 }
 
@@ -288,7 +288,7 @@ static int open_device(device_run *run, const bench_case *cases, long n_cases)
     }
     if (bench_timer_init(&run->timer, run->ctx, o->target, o->evict) != 0) {
         fprintf(stderr, "clq bench: device %s: cannot allocate the %zu MiB eviction buffer\n", dev->selector,
-                bench_evict_bytes(clq_context_cl_device(run->ctx)) >> 20);
+                bench_cache_multiple_bytes(clq_context_cl_device(run->ctx), BENCH_EVICT_MULTIPLE) >> 20);
         return -1;
     }
     run->timer.warmup = o->warmup;

@@ -168,7 +168,7 @@ static int time_candidate(const tune_args *args, const char *params, const float
         clq_context_destroy(ctx);
         return tool_error(NAME, "%s: cannot allocate the eviction buffer (try --no-evict)", params), -1;
     }
-    timer.max_reps = 20; /* with eviction, each run costs a fill of twice the last-level cache */
+    timer.max_reps = 20; /* with eviction, each run costs a read of twice the last-level cache */
     cl_int err = CL_SUCCESS;
     cl_mem src = what[T_QUANTIZE] ? make_buffer(ctx, w_host, args->n * args->k * 4, &err) : NULL;
     cl_mem x = make_buffer(ctx, NULL, m_max * args->k * 4, &err);
