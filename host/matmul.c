@@ -85,6 +85,7 @@ typedef struct launch {
     const clq_weight *w;
     const clq_matmul_args *a;
     cl_mem t, row_adapter; /* LoRA scratch (M × max rank) and per-row index */
+    cl_mem x_tiles;        /* X interleaved for the tiles kernel (x_interleaved), or NULL */
     cl_uint n_adapters, r_max;
     bool shrink_inside;    /* decode computes T in its own work-groups (shrink_in_matmul) */
 } launch;
@@ -117,12 +118,26 @@ static cl_uint tiles_rows(uint64_t m)
     return mr;
 }
 
+/* Whether the product runs the prefill kernel rather than the tiles kernel. */
+static bool uses_prefill_kernel(const clq_context *ctx, const clq_matmul_args *a, bool decode)
+{
+    return !decode && (a->kernel == CLQ_MATMUL_PREFILL || ctx->params.prefill_local);
+}
+
+/* Whether the tiles kernel reads X interleaved in groups of 16 rows
+ * (matmul.cl, X_TILED: 16 rows of X on 16-lane work-items), copied there
+ * first by clq_interleave_x. */
+static bool x_interleaved(const clq_context *ctx, const clq_matmul_args *a, bool decode)
+{
+    return !uses_prefill_kernel(ctx, a, decode) && tiles_rows(a->m) == 16 && ctx->params.mm_lanes == 16;
+}
+
 /* Whether decode computes the LoRA shrink inside the matmul's work-groups
  * (clq_matmul_tiles_lora, matmul.cl) rather than in a launch of its own:
  * where the device's parameters say so and T's rows fit in local memory. */
 static bool shrink_in_matmul(const clq_context *ctx, const clq_matmul_args *a, bool decode)
 {
-    return a->lora && decode && ctx->params.lora_groups > 0 &&
+    return a->lora && decode && ctx->params.lora_groups > 0 && !x_interleaved(ctx, a, decode) &&
            (uint64_t)tiles_rows(a->m) * a->lora->max_rank * sizeof(float) <= ctx->local_mem / 2;
 }
 
@@ -149,7 +164,7 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
     const clq_matmul_args *a = l->a;
     const clq_lora *lo = a->lora;
     const clq_device_params *p = &ctx->params;
-    bool local_tiles = !decode && (a->kernel == CLQ_MATMUL_PREFILL || p->prefill_local);
+    bool local_tiles = uses_prefill_kernel(ctx, a, decode);
     cl_uint mr = tiles_rows(a->m);
     char defines[128], name[64];
     matmul_defines(&w->desc, local_tiles ? PREFILL_GROUP : mr, defines, sizeof defines);
@@ -161,12 +176,15 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
     CLQ_FORWARD(clq_kernel_create(ctx, CLQ_PROGRAM_MATMUL, defines, name, &k));
     cl_uint m_count = (cl_uint)a->m, n_count = (cl_uint)w->desc.rows, k_count = (cl_uint)w->desc.cols;
     cl_uint block = w->desc.block, x_half = a->x_type == CLQ_DTYPE_F16, y_half = a->y_type == CLQ_DTYPE_F16;
+    cl_mem x = l->x_tiles ? l->x_tiles : a->x;
+    if (l->x_tiles)
+        x_half = 0; /* interleaved as fp32 */
     cl_uint b_half = lo ? lo->half : 0;
     cl_mem lora_b = lo ? lo->b : NULL, rank = lo ? lo->rank : NULL, b_offset = lo ? lo->b_offset : NULL;
     cl_mem lora_scale = lo ? lo->scale : NULL;
     clq_arg args[] = {CLQ_ARG(m_count),   CLQ_ARG(n_count),    CLQ_ARG(k_count),        CLQ_ARG(block),
                       CLQ_ARG(w->quants), CLQ_ARG(w->scales),  CLQ_ARG(w->zeros),       CLQ_ARG(w->nested_absmax),
-                      CLQ_ARG(w->code),   CLQ_ARG(w->offset),  CLQ_ARG(a->x),           CLQ_ARG(x_half),
+                      CLQ_ARG(w->code),   CLQ_ARG(w->offset),  CLQ_ARG(x),              CLQ_ARG(x_half),
                       CLQ_ARG(a->y),      CLQ_ARG(a->bias),    CLQ_ARG(y_half),         CLQ_ARG(l->n_adapters),
                       CLQ_ARG(l->t),      CLQ_ARG(l->r_max),   CLQ_ARG(lora_b),         CLQ_ARG(b_half),
                       CLQ_ARG(rank),      CLQ_ARG(b_offset),   CLQ_ARG(lora_scale),     CLQ_ARG(l->row_adapter)};
@@ -198,6 +216,26 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
     return status;
 }
 
+/* Copies X into l->x_tiles, 16 rows interleaved column by column (a new
+ * buffer of M rounded up to 16 rows by K floats). */
+static clq_status enqueue_interleave(clq_context *ctx, launch *l, cl_uint num_wait, const cl_event *wait_list,
+                                     cl_event *done)
+{
+    const clq_matmul_args *a = l->a;
+    cl_uint m_count = (cl_uint)a->m, k_count = (cl_uint)l->w->desc.cols, x_half = a->x_type == CLQ_DTYPE_F16;
+    size_t groups = clq_ceil_div(a->m, 16), bytes = groups * 16 * k_count * sizeof(float);
+    CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, bytes, NULL, &l->x_tiles));
+    char defines[128];
+    matmul_defines(&l->w->desc, 16, defines, sizeof defines);
+    cl_kernel k;
+    CLQ_FORWARD(clq_kernel_create(ctx, CLQ_PROGRAM_MATMUL, defines, "clq_interleave_x", &k));
+    clq_arg args[] = {CLQ_ARG(m_count), CLQ_ARG(k_count), CLQ_ARG(a->x), CLQ_ARG(x_half), CLQ_ARG(l->x_tiles)};
+    int status =
+        clq_launch_kernel(ctx, k, args, CLQ_NARGS(args), groups * (k_count / 16), 0, num_wait, wait_list, done);
+    clReleaseKernel(k);
+    return status;
+}
+
 /* The per-row adapter index and, when the shrink is a launch of its own,
  * the LoRA scratch T (M × max rank). */
 static clq_status prepare_lora(clq_context *ctx, launch *l, bool scratch)
@@ -220,22 +258,28 @@ clq_status clq_matmul(const clq_weight *w, const clq_matmul_args *a, cl_uint num
     CLQ_FORWARD(check_args(w, a));
     clq_context *ctx = w->ctx;
     bool decode = a->kernel == CLQ_MATMUL_DECODE || (a->kernel == CLQ_MATMUL_AUTO && a->m <= CLQ_DECODE_ROWS);
-    launch l = {w, a, NULL, NULL, 0, 0, shrink_in_matmul(ctx, a, decode)};
-    cl_event shrunk = NULL;
+    launch l = {w, a, NULL, NULL, NULL, 0, 0, shrink_in_matmul(ctx, a, decode)};
+    cl_event before[2], done = NULL; /* the shrink and the interleaving, where launched */
+    cl_uint n_before = 0;
     int status = CLQ_SUCCESS;
     if (a->lora) {
         status = prepare_lora(ctx, &l, !l.shrink_inside);
-        if (status == CLQ_SUCCESS && !l.shrink_inside)
-            status = enqueue_shrink(ctx, &l, num_wait, wait_list, &shrunk);
+        if (status == CLQ_SUCCESS && !l.shrink_inside &&
+            (status = enqueue_shrink(ctx, &l, num_wait, wait_list, &done)) == CLQ_SUCCESS)
+            before[n_before++] = done;
     }
+    if (status == CLQ_SUCCESS && x_interleaved(ctx, a, decode) &&
+        (status = enqueue_interleave(ctx, &l, num_wait, wait_list, &done)) == CLQ_SUCCESS)
+        before[n_before++] = done;
     if (status == CLQ_SUCCESS)
-        status = shrunk ? enqueue_main(ctx, &l, decode, 1, &shrunk, event)
-                        : enqueue_main(ctx, &l, decode, num_wait, wait_list, event);
-    if (shrunk)
-        clReleaseEvent(shrunk);
+        status = n_before ? enqueue_main(ctx, &l, decode, n_before, before, event)
+                          : enqueue_main(ctx, &l, decode, num_wait, wait_list, event);
+    for (cl_uint i = 0; i < n_before; i++)
+        clReleaseEvent(before[i]);
     /* The scratch buffers live on until the kernels using them end. */
     clq_mem_release(&l.t);
     clq_mem_release(&l.row_adapter);
+    clq_mem_release(&l.x_tiles);
     return status;
 }
 

@@ -24,7 +24,8 @@
  * dequant.cl and lora_dot.cl are prepended.
  *
  * A build holds one group of kernels, CLQ_MM_GROUP: MR (1, 2, 4, 8 or 16)
- * for clq_matmul_tiles<MR> and clq_matmul_tiles_lora<MR>, 0 for
+ * for clq_matmul_tiles<MR> and clq_matmul_tiles_lora<MR> (for 16 rows on
+ * CPUs, clq_interleave_x instead of the latter: X_TILED), 0 for
  * clq_matmul_prefill. Loading a cached program binary, PoCL parses all of
  * its bitcode (about 20 ms per MB on a Zen 4 core): a process's first
  * M = 1 matmul loads its 0.16 MB group instead of all 1.5 MB.
@@ -345,22 +346,17 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
 #define PREFETCH_AHEAD(p) ((void)0)
 #endif
 
-/* Whether the tiles kernel, for 16 rows of X on CPUs (16-lane work-items),
- * first copies X STAGE_K columns at a time into a private array, row after
- * row, and reads the products' X from the copy. Rows of X lie K elements
- * apart; where that is a multiple of 2 KiB (K = 4096 or 14336 in fp32), the
- * 16 elements of one column fall in one or two L1 sets, more lines than
- * they have ways, and every column missed L1: prefill at M = 512 ran at 89
- * GFLOP/s with K = 4096 against 163 with K = 11008 on Zen 4. The copy
- * takes each line once, as it arrives, but costs an eighth more
- * operations: other strides (11008: 4 sets) and 8 rows (8 lines in an
- * 8-way set) read X directly, which was faster there. */
-#define STAGE_K 64
-#if CLQ_MM_LANES == 16
-#define STAGE_X(MR, k_count, x_half) ((MR) == 16 && (k_count) * ((x_half) ? 2u : 4u) % 2048u == 0u)
-#else
-#define STAGE_X(MR, k_count, x_half) false
-#endif
+/* Whether the tiles kernel reads X interleaved: for 16 rows of X on CPUs
+ * (16-lane work-items) the host first copies X in groups of 16 rows, column
+ * by column, as fp32 (clq_interleave_x, below), so the 16 elements of one
+ * column lie in one 64-byte line. Read row by row, rows K elements apart,
+ * they fell in one or two L1 sets where K·4 is a multiple of 2 KiB (K =
+ * 4096, 14336), more lines than the set has ways: prefill at M = 512 ran at
+ * 89 GFLOP/s with K = 4096 against 163 with K = 11008 on Zen 4. A private
+ * copy of 64 columns per tile (the seventh session) recovered most of it
+ * at an eighth more operations; the interleaved copy is made once per
+ * call, not once per tile, and gains 5-8 % at K = 11008 too. */
+#define X_TILED(MR) (CLQ_MM_LANES == 16 && (MR) == 16)
 
 /* Rows m0 .. m0+MR-1 of X against the lanes of one tile. For small MR the
  * products of a block are summed unscaled and scaled once (one op less per
@@ -394,7 +390,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
 #pragma unroll
     for (uint m = 0; m < MR; m++)
         acc[m] = (vfloat)(0.0f);
-    float staged[CLQ_DECODE_ROWS * STAGE_K]; /* STAGE_X's copy of X (dropped where STAGE_X is false) */
+    const ulong x_tiled = (ulong)m0 * k_count; /* X_TILED: this group's first element */
 
 #ifdef SCALE_RUN
     vfloat scale_runs[SCALE_RUN], zero_runs[SCALE_RUN];
@@ -440,25 +436,6 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                     sum += part[m][p];
                 acc[m] = fma(sum, s, acc[m]);
             }
-        } else if (STAGE_X(MR, k_count, x_half)) {
-            for (uint kc = k0; kc < k0 + block; kc += STAGE_K) {
-                uint len = min(block, (uint)STAGE_K);
-#pragma unroll
-                for (uint m = 0; m < MR; m++)
-                    for (uint e = 0; e < len; e += 16)
-                        vstore16(load_x16(x, x_half, xrow[m] + kc + e), 0, staged + m * STAGE_K + e);
-                for (uint k = kc; k < kc + len; k += WORD_ELEMS) {
-                    vuint w = VLOAD_UINT(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
-                    uint at = k - kc;
-#pragma unroll
-                    for (uint i = 0; i < WORD_ELEMS; i++) {
-                        vfloat v = unscaled_lanes(w, i, table, z, code) * s;
-#pragma unroll
-                        for (uint m = 0; m < MR; m++)
-                            acc[m] = fma(v, staged[m * STAGE_K + at + i], acc[m]);
-                    }
-                }
-            }
         } else {
             for (uint k = k0; k < k0 + block; k += WORD_ELEMS) {
                 vuint w = VLOAD_UINT(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
@@ -467,7 +444,10 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                     vfloat v = unscaled_lanes(w, i, table, z, code) * s;
 #pragma unroll
                     for (uint m = 0; m < MR; m++)
-                        acc[m] = fma(v, load_x(x, x_half, xrow[m] + k + i), acc[m]);
+                        acc[m] = fma(v,
+                                     X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)(k + i) * 16 + m]
+                                                 : load_x(x, x_half, xrow[m] + k + i),
+                                     acc[m]);
                 }
             }
         }
@@ -492,7 +472,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
     {                                                                                                        \
         /* x_half as a constant in each branch: the inner loops load X      \
          * without a test per element (and fp32 X as an fma operand). */    \
-        if (x_half)                                                                                          \
+        if (x_half && !X_TILED(MR)) /* interleaved X is always fp32 */                                      \
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u,  \
                   y, EPILOGUE_ARGS, (local const float *)0);                                                 \
         else                                                                                                 \
@@ -540,11 +520,33 @@ inline void shrink_into_local(uint MR, uint m0, uint m_count, uint k_count, glob
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
                   y, EPILOGUE_ARGS, t_local);                                                                \
     }
-/* The group's two kernels (the argument is expanded first, so the names
- * end in the number, clq_matmul_tiles16). */
-#define TILES_GROUP(MR) TILES_KERNEL(MR) TILES_LORA_KERNEL(MR)
+/* The group's kernels (through EXPAND, so that CLQ_MM_GROUP becomes its
+ * number first: clq_matmul_tiles16). Where X comes interleaved (X_TILED),
+ * the host launches the LoRA shrink on its own, which reads X's rows, and
+ * the group holds no tiles_lora kernel but the interleaving one. */
+#define EXPAND(MACRO, MR) MACRO(MR)
 #if CLQ_MM_GROUP != 0
-TILES_GROUP(CLQ_MM_GROUP)
+EXPAND(TILES_KERNEL, CLQ_MM_GROUP)
+#if !X_TILED(CLQ_MM_GROUP)
+EXPAND(TILES_LORA_KERNEL, CLQ_MM_GROUP)
+#else
+/* X's rows in groups of 16, column by column, as fp32: element (m, k) at
+ * xt[(m / 16 · K + k) · 16 + m % 16]; rows past M repeat row M-1, which the
+ * tiles kernel computes and does not store. A work-item moves a 16×16
+ * block, transposed in registers. Global size K/16 · ceil(M/16). */
+kernel void clq_interleave_x(uint m_count, uint k_count, global const void *x, uint x_half, global float *xt)
+{
+    uint g = get_global_id(0) / (k_count / 16), c = get_global_id(0) % (k_count / 16) * 16;
+    float16 r[16];
+#pragma unroll
+    for (uint i = 0; i < 16; i++)
+        r[i] = load_x16(x, x_half, (ulong)min(g * 16 + i, m_count - 1) * k_count + c);
+    transpose16(r);
+#pragma unroll
+    for (uint j = 0; j < 16; j++)
+        vstore16(r[j], 0, xt + ((ulong)g * k_count + c + j) * 16);
+}
+#endif
 #endif
 
 /* ---- prefill with local memory ---------------------------------------------------------- */
