@@ -100,9 +100,14 @@ static clq_status enqueue_shrink(clq_context *ctx, launch *l, cl_uint num_wait, 
                       CLQ_ARG(lo->a),    CLQ_ARG(a_half),  CLQ_ARG(lo->rank),         CLQ_ARG(lo->a_row),
                       CLQ_ARG(l->row_adapter), CLQ_ARG(l->r_max), CLQ_ARG(l->t)};
     size_t pairs = (size_t)m * l->r_max;
-    if (ctx->params.shrink_rows) /* CPUs: a work-item per (row, rank index) */
-        return clq_launch(ctx, CLQ_PROGRAM_LORA, "clq_lora_shrink_rows", args, CLQ_NARGS(args), pairs, 0,
+    if (ctx->params.shrink_rows) { /* CPUs: a work-item per (row, rank index) */
+        /* One work-group per compute unit where the pairs divide evenly: left
+         * to choose, PoCL may run M = 1's 16 pairs as one group on one core. */
+        size_t units = ctx->compute_units ? ctx->compute_units : 1;
+        size_t local = pairs % units == 0 && pairs / units <= ctx->max_work_group ? pairs / units : 0;
+        return clq_launch(ctx, CLQ_PROGRAM_LORA, "clq_lora_shrink_rows", args, CLQ_NARGS(args), pairs, local,
                           num_wait, wait_list, done);
+    }
     size_t wg = ctx->params.reduce_wg;
     return clq_launch(ctx, CLQ_PROGRAM_LORA, "clq_lora_shrink", args, CLQ_NARGS(args), pairs * wg, wg, num_wait,
                       wait_list, done);
