@@ -355,7 +355,8 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
  * 89 GFLOP/s with K = 4096 against 163 with K = 11008 on Zen 4. A private
  * copy of 64 columns per tile (the seventh session) recovered most of it
  * at an eighth more operations; the interleaved copy is made once per
- * call, not once per tile, and gains 5-8 % at K = 11008 too. */
+ * call, not once per tile, and is faster at K = 11008 too (BENCHMARKS.md,
+ * eighth session). */
 #define X_TILED(MR) (CLQ_MM_LANES == 16 && (MR) == 16)
 
 /* Rows m0 .. m0+MR-1 of X against the lanes of one tile. For small MR the
