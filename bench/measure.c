@@ -59,6 +59,35 @@ static int evict(const bench_timer *t)
     return clFinish(t->queue) == CL_SUCCESS ? 0 : -1;
 }
 
+/* A one-kernel program built from source, and the one-float buffer its
+ * kernel writes to (never, in practice: see the kernels). */
+static cl_int build_kernel(cl_context cl, cl_device_id dev, const char *source, const char *name,
+                           cl_program *program, cl_kernel *kernel, cl_mem *sink)
+{
+    cl_int err;
+    *program = clCreateProgramWithSource(cl, 1, &source, NULL, &err);
+    if (err == CL_SUCCESS)
+        err = clBuildProgram(*program, 1, &dev, "", NULL, NULL);
+    if (err == CL_SUCCESS)
+        *kernel = clCreateKernel(*program, name, &err);
+    if (err == CL_SUCCESS)
+        *sink = clCreateBuffer(cl, CL_MEM_WRITE_ONLY, sizeof(float), NULL, &err);
+    return err;
+}
+
+static void release_kernel(cl_program *program, cl_kernel *kernel, cl_mem *sink)
+{
+    if (*kernel)
+        clReleaseKernel(*kernel);
+    if (*program)
+        clReleaseProgram(*program);
+    if (*sink)
+        clReleaseMemObject(*sink);
+    *kernel = NULL;
+    *program = NULL;
+    *sink = NULL;
+}
+
 /* The eviction buffer, filled once with small positive floats (0x3c003c00
  * as fp32 is about 0.0078), and the kernel that reads it. */
 static int evict_setup(bench_timer *t, clq_context *ctx)
@@ -77,15 +106,9 @@ static int evict_setup(bench_timer *t, clq_context *ctx)
     err = clEnqueueFillBuffer(t->queue, t->evict, &pattern, sizeof pattern, 0, bytes, 0, NULL, NULL);
     if (err == CL_SUCCESS)
         err = clFinish(t->queue);
-    const char *source = EVICT_SOURCE;
     if (err == CL_SUCCESS)
-        t->evict_program = clCreateProgramWithSource(cl, 1, &source, NULL, &err);
-    if (err == CL_SUCCESS)
-        err = clBuildProgram(t->evict_program, 1, &dev, "", NULL, NULL);
-    if (err == CL_SUCCESS)
-        t->evict_kernel = clCreateKernel(t->evict_program, "bench_evict", &err);
-    if (err == CL_SUCCESS)
-        t->evict_sink = clCreateBuffer(cl, CL_MEM_WRITE_ONLY, sizeof(float), NULL, &err);
+        err = build_kernel(cl, dev, EVICT_SOURCE, "bench_evict", &t->evict_program, &t->evict_kernel,
+                           &t->evict_sink);
     cl_device_type type = 0;
     clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     cl_uint units = 1, chunked = (type & CL_DEVICE_TYPE_CPU) != 0;
@@ -126,21 +149,9 @@ void bench_timer_release(bench_timer *t)
 {
     if (t->evict)
         clReleaseMemObject(t->evict);
-    if (t->evict_kernel)
-        clReleaseKernel(t->evict_kernel);
-    if (t->evict_program)
-        clReleaseProgram(t->evict_program);
-    if (t->evict_sink)
-        clReleaseMemObject(t->evict_sink);
-    if (t->spacer)
-        clReleaseKernel(t->spacer);
-    if (t->spacer_program)
-        clReleaseProgram(t->spacer_program);
-    if (t->spacer_sink)
-        clReleaseMemObject(t->spacer_sink);
-    t->evict = t->evict_sink = t->spacer_sink = NULL;
-    t->evict_kernel = t->spacer = NULL;
-    t->evict_program = t->spacer_program = NULL;
+    t->evict = NULL;
+    release_kernel(&t->evict_program, &t->evict_kernel, &t->evict_sink);
+    release_kernel(&t->spacer_program, &t->spacer, &t->spacer_sink);
 }
 
 /* The work a --queued run waits behind: a chain of multiply-adds in
@@ -186,15 +197,8 @@ int bench_timer_queue(bench_timer *t, clq_context *ctx, double us, char *why, si
 {
     cl_context cl = clq_context_cl_context(ctx);
     cl_device_id dev = clq_context_cl_device(ctx);
-    const char *source = SPACER_SOURCE;
-    cl_int err;
-    t->spacer_program = clCreateProgramWithSource(cl, 1, &source, NULL, &err);
-    if (err == CL_SUCCESS)
-        err = clBuildProgram(t->spacer_program, 1, &dev, "", NULL, NULL);
-    if (err == CL_SUCCESS)
-        t->spacer = clCreateKernel(t->spacer_program, "bench_spacer", &err);
-    if (err == CL_SUCCESS)
-        t->spacer_sink = clCreateBuffer(cl, CL_MEM_WRITE_ONLY, sizeof(float), NULL, &err);
+    cl_int err = build_kernel(cl, dev, SPACER_SOURCE, "bench_spacer", &t->spacer_program, &t->spacer,
+                              &t->spacer_sink);
     if (err == CL_SUCCESS)
         err = clSetKernelArg(t->spacer, 1, sizeof t->spacer_sink, &t->spacer_sink);
     if (err != CL_SUCCESS) {
