@@ -32,11 +32,12 @@ size_t bench_cache_multiple_bytes(cl_device_id dev, unsigned multiple)
  * with the run's own reads (on the Zen 4 CI VM, 4096² NF4/64 decode took
  * 439-537 us after a fill and 381-437 us after a read, runs alternating).
  * An application's previous work is mostly other weights, read, so a read
- * is also the closer picture. Each work-item reads one contiguous chunk on a CPU (where
- * a work-group's items run one after another on a core) and every
- * items-th float4 on other devices (neighbouring items on neighbouring
- * addresses). The sum is stored only if it is negative, which it never is
- * (the buffer holds small positive floats), so nothing is written. */
+ * is also the closer picture. Each work-item reads one contiguous chunk on
+ * a CPU (where a work-group's items run one after another on a core) and
+ * every items-th float4 on other devices (neighbouring items on
+ * neighbouring addresses). The sum is stored only if it is negative, which
+ * it never is (the buffer holds small positive floats), so nothing is
+ * written. */
 static const char *const EVICT_SOURCE =
     "kernel void bench_evict(global const float4 *src, ulong n, uint chunked, global float *sink)\n"
     "{\n"
