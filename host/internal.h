@@ -88,7 +88,8 @@ typedef enum clq_program_id {
 
 /* Most programs have one build per context; matmul has one per weight format
  * (the format is a compile-time constant there, so the inner loops carry no
- * format switch). */
+ * format switch) and kernel group (so a process loads only the kernels it
+ * runs; matmul.c). */
 #define CLQ_MAX_PROGRAMS 64
 
 /* The embedded kernel sources (generated at build time by cmake/embed.cmake). */

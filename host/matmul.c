@@ -129,12 +129,17 @@ static bool uses_prefill_kernel(const clq_context *ctx, const clq_matmul_args *a
     return !decode && (a->kernel == CLQ_MATMUL_PREFILL || ctx->params.prefill_local);
 }
 
-/* Whether the tiles kernel reads X interleaved in groups of 16 rows
- * (matmul.cl, X_TILED: 16 rows of X on 16-lane work-items), copied there
- * first by clq_interleave_x. */
+/* Rows of X interleaved together (matmul.cl, X_TILED): the tiles kernel's
+ * largest MR, on work-items that hold a whole 16-row tile of W. */
+#define X_TILE_ROWS 16u
+_Static_assert(X_TILE_ROWS == CLQ_DECODE_ROWS && X_TILE_ROWS == CLQ_TILE_ROWS, "matmul.cl's X_TILED");
+
+/* Whether the tiles kernel reads X interleaved in groups of X_TILE_ROWS
+ * rows, copied there first by clq_interleave_x. */
 static bool x_interleaved(const clq_context *ctx, const clq_matmul_args *a, bool decode)
 {
-    return !uses_prefill_kernel(ctx, a, decode) && tiles_rows(a->m) == 16 && ctx->params.mm_lanes == 16;
+    return !uses_prefill_kernel(ctx, a, decode) && tiles_rows(a->m) == X_TILE_ROWS &&
+           ctx->params.mm_lanes == X_TILE_ROWS;
 }
 
 /* Whether decode computes the LoRA shrink inside the matmul's work-groups
@@ -221,22 +226,23 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
     return status;
 }
 
-/* Copies X into l->x_tiles, 16 rows interleaved column by column (a new
- * buffer of M rounded up to 16 rows by K floats). */
+/* Copies X into l->x_tiles, X_TILE_ROWS rows interleaved column by column
+ * (a new buffer of M rounded up to X_TILE_ROWS rows by K floats). */
 static clq_status enqueue_interleave(clq_context *ctx, launch *l, cl_uint num_wait, const cl_event *wait_list,
                                      cl_event *done)
 {
     const clq_matmul_args *a = l->a;
     cl_uint m_count = (cl_uint)a->m, k_count = (cl_uint)l->w->desc.cols, x_half = a->x_type == CLQ_DTYPE_F16;
-    size_t groups = clq_ceil_div(a->m, 16), bytes = groups * 16 * k_count * sizeof(float);
+    size_t groups = clq_ceil_div(a->m, X_TILE_ROWS), bytes = groups * X_TILE_ROWS * k_count * sizeof(float);
     CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, bytes, NULL, &l->x_tiles));
     char defines[128];
-    matmul_defines(&l->w->desc, 16, defines, sizeof defines);
+    matmul_defines(&l->w->desc, X_TILE_ROWS, defines, sizeof defines);
     cl_kernel k;
     CLQ_FORWARD(clq_kernel_create(ctx, CLQ_PROGRAM_MATMUL, defines, "clq_interleave_x", &k));
     clq_arg args[] = {CLQ_ARG(m_count), CLQ_ARG(k_count), CLQ_ARG(a->x), CLQ_ARG(x_half), CLQ_ARG(l->x_tiles)};
     int status =
-        clq_launch_kernel(ctx, k, args, CLQ_NARGS(args), groups * (k_count / 16), 0, num_wait, wait_list, done);
+        clq_launch_kernel(ctx, k, args, CLQ_NARGS(args), groups * (k_count / 16), 0, num_wait, wait_list,
+                          done); /* a 16×16 block per work-item */
     clReleaseKernel(k);
     return status;
 }
