@@ -208,6 +208,32 @@ static inline __attribute__((always_inline)) vfloat lora_lanes(uint m, uint n0, 
     return side * lora_scale[a];
 }
 
+/* Asks for the lines of B that lora_lanes will read for rows m0 .. of this
+ * work-item's outputs before the tile's weights are streamed: left to the
+ * epilogue, a tile's lines of B (16 at rank 16, each from memory) cost a
+ * memory latency or two per tile. Rows sharing the previous row's adapter
+ * ask once. */
+static inline __attribute__((always_inline)) void lora_prefetch(const uint MR, uint m0, uint m_count, uint n0,
+                                                                EPILOGUE_PARAMS)
+{
+    int previous = -1;
+#pragma unroll
+    for (uint m = 0; m < MR; m++) {
+        int a = n_adapters && m0 + m < m_count ? (row_adapter ? row_adapter[m0 + m] : 0) : -1;
+        if (a < 0 || a == previous)
+            continue;
+        previous = a;
+        uint r = (uint)rank[a];
+        ulong at = lora_b_index(b_offset[a], r, n0, 0);
+        for (uint j = 0; j < r; j++) {
+            if (b_half)
+                CLQ_PREFETCH((global const half *)lora_b + at + j * CLQ_TILE_ROWS);
+            else
+                CLQ_PREFETCH((global const float *)lora_b + at + j * CLQ_TILE_ROWS);
+        }
+    }
+}
+
 /* The values of element i of each lane's word, before the block scale. */
 inline vfloat unscaled_lanes(vuint w, uint i, CODE_TABLE table, vfloat zero, global const float *code)
 {
@@ -312,6 +338,31 @@ inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void
     transpose16(run);
 }
 
+/* Asks for the lines scale_run (and zero_run) will read for blocks j0 ..
+ * j0+15: the next run, requested as this one starts. A row's run lies K/B
+ * scales from the next row's, 16 short streams that the hardware
+ * prefetcher does not pick up: read cold, each run cost about a memory
+ * latency, and NF4/64 decode ran 6-20 % slower (BENCHMARKS.md, ninth
+ * session). */
+inline void prefetch_scale_run(uint n0, uint n_count, uint nb, uint j0, global const void *scales,
+                               global const uchar *zeros)
+{
+#pragma unroll
+    for (uint l = 0; l < 16; l++) {
+        ulong at = (ulong)min(n0 + l, n_count - 1) * nb + j0;
+#if CLQ_DQ
+        CLQ_PREFETCH((global const uchar *)scales + at);
+#elif CLQ_FORMAT == CLQ_FMT_Q4 || CLQ_FORMAT == CLQ_FMT_Q8
+        CLQ_PREFETCH((global const half *)scales + at);
+#else
+        CLQ_PREFETCH((global const float *)scales + at);
+#endif
+#if CLQ_FORMAT == CLQ_FMT_Q4Z
+        CLQ_PREFETCH(zeros + at);
+#endif
+    }
+}
+
 /* Q4Z's zero points of the same blocks, as lane_zeros gives them; no code
  * for the other formats. */
 inline void zero_run(uint n0, uint n_count, uint nb, uint j0, global const uchar *zeros, float16 *run)
@@ -392,6 +443,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
     for (uint m = 0; m < MR; m++)
         acc[m] = (vfloat)(0.0f);
     const ulong x_tiled = (ulong)m0 * k_count; /* X_TILED: this group's first element */
+    lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
 
 #ifdef SCALE_RUN
     vfloat scale_runs[SCALE_RUN], zero_runs[SCALE_RUN];
@@ -402,6 +454,8 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
         bool by_runs = j < runs_end;
         if (by_runs && j % SCALE_RUN == 0) {
             scale_run(n0, n_count, nb, j, scales, nested, code, offset, scale_runs);
+            if (j + SCALE_RUN < runs_end)
+                prefetch_scale_run(n0, n_count, nb, j + SCALE_RUN, scales, zeros);
             zero_run(n0, n_count, nb, j, zeros, zero_runs);
         }
         vfloat s = by_runs ? scale_runs[j % SCALE_RUN] : lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
