@@ -271,6 +271,12 @@ static double median_sorted(const double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+double bench_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return median_sorted(v, n);
+}
+
 static int samples_reserve(bench_samples *s, int more)
 {
     if (s->count + more <= s->capacity)
@@ -313,6 +319,14 @@ int bench_sample(const bench_timer *t, bench_run_fn run, void *user, bench_sampl
     }
     s->spent_s += (bench_now_us() - begin) / 1e6;
     return 0;
+}
+
+double bench_samples_median_from(bench_samples *s, int from)
+{
+    int n = s->count - from;
+    if (n <= 0)
+        return 0;
+    return bench_median(s->device_us + from, n);
 }
 
 void bench_samples_stats(const bench_samples *s, bench_stats *out)

@@ -82,6 +82,13 @@ typedef struct bench_samples {
  * run's times appended to s. Returns 0 or -1 (a run failed, or no memory). */
 int bench_sample(const bench_timer *t, bench_run_fn run, void *user, bench_samples *s);
 
+/* The median of v[0..n-1] (n > 0); sorts v in place. */
+double bench_median(double *v, int n);
+
+/* The median device time of runs from .. s->count-1 (one sitting's, when
+ * `from` is the count before it); sorts them in place. 0 if none. */
+double bench_samples_median_from(bench_samples *s, int from);
+
 /* Median, min and max of the pooled runs (s->count > 0); sorts them in place. */
 void bench_samples_stats(const bench_samples *s, bench_stats *out);
 void bench_samples_free(bench_samples *s);

@@ -247,7 +247,7 @@ static int apply(bench_options *o, given *g, const char *opt, const char *v)
         return for_each_item(opt, v, lora_dtype_item, o);
     }
     if (!strcmp(opt, "--rounds")) {
-        if (parse_u64(opt, v, 1, 1000, &one) != 0)
+        if (parse_u64(opt, v, 1, BENCH_MAX_ROUNDS, &one) != 0)
             return -1;
         o->rounds = (int)one;
         return 0;

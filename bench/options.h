@@ -11,6 +11,7 @@
 #define BENCH_MAX_PAIRS 64
 #define BENCH_MAX_SHAPES 32
 #define BENCH_MAX_LIST 32
+#define BENCH_MAX_ROUNDS 1000 /* --rounds */
 
 /* A format at one block size; NF4 and FP4 also double-quantized. */
 typedef struct bench_pair {
@@ -37,7 +38,7 @@ typedef struct bench_options {
     clq_dtype lora_dtypes[2];
     int n_lora_dtypes;
     double target; /* seconds of device time per measurement (all rounds together) */
-    int rounds;    /* sittings per measurement, taken in turn over the whole plan */
+    int rounds;    /* sittings per measurement, taken in turn over the whole plan (<= BENCH_MAX_ROUNDS) */
     int warmup, min_reps, max_reps;
     int evict, queued, quick, quiet;
     int startup;               /* --startup: time a new process's first matmul instead of a sweep */

@@ -76,15 +76,20 @@ static int plan_matmul(const bench_options *o, int has_fp16, int shape, plan *p)
         fits |= pair_fits(o, i, &o->shapes[shape]);
     if (!fits)
         return 0;
+    /* Rank 0 first, whatever --rank's order: each row with LoRA is compared
+     * with it in every round (+lora), so it is measured before them. */
     for (int mi = 0; mi < o->n_ms; mi++)
-        for (int ri = 0; ri < o->n_ranks; ri++) {
-            uint32_t r = o->ranks[ri];
-            if (plan_matmul_group(o, has_fp16, shape, o->ms[mi], r, r ? 1 : 0, p) != 0)
-                return -1;
-            if (r && o->multi_lora > 1 &&
-                plan_matmul_group(o, has_fp16, shape, o->ms[mi], r, o->multi_lora, p) != 0)
-                return -1;
-        }
+        for (int pass = 0; pass < 2; pass++)
+            for (int ri = 0; ri < o->n_ranks; ri++) {
+                uint32_t r = o->ranks[ri];
+                if ((r == 0) != (pass == 0))
+                    continue;
+                if (plan_matmul_group(o, has_fp16, shape, o->ms[mi], r, r ? 1 : 0, p) != 0)
+                    return -1;
+                if (r && o->multi_lora > 1 &&
+                    plan_matmul_group(o, has_fp16, shape, o->ms[mi], r, o->multi_lora, p) != 0)
+                    return -1;
+            }
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* Records and their columns (see record.h). */
 #include "record.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -57,6 +58,10 @@ static bench_value real(double v)
 {
     return (bench_value){BENCH_FIELD_REAL, NULL, 0, v};
 }
+static bench_value real_or_none(double v)
+{
+    return (bench_value){isnan(v) ? BENCH_FIELD_NONE : BENCH_FIELD_REAL, NULL, 0, v};
+}
 
 /* Every column once: its name and how to read it from record r (device d).
  * The CSV header, the JSON keys and the values all come from this list. */
@@ -97,6 +102,7 @@ static bench_value real(double v)
     X(gflops,             real(r->gflops))                          \
     X(roofline_bound_us,  real(r->bound_us))                        \
     X(roofline_fraction,  real(r->roofline_fraction))               \
+    X(lora_overhead,      real_or_none(r->lora_overhead))           \
     X(peak_read_gbps,     real(d->roof.read_gbps))                  \
     X(peak_fma_gflops,    real(d->roof.fma_gflops))
 // clang-format on

@@ -53,6 +53,11 @@ typedef struct bench_record {
     double target_s;
     int rounds; /* sittings the runs were taken in (clq bench --rounds) */
     bench_stats stats;
+    /* Fused rows with LoRA: the time over the same product's without LoRA,
+     * less 1, as the median over the rounds of the ratio of the two rows'
+     * medians in that round (taken seconds apart: a shared host's drift
+     * between rounds falls on both). NAN where there is no such row. */
+    double lora_overhead;
     /* derived from the above and the device's roofline */
     double gbps, gflops, bound_us, roofline_fraction;
 } bench_record;
@@ -74,7 +79,9 @@ void bench_results_free(bench_results *res);
 
 /* ---- the columns of a record --------------------------------------------------- */
 
-typedef enum bench_field_kind { BENCH_FIELD_TEXT, BENCH_FIELD_INT, BENCH_FIELD_REAL } bench_field_kind;
+/* BENCH_FIELD_NONE: a number that does not apply to this record (empty in
+ * CSV, null in JSON). */
+typedef enum bench_field_kind { BENCH_FIELD_TEXT, BENCH_FIELD_INT, BENCH_FIELD_REAL, BENCH_FIELD_NONE } bench_field_kind;
 
 typedef struct bench_value {
     bench_field_kind kind;

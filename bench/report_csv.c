@@ -35,6 +35,8 @@ static void put_value(FILE *f, bench_value v)
          * through strtod without trailing noise. */
         fprintf(f, "%.9g", v.real);
         break;
+    case BENCH_FIELD_NONE: /* an empty field */
+        break;
     }
 }
 

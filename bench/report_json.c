@@ -14,6 +14,8 @@ static json_t *value_json(bench_value v)
         return json_string(v.text);
     case BENCH_FIELD_INT:
         return json_integer(v.integer);
+    case BENCH_FIELD_NONE:
+        return json_null();
     default:
         return json_real(v.real);
     }

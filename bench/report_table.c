@@ -1,4 +1,5 @@
 /* The readable table on stdout (see report.h). */
+#include <math.h>
 #include <string.h>
 
 #include "report.h"
@@ -51,6 +52,12 @@ void bench_table_intro(FILE *out, const bench_options *o, int n_devices)
         fprintf(out, "  --rounds %d: each measurement is taken in %d sittings, the whole plan in turn, each\n"
                      "  with its warm-up and a share of the target and repetitions; the runs are pooled.\n",
                 o->rounds, o->rounds);
+    int lora = 0;
+    for (int i = 0; i < o->n_ranks; i++)
+        lora |= o->ranks[i] > 0;
+    if (lora)
+        fprintf(out, "  +lora: a fused row with LoRA against the same product without (where --rank has 0):\n"
+                     "  in each round the ratio of their medians, taken seconds apart; the median ratio, less 1.\n");
 }
 
 void bench_table_device(bench_table *t, const bench_device *d)
@@ -97,8 +104,8 @@ static void group_header(bench_table *t, const bench_record *r)
     if (!t->started || t->op != r->op || !same_shape) {
         fprintf(t->out, "\n%s %llux%llu (%s)%s\n", bench_op_name(r->op), (unsigned long long)r->n,
                 (unsigned long long)r->k, r->shape, r->op == BENCH_OP_MATMUL ? ": Y = X·Wᵀ, W is N×K" : "");
-        fprintf(t->out, "%6s %-7s %-28s %-12s %10s %10s %10s %10s %5s %8s %8s %6s %7s\n", "M", "lora", "path",
-                "weight", "median", "min", "max", "wall", "reps", "GB/s", "GFLOP/s", "roof", "vs fp32");
+        fprintf(t->out, "%6s %-7s %-28s %-12s %10s %10s %10s %10s %5s %8s %8s %6s %7s %7s\n", "M", "lora", "path",
+                "weight", "median", "min", "max", "wall", "reps", "GB/s", "GFLOP/s", "roof", "vs fp32", "+lora");
     } else if (r->op == BENCH_OP_MATMUL &&
                (t->m != r->m || t->rank != r->rank || t->adapters != r->adapters)) {
         fputc('\n', t->out);
@@ -117,6 +124,7 @@ void bench_table_row(bench_table *t, const bench_record *r, double fp32_us)
 {
     group_header(t, r);
     char m[24] = "-", lora[24] = "-", path[48], weight[24], med[16], lo[16], hi[16], wall[16], vs[16] = "";
+    char extra[16] = "";
     if (r->op == BENCH_OP_MATMUL)
         snprintf(m, sizeof m, "%llu", (unsigned long long)r->m);
     if (r->rank)
@@ -129,7 +137,9 @@ void bench_table_row(bench_table *t, const bench_record *r, double fp32_us)
     format_time(r->stats.wall_median_us, wall, sizeof wall);
     if (fp32_us > 0 && r->stats.median_us > 0 && strcmp(r->format, "f32") != 0)
         snprintf(vs, sizeof vs, "%.2fx", fp32_us / r->stats.median_us);
-    fprintf(t->out, "%6s %-7s %-28s %-12s %10s %10s %10s %10s %5d %8.3g %8.3g %5.1f%% %7s\n", m, lora, path,
-            weight, med, lo, hi, wall, r->stats.reps, r->gbps, r->gflops, 100.0 * r->roofline_fraction, vs);
+    if (!isnan(r->lora_overhead))
+        snprintf(extra, sizeof extra, "%+.1f%%", 100.0 * r->lora_overhead);
+    fprintf(t->out, "%6s %-7s %-28s %-12s %10s %10s %10s %10s %5d %8.3g %8.3g %5.1f%% %7s %7s\n", m, lora, path,
+            weight, med, lo, hi, wall, r->stats.reps, r->gbps, r->gflops, 100.0 * r->roofline_fraction, vs, extra);
     fflush(t->out);
 }

@@ -2,6 +2,7 @@
 #include "sweep.h"
 
 #include <clblast_c.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -19,7 +20,10 @@
 typedef struct case_state {
     bench_record r;
     bench_samples samples;
-    int failed; /* failed in an earlier round: not measured again */
+    double *round_us; /* each round's median device time (--rounds of them) */
+    int rounds_done;
+    const struct case_state *twin; /* fused with LoRA: the same product without LoRA, if planned */
+    int failed;                    /* failed in an earlier round: not measured again */
 } case_state;
 
 typedef struct device_run {
@@ -93,6 +97,7 @@ static void describe_case(const device_run *run, const bench_case *c, const clq_
     const bench_options *o = run->s->o;
     const bench_shape *sh = &o->shapes[c->shape];
     *r = (bench_record){.device = run->dev,
+                        .lora_overhead = NAN,
                         .op = c->op,
                         .shape = sh->name,
                         .n = sh->n,
@@ -177,6 +182,20 @@ static void report_failure(device_run *run, const char *label, const char *why)
     fprintf(stderr, "clq bench: %s on %s: %s\n", label, run->dev->selector, why);
 }
 
+/* The median over the rounds measured so far of this case's time over its
+ * twin's in the same round, less 1 (record.h, lora_overhead); NAN if none. */
+static double paired_overhead(const case_state *st)
+{
+    const case_state *twin = st->twin;
+    int n = twin ? (st->rounds_done < twin->rounds_done ? st->rounds_done : twin->rounds_done) : 0;
+    double ratios[BENCH_MAX_ROUNDS];
+    int used = 0;
+    for (int i = 0; i < n && i < BENCH_MAX_ROUNDS; i++)
+        if (st->round_us[i] > 0 && twin->round_us[i] > 0)
+            ratios[used++] = st->round_us[i] / twin->round_us[i];
+    return used ? bench_median(ratios, used) - 1 : NAN;
+}
+
 /* One sitting of a case: 0 when measured, 1 when skipped (it failed in an
  * earlier round), -1 when it fails now. The last round turns the pooled
  * runs into the case's record and prints its row. */
@@ -199,6 +218,7 @@ static int measure_case(device_run *run, const bench_case *c, const char *label,
         run->fp32_us = 0; /* the first case of each matmul problem */
     describe_case(run, c, w, &st->r);
     run->ws.problem.clblast_status = 0;
+    int before = st->samples.count;
     if (bench_sample(&run->timer, run_function(c), &run->ws.problem, &st->samples) != 0) {
         char why[320];
         if (run->ws.problem.clblast_status != 0)
@@ -209,10 +229,12 @@ static int measure_case(device_run *run, const bench_case *c, const char *label,
         return -1;
     }
     st->failed = 0;
+    st->round_us[st->rounds_done++] = bench_samples_median_from(&st->samples, before);
     if (!last_round)
         return 0;
     bench_record *r = &st->r;
     bench_samples_stats(&st->samples, &r->stats);
+    r->lora_overhead = paired_overhead(st);
     bench_record_derive(r);
     if (c->path == BENCH_PATH_F32)
         run->fp32_us = r->stats.median_us;
@@ -317,6 +339,22 @@ static void close_device(device_run *run)
     clq_context_destroy(run->ctx);
 }
 
+/* For a fused case with LoRA, the index of the same product without it
+ * (same shape, weight and M, rank 0); -1 if there is none, or no LoRA. */
+static long lora_twin(const bench_case *cases, long n_cases, long i)
+{
+    const bench_case *c = &cases[i];
+    if (c->op != BENCH_OP_MATMUL || c->path != BENCH_PATH_FUSED || c->rank == 0)
+        return -1;
+    for (long j = 0; j < n_cases; j++) {
+        const bench_case *t = &cases[j];
+        if (t->op == BENCH_OP_MATMUL && t->path == BENCH_PATH_FUSED && t->rank == 0 && t->shape == c->shape &&
+            t->pair == c->pair && t->m == c->m)
+            return j;
+    }
+    return -1;
+}
+
 long bench_sweep_device(const bench_sweep *s, bench_device *dev, const bench_case *cases, long n_cases)
 {
     device_run run = {.s = s, .dev = dev, .failed_shape = -1};
@@ -334,10 +372,18 @@ long bench_sweep_device(const bench_sweep *s, bench_device *dev, const bench_cas
     for (int i = 0; i < s->o->n_lora_dtypes; i++)
         run.ws.lora_f16 |= s->o->lora_dtypes[i] == CLQ_DTYPE_F16;
     case_state *states = calloc((size_t)n_cases, sizeof *states);
-    if (!states) {
+    double *round_us = calloc((size_t)n_cases * s->o->rounds, sizeof *round_us);
+    if (!states || !round_us) {
         fprintf(stderr, "clq bench: out of host memory\n");
+        free(states);
+        free(round_us);
         close_device(&run);
         return -1;
+    }
+    for (long i = 0; i < n_cases; i++) {
+        states[i].round_us = round_us + i * s->o->rounds;
+        long twin = lora_twin(cases, n_cases, i);
+        states[i].twin = twin >= 0 ? &states[twin] : NULL;
     }
     long failed = 0;
     for (int round = 0; round < s->o->rounds; round++)
@@ -352,6 +398,7 @@ long bench_sweep_device(const bench_sweep *s, bench_device *dev, const bench_cas
     for (long i = 0; i < n_cases; i++)
         bench_samples_free(&states[i].samples);
     free(states);
+    free(round_us);
     close_device(&run);
     return failed;
 }

@@ -239,6 +239,13 @@ static csv_summary check_csv(const char *path)
             cr_assert_gt(csv_number(&c, "m"), 0);
             cr_assert_gt(csv_number(&c, "gflops"), 0);
         }
+        /* +lora: on clq's fused rows with LoRA (the sweep has rank 0 too),
+         * a time ratio less 1; empty elsewhere */
+        const char *overhead = csv_text(&c, "lora_overhead");
+        if (matmul && strcmp(impl, "clq") == 0 && csv_number(&c, "rank") > 0)
+            cr_assert_gt(parse_number(overhead, "lora_overhead"), -1.0, "row %d", c.row);
+        else
+            cr_assert_str_empty(overhead, "row %d", c.row);
         s.rows++;
         s.matmul_rows += matmul;
         s.clq_rows += strcmp(impl, "clq") == 0;
@@ -272,6 +279,11 @@ static void check_json(const char *path, int expected_records)
             cr_assert(json_string_length(json_object_get(r, TEXT[t])) > 0, "%s missing", TEXT[t]);
         cr_assert_gt(json_number_value(json_object_get(r, "roofline_fraction")), 0);
         const char *impl = json_string_value(json_object_get(r, "impl"));
+        json_t *overhead = json_object_get(r, "lora_overhead");
+        if (strcmp(impl, "clq") == 0 && json_integer_value(json_object_get(r, "rank")) > 0)
+            cr_assert(json_is_real(overhead));
+        else
+            cr_assert(json_is_null(overhead));
         clq += strcmp(impl, "clq") == 0;
         clblast += strcmp(impl, "clblast") == 0;
     }
@@ -319,6 +331,37 @@ Test(bench, rounds_pool_the_runs_of_every_round, .init = cr_redirect_stdout, .ti
     while (csv_next(&c)) {
         cr_assert_eq(csv_number(&c, "rounds"), 3);
         cr_assert_eq(csv_number(&c, "reps"), 6, "%s", csv_text(&c, "path"));
+    }
+    csv_close(&c);
+    remove_tree(dir);
+}
+
+/* --rank 4,0: the rows without LoRA still come first for each M, as each
+ * row with LoRA is compared with them round by round (+lora, which
+ * check_csv finds on every fused row with LoRA). */
+Test(bench, rank_zero_is_measured_first, .init = cr_redirect_stdout, .timeout = 600)
+{
+    char dir[64], csv[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(csv, sizeof csv, "%s/out.csv", dir);
+    const char *extra[] = {"--csv", csv, "--rank", "4,0", "--rounds", "2"};
+    cr_assert_eq(run_tiny_sweep(extra, 6), 0);
+    check_csv(csv);
+    csv_reader c;
+    csv_open(&c, csv);
+    double m = -1;
+    int lora_seen = 0;
+    while (csv_next(&c)) {
+        if (strcmp(csv_text(&c, "op"), "matmul") != 0)
+            continue;
+        if (csv_number(&c, "m") != m) {
+            m = csv_number(&c, "m");
+            lora_seen = 0;
+        }
+        if (csv_number(&c, "rank") > 0)
+            lora_seen = 1;
+        else
+            cr_assert(!lora_seen, "M = %g: a row without LoRA after one with (row %d)", m, c.row);
     }
     csv_close(&c);
     remove_tree(dir);
