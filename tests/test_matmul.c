@@ -266,10 +266,10 @@ Test(matmul, scale_runs)
 }
 
 /* Rows of X a multiple of 2 KiB apart (K = 1024 in fp16, 512 and 2048 in
- * fp32): a CPU's tiles kernel copies 16 rows of X at a time into a private
- * array before the products (matmul.cl, STAGE_X), in 64-column chunks,
- * here with blocks smaller and larger than a chunk, M = 16 (decode), 21
- * (rows past M repeat) and 40 (prefill). */
+ * fp32), where a CPU's tiles kernel reading 16 rows of X as they lie would
+ * meet L1 set conflicts: it reads them interleaved (matmul.cl, X_TILED,
+ * copied by clq_interleave_x), here with blocks of 16 to 256, M = 16
+ * (decode), 21 (rows past M repeat) and 40 (prefill). */
 Test(matmul, x_rows_2_kib_apart)
 {
     static const struct {
