@@ -292,6 +292,22 @@ static void check_json(const char *path, int expected_records)
     json_decref(root);
 }
 
+/* The tiny sweep with --csv into a new temporary folder, `extra` options
+ * after it; returns check_csv's summary. The folder's name goes to dir
+ * (remove_tree it when done), the file's to csv. */
+static csv_summary sweep_to_csv(const char *const *extra, int n_extra, char dir[64], char csv[128])
+{
+    make_temp_dir(dir, 64);
+    snprintf(csv, 128, "%s/out.csv", dir);
+    const char *args[16] = {"--csv", csv};
+    int n = 2;
+    cr_assert_leq(n_extra, 14);
+    for (int i = 0; i < n_extra; i++)
+        args[n++] = extra[i];
+    cr_assert_eq(run_tiny_sweep(args, n), 0);
+    return check_csv(csv);
+}
+
 Test(bench, tiny_sweep_writes_csv_and_json, .init = cr_redirect_stdout, .timeout = 600)
 {
     char dir[64], csv[128], json[128];
@@ -320,11 +336,8 @@ Test(bench, tiny_sweep_writes_csv_and_json, .init = cr_redirect_stdout, .timeout
 Test(bench, rounds_pool_the_runs_of_every_round, .init = cr_redirect_stdout, .timeout = 600)
 {
     char dir[64], csv[128];
-    make_temp_dir(dir, sizeof dir);
-    snprintf(csv, sizeof csv, "%s/out.csv", dir);
-    const char *extra[] = {"--csv", csv, "--rounds", "3", "--target", "0.000001"};
-    cr_assert_eq(run_tiny_sweep(extra, 6), 0);
-    csv_summary s = check_csv(csv);
+    const char *extra[] = {"--rounds", "3", "--target", "0.000001"};
+    csv_summary s = sweep_to_csv(extra, 4, dir, csv);
     cr_assert(s.rows == 20 || s.rows == 26, "%d records", s.rows);
     csv_reader c;
     csv_open(&c, csv);
@@ -342,11 +355,8 @@ Test(bench, rounds_pool_the_runs_of_every_round, .init = cr_redirect_stdout, .ti
 Test(bench, rank_zero_is_measured_first, .init = cr_redirect_stdout, .timeout = 600)
 {
     char dir[64], csv[128];
-    make_temp_dir(dir, sizeof dir);
-    snprintf(csv, sizeof csv, "%s/out.csv", dir);
-    const char *extra[] = {"--csv", csv, "--rank", "4,0", "--rounds", "2"};
-    cr_assert_eq(run_tiny_sweep(extra, 6), 0);
-    check_csv(csv);
+    const char *extra[] = {"--rank", "4,0", "--rounds", "2"};
+    sweep_to_csv(extra, 4, dir, csv);
     csv_reader c;
     csv_open(&c, csv);
     double m = -1;
@@ -373,11 +383,8 @@ Test(bench, rank_zero_is_measured_first, .init = cr_redirect_stdout, .timeout = 
 Test(bench, lora_dtype_list_gives_a_fused_row_per_type, .init = cr_redirect_stdout, .timeout = 600)
 {
     char dir[64], csv[128];
-    make_temp_dir(dir, sizeof dir);
-    snprintf(csv, sizeof csv, "%s/out.csv", dir);
-    const char *extra[] = {"--csv", csv, "--lora-dtype", "f32,f16"};
-    cr_assert_eq(run_tiny_sweep(extra, 4), 0);
-    csv_summary s = check_csv(csv);
+    const char *extra[] = {"--lora-dtype", "f32,f16"};
+    csv_summary s = sweep_to_csv(extra, 2, dir, csv);
     cr_assert(s.rows == 24 || s.rows == 30, "%d records", s.rows);
     csv_reader c;
     csv_open(&c, csv);
