@@ -342,8 +342,8 @@ inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void
  * j0+15: the next run, requested as this one starts. A row's run lies K/B
  * scales from the next row's, 16 short streams that the hardware
  * prefetcher does not pick up: read cold, each run cost about a memory
- * latency, and NF4/64 decode ran 6-20 % slower (BENCHMARKS.md, ninth
- * session). */
+ * latency, and decode ran slower by 6-23 % (NF4/64) and 2-4 % (Q4/64,
+ * whose fp16 runs share lines; BENCHMARKS.md, ninth session). */
 inline void prefetch_scale_run(uint n0, uint n_count, uint nb, uint j0, global const void *scales,
                                global const uchar *zeros)
 {
