@@ -266,15 +266,10 @@ static int one_run(const bench_timer *t, bench_run_fn run, void *user, double *d
     return status;
 }
 
-static double median_sorted(const double *v, int n)
-{
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 double bench_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return median_sorted(v, n);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static int samples_reserve(bench_samples *s, int more)
@@ -333,12 +328,10 @@ void bench_samples_stats(const bench_samples *s, bench_stats *out)
 {
     int n = s->count;
     double *d = s->device_us, *w = s->wall_us;
-    qsort(d, n, sizeof *d, cmp_double);
-    qsort(w, n, sizeof *w, cmp_double);
-    out->median_us = median_sorted(d, n);
+    out->median_us = bench_median(d, n); /* sorted now */
     out->min_us = d[0];
     out->max_us = d[n - 1];
-    out->wall_median_us = median_sorted(w, n);
+    out->wall_median_us = bench_median(w, n);
     out->wall_min_us = w[0];
     out->wall_max_us = w[n - 1];
     out->reps = n;
