@@ -12,8 +12,8 @@
  * quantized to q8 blocks of 32. Exit status 0 when every checked output is
  * within the error bound of an fp32 computation, 1 otherwise.
  *
- * Only the public API (clq.h) is used: this is how an application loads
- * files it already has.
+ * Only the public API (clq.h, clq_io.h) is used: this is how an application
+ * loads files it already has.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include <clq.h>
+#include <clq_io.h>
 
 #define CHECK(call)                                                                                          \
     do {                                                                                                     \

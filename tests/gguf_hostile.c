@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clq_io.h"
 #include "support.h"
 
 /* ---- walking a file that opened ------------------------------------------- */

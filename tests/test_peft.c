@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clq_io.h"
 #include "clq_ref.h"
 #include "folder.h"
 #include "support.h"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "clq_io.h"
 #include "clq_ref.h"
 #include "folder.h"
 #include "support.h"

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "clq_io.h"
 #include "tool.h"
 
 static const char *const NAME = "inspect";

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clq_io.h"
 #include "file_source.h"
 #include "folder.h"
 #include "lora_folder.h"

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "clq.h"
+#include "clq_io.h"
 
 /* A weight inside a GGUF or safetensors file, open and checked. */
 typedef struct weight_file {

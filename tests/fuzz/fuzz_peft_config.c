@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clq.h"
+#include "clq_io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

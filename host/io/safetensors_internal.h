@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "clq_io.h"
 #include "internal.h"
 
 /* A name and its position in file order, for lookups by bisection. */

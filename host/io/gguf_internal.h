@@ -7,6 +7,7 @@
 #ifndef CLQ_GGUF_INTERNAL_H
 #define CLQ_GGUF_INTERNAL_H
 
+#include "clq_io.h"
 #include "internal.h"
 
 /* A read position inside the file. */

@@ -1,6 +1,7 @@
 /* GGUF tensors as clq weights: ggml's Q4_0 / Q8_0 blocks imported as they
  * are, f32 / f16 tensors quantized on the device. Only public calls: the
  * reader itself needs no OpenCL, this file is where it meets the device. */
+#include "clq_io.h"
 #include "internal.h"
 
 /* GGUF's ne[0] is the row length; a 1-D tensor is a single row. Tensors

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clq_io.h"
 #include "internal.h"
 
 #define GGUF_MAX_DIMS 4
