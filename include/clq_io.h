@@ -116,7 +116,7 @@ typedef struct clq_gguf_string {
 /* One metadata value (or one element of an array value). Which field holds
  * it depends on `type`; the others are zero. */
 typedef struct clq_gguf_value {
-    const char *key;          /* NUL-terminated, owned by the handle; NULL for array elements */
+    const char *key; /* NUL-terminated, owned by the handle; NULL for array elements */
     clq_gguf_type type;
     uint64_t u;               /* UINT8, UINT16, UINT32, UINT64, and BOOL (0 or 1) */
     int64_t i;                /* INT8, INT16, INT32, INT64 */
@@ -218,8 +218,11 @@ CLQ_API clq_status clq_gguf_load_weight(clq_context *ctx, const clq_gguf *gguf, 
  * thread-safe: one thread at a time per writer. */
 typedef struct clq_gguf_writer clq_gguf_writer;
 
+/* Creates an empty writer (CLQ_ERROR_OUT_OF_HOST_MEMORY if it cannot), which
+ * the caller frees with clq_gguf_writer_destroy (accepts NULL), along with
+ * every copy it holds. Needs no OpenCL device. */
 CLQ_API clq_status clq_gguf_writer_create(clq_gguf_writer **out);
-CLQ_API void clq_gguf_writer_destroy(clq_gguf_writer *writer); /* accepts NULL */
+CLQ_API void clq_gguf_writer_destroy(clq_gguf_writer *writer);
 
 /* Metadata key/values, in the order added (a key given twice is
  * CLQ_ERROR_INVALID_ARGUMENT; general.alignment must be a u32 power of
@@ -233,13 +236,15 @@ CLQ_API clq_status clq_gguf_writer_add_f32(clq_gguf_writer *writer, const char *
  * copied. Errors: CLQ_ERROR_INVALID_ARGUMENT (a name already added, a type
  * other than F32/F16, a bad shape), CLQ_ERROR_BUFFER_TOO_SMALL. */
 CLQ_API clq_status clq_gguf_writer_add_tensor(clq_gguf_writer *writer, const char *name, clq_ggml_type type,
-                                              uint32_t n_dims, const uint64_t *ne, const void *data, size_t bytes);
+                                              uint32_t n_dims, const uint64_t *ne, const void *data,
+                                              size_t bytes);
 
 /* Adds a Q4 or Q8 weight with block 32 as a q4_0 / q8_0 tensor of ne[0] = K,
  * ne[1] = N, exported bit-exactly from the device (blocking). Errors:
  * CLQ_ERROR_UNSUPPORTED_LAYOUT (another format or block), those of
  * clq_weight_export. */
-CLQ_API clq_status clq_gguf_writer_add_weight(clq_gguf_writer *writer, const char *name, const clq_weight *weight);
+CLQ_API clq_status clq_gguf_writer_add_weight(clq_gguf_writer *writer, const char *name,
+                                              const clq_weight *weight);
 
 /* Writes the file (into a temporary file renamed over `path` when
  * complete). Errors: CLQ_ERROR_IO. */
@@ -305,11 +310,11 @@ CLQ_API size_t clq_safetensors_dtype_size(clq_safetensors_dtype dtype);
 typedef struct clq_safetensors_tensor {
     const char *name; /* NUL-terminated, owned by the handle */
     clq_safetensors_dtype dtype;
-    uint32_t n_dims;                          /* 0 (a scalar) .. CLQ_SAFETENSORS_MAX_DIMS */
-    uint64_t dims[CLQ_SAFETENSORS_MAX_DIMS];  /* those past n_dims are 0 */
-    uint64_t elements;                        /* product of the dims (1 for a scalar) */
-    uint64_t offset;                          /* absolute byte offset of the data in the file */
-    uint64_t size;                            /* bytes of data */
+    uint32_t n_dims;                         /* 0 (a scalar) .. CLQ_SAFETENSORS_MAX_DIMS */
+    uint64_t dims[CLQ_SAFETENSORS_MAX_DIMS]; /* those past n_dims are 0 */
+    uint64_t elements;                       /* product of the dims (1 for a scalar) */
+    uint64_t offset;                         /* absolute byte offset of the data in the file */
+    uint64_t size;                           /* bytes of data */
     const void *data; /* the bytes, inside the file's memory; no alignment is promised (the header
                          length decides it), so read them with memcpy */
 } clq_safetensors_tensor;
@@ -373,9 +378,9 @@ CLQ_API clq_status clq_safetensors_load_weight(clq_context *ctx, const clq_safet
  *                               nested_blocksize (256) and nested_offset.
  * What bitsandbytes' QuantState.as_dict(packed=True) writes. */
 typedef struct clq_bnb_info {
-    clq_weight_desc desc;  /* NF4 or FP4, blocksize, N, K, double_quant */
-    float nested_offset;   /* double quantization: the offset; else 0 */
-    char dtype[16];        /* the layer's dtype as the state names it ("bfloat16"), for information */
+    clq_weight_desc desc; /* NF4 or FP4, blocksize, N, K, double_quant */
+    float nested_offset;  /* double quantization: the offset; else 0 */
+    char dtype[16];       /* the layer's dtype as the state names it ("bfloat16"), for information */
 } clq_bnb_info;
 
 /* Reads and checks the state of layer `prefix` without a device: every
@@ -403,8 +408,11 @@ CLQ_API clq_status clq_safetensors_load_bnb(clq_context *ctx, const clq_safetens
  * one thread at a time per writer. */
 typedef struct clq_safetensors_writer clq_safetensors_writer;
 
+/* Creates an empty writer (CLQ_ERROR_OUT_OF_HOST_MEMORY if it cannot), which
+ * the caller frees with clq_safetensors_writer_destroy (accepts NULL), along with
+ * every copy it holds. Needs no OpenCL device. */
 CLQ_API clq_status clq_safetensors_writer_create(clq_safetensors_writer **out);
-CLQ_API void clq_safetensors_writer_destroy(clq_safetensors_writer *writer); /* accepts NULL */
+CLQ_API void clq_safetensors_writer_destroy(clq_safetensors_writer *writer);
 
 /* Adds a __metadata__ entry (UTF-8 strings; a key given twice is
  * CLQ_ERROR_INVALID_ARGUMENT). */
@@ -463,12 +471,12 @@ typedef struct clq_peft_config {
 
 /* One layer's adapter as the file has it. */
 typedef struct clq_peft_layer {
-    const char *module;                /* the module name in the file, NUL-terminated, owned by the handle */
-    clq_safetensors_tensor a, b;       /* lora_A (rank × K) and lora_B (N × rank) */
+    const char *module;          /* the module name in the file, NUL-terminated, owned by the handle */
+    clq_safetensors_tensor a, b; /* lora_A (rank × K) and lora_B (N × rank) */
     uint32_t rank;
-    uint64_t rows, cols;               /* N and K of the weight it adapts */
-    double alpha;                      /* lora_alpha, or the alpha_pattern entry of the module */
-    float scale;                       /* alpha/rank, or alpha/√rank with use_rslora, computed in double */
+    uint64_t rows, cols; /* N and K of the weight it adapts */
+    double alpha;        /* lora_alpha, or the alpha_pattern entry of the module */
+    float scale;         /* alpha/rank, or alpha/√rank with use_rslora, computed in double */
 } clq_peft_layer;
 
 /* Opens the adapter folder `dir` (the safetensors file is memory-mapped).
@@ -509,7 +517,6 @@ CLQ_API clq_status clq_peft_find_layer(const clq_peft *peft, const char *layer, 
  * clq_lora_create. The caller destroys *out with clq_lora_destroy. */
 CLQ_API clq_status clq_peft_lora_create(clq_context *ctx, const clq_peft *const *adapters, size_t count,
                                         const char *layer, uint64_t rows, uint64_t cols, clq_lora **out);
-
 
 #ifdef __cplusplus
 }
