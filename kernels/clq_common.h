@@ -54,10 +54,9 @@ typedef struct clq_block_q8_0 {
  * Legacy and IQ4_NL blocks hold 32 elements; K-quants and IQ4_XS hold a
  * super-block of CLQ_GGML_QK_K = 256, split into sub-blocks of 16 or 32 that
  * each have a scale quantized against the super-block's fp16 scale(s).
- *
- * A nibble pair byte j of a 32-element run holds element j (low) and j+16
- * (high); the K-quants pair element l with l+32 (4-bit) or spread four
- * elements l, l+32, l+64, l+96 over the bit pairs of one byte (2-bit).
+ * In the 32-element blocks (and iq4_xs's sub-blocks), byte j of qs holds
+ * element j (low nibble) and j+16 (high), as in q4_0; each K-quant's own
+ * packing is given beside its struct.
  */
 #define CLQ_GGML_QK_K 256
 #define CLQ_GGML_K_SCALE_SIZE 12

@@ -121,7 +121,8 @@ static void kscale_put(uint8_t *s, int j, uint8_t sc, uint8_t mn)
     }
 }
 
-/* The signed 6-bit scale of q3_k's sub-block j, 0..63 (clq_common.h). */
+/* The 6-bit scale of q3_k's sub-block j as stored, 0..63; the scale is it − 32
+ * (clq_common.h). */
 static int q3k_scale_get(const uint8_t *s, int j)
 {
     int low = j < 8 ? s[j] & 15 : s[j - 8] >> 4;
