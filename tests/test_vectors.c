@@ -1,7 +1,7 @@
 /* The library against the peers' own vectors (tests/data, made by ggml,
- * bitsandbytes and ONNX Runtime): quantized bytes, scales and dequantized values must match
- * bit for bit, both when clq quantizes the input itself and when it imports
- * the peers' bytes. */
+ * bitsandbytes and ONNX Runtime): quantized bytes, scales and dequantized
+ * values must match bit for bit, both when clq quantizes the input itself
+ * and when it imports the peers' bytes. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
