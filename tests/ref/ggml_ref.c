@@ -142,7 +142,7 @@ static int q3k_scale_get(const uint8_t *s, int j)
  * a candidate replaces the best only with a strictly smaller error (absolute
  * when mad, else squared), and its min (a least-squares min, may be above
  * min(x, 0)) is the offset of the candidates after it. Returns the scale;
- * *neg_min gets −min; l gets the levels.
+ * *neg_min gets −min; l gets the levels. n <= 32.
  */
 static float fit_scale_min(int n, int nmax, const float *x, const float *w, uint8_t *l, float *neg_min,
                            float rmin, float rdelta, int nstep, int mad)
@@ -268,7 +268,7 @@ static float fit_scale_sym(int n, int nmax, const float *x, uint8_t *l)
  * first element of largest magnitude to −nmax, then up to 5 sweeps that
  * move one level at a time to the value its own least-squares fit asks for,
  * keeping a move when it raises (Σwxl)²/Σwl² (weights x²). Levels are
- * stored offset by nmax (0 for an all-zero group, whose scale is 0).
+ * stored offset by nmax (0 for an all-zero group, whose scale is 0). n <= 16.
  */
 static float fit_scale_q3(int n, int nmax, const float *x, uint8_t *lout)
 {
