@@ -224,8 +224,20 @@ static clq_status export_ort(const clq_weight *w, clq_external *dst, const clq_e
     CLQ_FORWARD(clq_download(ctx, w->scales, dst->scales, need->scales_bytes));
     cl_uint rows = (cl_uint)w->desc.rows, nb = (cl_uint)(w->desc.cols / w->desc.block);
     clq_arg args[] = {CLQ_ARG(w->zeros), CLQ_ARG(rows), CLQ_ARG(nb)};
-    return run_and_download(ctx, "clq_device_to_ort_zeros", args, CLQ_NARGS(args), need->zero_points_bytes,
-                            dst->zero_points, need->zero_points_bytes);
+    CLQ_FORWARD(run_and_download(ctx, "clq_device_to_ort_zeros", args, CLQ_NARGS(args),
+                                 need->zero_points_bytes, dst->zero_points, need->zero_points_bytes));
+    /* With an odd number of blocks per row, the high nibble of each row's
+     * last zero-point byte holds no block; ONNX Runtime writes its default
+     * zero point 8 there, so the bytes match its own. Import never reads it. */
+    if (nb % 2 == 1) {
+        unsigned char *zp = dst->zero_points;
+        const size_t row_bytes = (nb + 1) / 2;
+        for (size_t r = 0; r < rows; r++) {
+            unsigned char *last = zp + r * row_bytes + row_bytes - 1;
+            *last = (unsigned char)((*last & 0x0f) | 0x80);
+        }
+    }
+    return CLQ_SUCCESS;
 }
 
 clq_status clq_weight_export(const clq_weight *w, clq_layout layout, clq_external *dst)

@@ -48,6 +48,125 @@ typedef struct clq_block_q8_0 {
 #define CLQ_GGML_Q8_0_BYTES 34
 
 /*
+ * The other ggml block types, byte for byte as GGUF files hold them
+ * (ggml-common.h). Every field is bytes or 16-bit words, so the structs have
+ * no padding in C and in OpenCL C alike; fp16 values are raw bits, as above.
+ * Legacy and IQ4_NL blocks hold 32 elements; K-quants and IQ4_XS hold a
+ * super-block of CLQ_GGML_QK_K = 256, split into sub-blocks of 16 or 32 that
+ * each have a scale quantized against the super-block's fp16 scale(s).
+ * In the 32-element blocks (and iq4_xs's sub-blocks), byte j of qs holds
+ * element j (low nibble) and j+16 (high), as in q4_0; each K-quant's own
+ * packing is given beside its struct.
+ */
+#define CLQ_GGML_QK_K 256
+#define CLQ_GGML_K_SCALE_SIZE 12
+
+/* x = d·q + m, q in 0..15 */
+typedef struct clq_block_q4_1 {
+    CLQ_U16 d, m;
+    CLQ_U8 qs[CLQ_GGML_QK / 2];
+} clq_block_q4_1;
+/* x = d·(q − 16), q in 0..31: low 4 bits in qs as q4_0, bit 4 of element j
+ * in bit j of the little-endian 32-bit word qh */
+typedef struct clq_block_q5_0 {
+    CLQ_U16 d;
+    CLQ_U8 qh[4];
+    CLQ_U8 qs[CLQ_GGML_QK / 2];
+} clq_block_q5_0;
+/* x = d·q + m, q in 0..31, bits as q5_0 */
+typedef struct clq_block_q5_1 {
+    CLQ_U16 d, m;
+    CLQ_U8 qh[4];
+    CLQ_U8 qs[CLQ_GGML_QK / 2];
+} clq_block_q5_1;
+/* 16 sub-blocks of 16: x = d·sc·q − dmin·mn, q in 0..3; scales[j] holds sc
+ * (low nibble) and mn (high) of sub-block j. qs byte 32h+l holds elements
+ * 128h+l+32s in bits 2s..2s+1 (s = 0..3). */
+typedef struct clq_block_q2_k {
+    CLQ_U8 scales[CLQ_GGML_QK_K / 16];
+    CLQ_U8 qs[CLQ_GGML_QK_K / 4];
+    CLQ_U16 d, dmin;
+} clq_block_q2_k;
+/* 16 sub-blocks of 16: x = d·(sc − 32)·(q − 4), q in 0..7: 2 low bits in qs
+ * (as q2_k), the high bit of element e in hmask[e % 32] bit e / 32. The 6-bit
+ * sc of sub-block j: low 4 bits in scales[j % 8] (low nibble for j < 8, high
+ * after), high 2 bits in scales[8 + j % 4] bits 2·(j / 4). */
+typedef struct clq_block_q3_k {
+    CLQ_U8 hmask[CLQ_GGML_QK_K / 8];
+    CLQ_U8 qs[CLQ_GGML_QK_K / 4];
+    CLQ_U8 scales[CLQ_GGML_K_SCALE_SIZE];
+    CLQ_U16 d;
+} clq_block_q3_k;
+/* 8 sub-blocks of 32: x = d·sc·q − dmin·mn, q in 0..15. 6-bit sc and mn of
+ * sub-block j < 4: scales[j] and scales[j+4] (low 6 bits); j >= 4: low 4 bits
+ * in the nibbles of scales[j+4], high 2 bits in the top bits of scales[j−4]
+ * (sc) and scales[j] (mn). qs byte 32h+l: element 64h+l (low), 64h+l+32 (high). */
+typedef struct clq_block_q4_k {
+    CLQ_U16 d, dmin;
+    CLQ_U8 scales[CLQ_GGML_K_SCALE_SIZE];
+    CLQ_U8 qs[CLQ_GGML_QK_K / 2];
+} clq_block_q4_k;
+/* As q4_k with q in 0..31; bit 4 of element 64h+l (+32) in qh[l] bit 2h (2h+1). */
+typedef struct clq_block_q5_k {
+    CLQ_U16 d, dmin;
+    CLQ_U8 scales[CLQ_GGML_K_SCALE_SIZE];
+    CLQ_U8 qh[CLQ_GGML_QK_K / 8];
+    CLQ_U8 qs[CLQ_GGML_QK_K / 2];
+} clq_block_q5_k;
+/* 16 sub-blocks of 16: x = d·sc·(q − 32), q in 0..63, sc int8. In each half
+ * h of 128: ql[64h+l] holds elements 128h+l (low) and +64 (high),
+ * ql[64h+32+l] elements +32 and +96; qh[32h+l] bits 2s..2s+1 hold the top
+ * two bits of element 128h+l+32s. */
+typedef struct clq_block_q6_k {
+    CLQ_U8 ql[CLQ_GGML_QK_K / 2];
+    CLQ_U8 qh[CLQ_GGML_QK_K / 4];
+    CLQ_U8 scales[CLQ_GGML_QK_K / 16]; /* int8 bits */
+    CLQ_U16 d;
+} clq_block_q6_k;
+/* x = d·CLQ_IQ4NL_CODE[q], nibbles as q4_0 */
+typedef struct clq_block_iq4_nl {
+    CLQ_U16 d;
+    CLQ_U8 qs[CLQ_GGML_QK / 2];
+} clq_block_iq4_nl;
+/* 8 sub-blocks of 32: x = d·(ls − 32)·CLQ_IQ4NL_CODE[q]; the 6-bit ls of
+ * sub-block j: low 4 bits in scales_l[j / 2] (nibble j % 2), high 2 bits in
+ * scales_h bits 2j..2j+1. Each sub-block's qs are 16 bytes as in iq4_nl. */
+typedef struct clq_block_iq4_xs {
+    CLQ_U16 d;
+    CLQ_U16 scales_h;
+    CLQ_U8 scales_l[CLQ_GGML_QK_K / 64];
+    CLQ_U8 qs[CLQ_GGML_QK_K / 2];
+} clq_block_iq4_xs;
+#define CLQ_GGML_Q4_1_BYTES 20
+#define CLQ_GGML_Q5_0_BYTES 22
+#define CLQ_GGML_Q5_1_BYTES 24
+#define CLQ_GGML_Q2_K_BYTES 84
+#define CLQ_GGML_Q3_K_BYTES 110
+#define CLQ_GGML_Q4_K_BYTES 144
+#define CLQ_GGML_Q5_K_BYTES 176
+#define CLQ_GGML_Q6_K_BYTES 210
+#define CLQ_GGML_IQ4_NL_BYTES 18
+#define CLQ_GGML_IQ4_XS_BYTES 136
+
+/* IQ4_NL's and IQ4_XS's non-linear code (ggml's kvalues_iq4nl), int8 values
+ * by index 0..15, ascending. */
+#define CLQ_IQ4NL_CODE_VALUES -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113
+
+#ifndef __OPENCL_VERSION__
+/* A struct that drifted from ggml's byte count would misread every GGUF file. */
+_Static_assert(sizeof(clq_block_q4_1) == CLQ_GGML_Q4_1_BYTES, "ggml block_q4_1 is 20 bytes");
+_Static_assert(sizeof(clq_block_q5_0) == CLQ_GGML_Q5_0_BYTES, "ggml block_q5_0 is 22 bytes");
+_Static_assert(sizeof(clq_block_q5_1) == CLQ_GGML_Q5_1_BYTES, "ggml block_q5_1 is 24 bytes");
+_Static_assert(sizeof(clq_block_q2_k) == CLQ_GGML_Q2_K_BYTES, "ggml block_q2_K is 84 bytes");
+_Static_assert(sizeof(clq_block_q3_k) == CLQ_GGML_Q3_K_BYTES, "ggml block_q3_K is 110 bytes");
+_Static_assert(sizeof(clq_block_q4_k) == CLQ_GGML_Q4_K_BYTES, "ggml block_q4_K is 144 bytes");
+_Static_assert(sizeof(clq_block_q5_k) == CLQ_GGML_Q5_K_BYTES, "ggml block_q5_K is 176 bytes");
+_Static_assert(sizeof(clq_block_q6_k) == CLQ_GGML_Q6_K_BYTES, "ggml block_q6_K is 210 bytes");
+_Static_assert(sizeof(clq_block_iq4_nl) == CLQ_GGML_IQ4_NL_BYTES, "ggml block_iq4_nl is 18 bytes");
+_Static_assert(sizeof(clq_block_iq4_xs) == CLQ_GGML_IQ4_XS_BYTES, "ggml block_iq4_xs is 136 bytes");
+#endif
+
+/*
  * clq's device layout ("row tiles"), version 2. For an N×K weight with block
  * B and nb = K/B blocks per row, blocks numbered g = row·nb + j:
  *   quants: rows in tiles of CLQ_TILE_ROWS (16); N is padded to whole tiles

@@ -98,6 +98,46 @@ Test(layouts, bnb_nf4_double_quant_bytes) { arbitrary_bytes(CLQ_FORMAT_NF4, CLQ_
 /* 4 blocks per row: zero points fill whole bytes, so every nibble returns. */
 Test(layouts, ort_every_nibble) { arbitrary_bytes(CLQ_FORMAT_Q4Z, CLQ_LAYOUT_ORT, 0); }
 
+/* An odd number of blocks per row: the high nibble of each row's last
+ * zero-point byte belongs to no block. Import ignores whatever it holds,
+ * and export writes ONNX Runtime's 8 there. */
+Test(layouts, ort_padding_nibble)
+{
+    clq_weight_desc d = {CLQ_FORMAT_Q4Z, 32, 4, 96, 0}; /* 3 blocks per row: 2 zero-point bytes */
+    clq_external e, out;
+    test_alloc_external(&d, CLQ_LAYOUT_ORT, &e);
+    test_alloc_external(&d, CLQ_LAYOUT_ORT, &out);
+    cr_assert_eq(e.zero_points_bytes, 8);
+    unsigned char *data = e.data, *z = e.zero_points;
+    for (size_t i = 0; i < e.data_bytes; i++)
+        data[i] = (unsigned char)(i * 29 + 3);
+    float *s = e.scales;
+    for (size_t i = 0; i < e.scales_bytes / 4; i++)
+        s[i] = 0.125f * (float)(i + 1);
+    /* byte 2r: blocks 0 and 1 of row r; byte 2r+1: block 2 (low), padding 0 */
+    for (size_t i = 0; i < e.zero_points_bytes; i++)
+        z[i] = (unsigned char)(i % 2 == 0 ? 0x3a + i : 0x05 + i);
+    float y[4 * 96], y_padded[4 * 96];
+    clq_weight *w = NULL;
+    TEST_OK(clq_weight_import(test_context(), &d, CLQ_LAYOUT_ORT, &e, &w));
+    TEST_OK(clq_weight_dequantize_host(w, CLQ_DTYPE_F32, y, sizeof y));
+    TEST_OK(clq_weight_export(w, CLQ_LAYOUT_ORT, &out));
+    const unsigned char *oz = out.zero_points;
+    for (size_t i = 0; i < e.zero_points_bytes; i++)
+        cr_assert_eq(oz[i], i % 2 == 0 ? z[i] : (unsigned)((z[i] & 0x0f) | 0x80),
+                     "zero-point byte %zu: 0x%02x", i, oz[i]);
+    clq_weight_destroy(w);
+    /* Padding 15 instead of 0: the same weight. */
+    for (size_t i = 1; i < e.zero_points_bytes; i += 2)
+        z[i] = (unsigned char)((z[i] & 0x0f) | 0xf0);
+    TEST_OK(clq_weight_import(test_context(), &d, CLQ_LAYOUT_ORT, &e, &w));
+    TEST_OK(clq_weight_dequantize_host(w, CLQ_DTYPE_F32, y_padded, sizeof y_padded));
+    cr_assert_eq(test_first_diff(y, y_padded, sizeof y), -1, "the padding nibble changed the weight");
+    clq_weight_destroy(w);
+    ref_external_free(&e);
+    ref_external_free(&out);
+}
+
 /* Q4Z without zero points: ONNX Runtime's default of 8. */
 Test(layouts, ort_default_zero_point)
 {

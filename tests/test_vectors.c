@@ -1,7 +1,7 @@
-/* The library against the peers' own vectors (tests/data, made by ggml and
- * bitsandbytes): quantized bytes, scales and dequantized values must match
- * bit for bit, both when clq quantizes the input itself and when it imports
- * the peers' bytes. */
+/* The library against the peers' own vectors (tests/data, made by ggml,
+ * bitsandbytes and ONNX Runtime): quantized bytes, scales and dequantized
+ * values must match bit for bit, both when clq quantizes the input itself
+ * and when it imports the peers' bytes. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +103,13 @@ VECTOR_TEST(bnb_fp4_b128, "bnb-fp4-b128")
 VECTOR_TEST(bnb_fp4_b256, "bnb-fp4-b256")
 VECTOR_TEST(bnb_fp4_b64_dq, "bnb-fp4-b64-dq")
 VECTOR_TEST(bnb_dynamic8_b256, "bnb-dynamic8-b256")
+VECTOR_TEST(ort_q4z_b16, "ort-q4z-b16")
+VECTOR_TEST(ort_q4z_b32, "ort-q4z-b32")
+VECTOR_TEST(ort_q4z_b64, "ort-q4z-b64")
+VECTOR_TEST(ort_q4z_b128, "ort-q4z-b128")
+/* One block per row: each row's zero-point byte has ORT's 8 in its unused
+ * high nibble, which export must write and import must not read. */
+VECTOR_TEST(ort_q4z_b256, "ort-q4z-b256")
 
 /* The dynamic code compiled into clq is the one bitsandbytes uses. */
 Test(vectors, dynamic_code_matches_bitsandbytes)

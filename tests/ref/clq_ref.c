@@ -563,7 +563,8 @@ static int pack_bnb(const ref_quant *r, clq_external *e)
 }
 
 /* ONNX Runtime MatMulNBits: B is [N, K/block, block/2], element 2i LOW;
- * zero points two per byte, low first, each row starting on a new byte. */
+ * zero points two per byte, low first, each row starting on a new byte
+ * (an odd count leaves the last high nibble unused: 8, as ORT writes it). */
 static int pack_ort(const ref_quant *r, clq_external *e)
 {
     if (r->desc.format != CLQ_FORMAT_Q4Z || r->desc.block % 2 != 0)
@@ -584,6 +585,8 @@ static int pack_ort(const ref_quant *r, clq_external *e)
             const uint8_t z = r->zero[row * bpr + j] & 0x0fu;
             zp[row * zbytes + j / 2] |= (uint8_t)(j % 2 == 0 ? z : z << 4);
         }
+        if (bpr % 2 == 1) /* the unused high nibble: ORT writes its default zero point */
+            zp[row * zbytes + zbytes - 1] |= 0x80u;
     }
     return 0;
 }
