@@ -247,6 +247,16 @@ CLQ_API clq_status clq_tuning_save(const clq_context *ctx, const char *params, c
  * on this device now rather than at first use. Optional. */
 CLQ_API clq_status clq_context_warm_up(clq_context *ctx);
 
+/* Whether the on-disk program cache is in use. ON: programs are loaded from
+ * and stored in the cache directory. OFF: turned off (options->program_cache,
+ * CLQ_PROGRAM_CACHE=0) or no directory is known. REFUSED: the directory is
+ * not a directory owned by this user that group and others cannot write (or
+ * could not be created), so programs are built from source; `why` (if not
+ * NULL) receives the reason, truncated to `len`. Checked at context creation
+ * and before each use. Thread-safe. */
+typedef enum clq_cache_state { CLQ_CACHE_ON = 0, CLQ_CACHE_OFF = 1, CLQ_CACHE_REFUSED = 2 } clq_cache_state;
+CLQ_API clq_cache_state clq_context_cache_state(const clq_context *ctx, char *why, size_t len);
+
 /* ------------------------------------------------------------------------ */
 /* Quantized weights                                                         */
 /* ------------------------------------------------------------------------ */
