@@ -71,7 +71,7 @@ extern "C" {
     X(ERROR_NULL_POINTER, -2002, "a required pointer or handle is NULL")           \
     X(ERROR_UNSUPPORTED_FORMAT, -2003, "unsupported format")                       \
     X(ERROR_UNSUPPORTED_BLOCK, -2004, "unsupported block size for this format")    \
-    X(ERROR_SHAPE, -2005, "shape mismatch (K must be a multiple of the block)")    \
+    X(ERROR_SHAPE, -2005, "invalid or mismatched shape")                           \
     X(ERROR_BUFFER_TOO_SMALL, -2006, "buffer too small")                           \
     X(ERROR_NONFINITE_INPUT, -2007, "input contains NaN or Inf")                   \
     X(ERROR_UNSUPPORTED_LAYOUT, -2008, "layout not available for this format")     \

@@ -406,3 +406,16 @@ Test(files, output_refuses_to_break_a_hard_link)
     cr_assert(sa.st_ino == sb.st_ino && sa.st_size == 3, "the link was broken or the file changed");
     assert_only("a.safetensors", "b.safetensors");
 }
+
+/* ---- status texts ------------------------------------------------------------------------ */
+
+/* A zero dimension is a shape error; the status's text must not name
+ * another rule. */
+Test(files, zero_rows_status_text_fits)
+{
+    clq_weight_desc d = {CLQ_FORMAT_Q4, 32, 0, 64, 0};
+    cr_assert_eq(clq_weight_desc_check(&d), CLQ_ERROR_SHAPE);
+    cr_assert(strstr(clq_last_error(), "rows and cols must be positive"), "%s", clq_last_error());
+    cr_assert_null(strstr(clq_status_string(CLQ_ERROR_SHAPE), "multiple of the block"), "%s",
+                   clq_status_string(CLQ_ERROR_SHAPE));
+}
