@@ -36,8 +36,8 @@ static clq_status choose_cache_dir(const clq_context_options *o, clq_context *ct
         ctx->cache_enabled = false; /* nowhere sensible to write */
     int n = base ? snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s%s", base, suffix) : 0;
     if (n < 0 || (size_t)n >= sizeof ctx->cache_dir)
-        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "the cache directory (from %s) is longer than %zu bytes", from,
-                        sizeof ctx->cache_dir - 1);
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "the cache directory (from %s) is longer than %zu bytes",
+                        from, sizeof ctx->cache_dir - 1);
     clq_cache_dir_usable(ctx, false);
     return CLQ_SUCCESS;
 }

@@ -86,15 +86,17 @@ clq_status clq_file_check_replace(const char *path, bool *exists, mode_t *mode)
         return CLQ_FAIL(CLQ_ERROR_IO, "%s: cannot stat: %s", path, strerror(errno));
     }
     if (!S_ISREG(st.st_mode))
-        return CLQ_FAIL(CLQ_ERROR_IO, "%s exists and is not a regular file (%s); refusing to replace it", path,
-                        S_ISDIR(st.st_mode)   ? "a directory"
-                        : S_ISLNK(st.st_mode) ? "a symbolic link"
+        return CLQ_FAIL(CLQ_ERROR_IO, "%s exists and is not a regular file (%s); refusing to replace it",
+                        path,
+                        S_ISDIR(st.st_mode)    ? "a directory"
+                        : S_ISLNK(st.st_mode)  ? "a symbolic link"
                         : S_ISFIFO(st.st_mode) ? "a FIFO"
                                                : "a device or socket");
     if (st.st_nlink > 1)
-        return CLQ_FAIL(CLQ_ERROR_IO,
-                        "%s has %llu hard links; replacing it would break them (remove it or write elsewhere)",
-                        path, (unsigned long long)st.st_nlink);
+        return CLQ_FAIL(
+            CLQ_ERROR_IO,
+            "%s has %llu hard links; replacing it would break them (remove it or write elsewhere)", path,
+            (unsigned long long)st.st_nlink);
     *exists = true;
     *mode = st.st_mode & 07777;
     return CLQ_SUCCESS;
@@ -109,7 +111,8 @@ clq_status clq_out_open(clq_out *o, const char *path)
     CLQ_FORWARD(clq_file_check_replace(path, &exists, &mode));
     int fd = clq_file_create_temp(path, 0666, &o->tmp);
     if (fd < 0)
-        return CLQ_FAIL(CLQ_ERROR_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+        return CLQ_FAIL(CLQ_ERROR_IO, "%s: cannot create a temporary file beside it: %s", path,
+                        strerror(errno));
     /* A new file gets 0666 less the umask (from open); a replaced one keeps
      * its own bits. */
     if ((exists && fchmod(fd, mode) != 0) || !(o->file = fdopen(fd, "wb"))) {

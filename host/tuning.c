@@ -110,7 +110,8 @@ clq_status clq_tuning_save(const clq_context *ctx, const char *params, const cha
     int fd = clq_file_create_temp(path, 0666, &tmp);
     FILE *f = fd >= 0 && (!exists || fchmod(fd, mode) == 0) ? fdopen(fd, "w") : NULL;
     if (!f) {
-        int status = CLQ_FAIL(CLQ_ERROR_IO, "cannot write a temporary file beside %s: %s", path, strerror(errno));
+        int status =
+            CLQ_FAIL(CLQ_ERROR_IO, "cannot write a temporary file beside %s: %s", path, strerror(errno));
         if (fd >= 0) {
             close(fd);
             remove(tmp);

@@ -53,11 +53,17 @@ static void remove_tree(const char *path)
     }
 }
 
-static void remove_dir(void) { remove_tree(dir); }
+static void remove_dir(void)
+{
+    remove_tree(dir);
+}
 
 TestSuite(files, .init = make_dir, .fini = remove_dir, .timeout = 600);
 
-static void path_in(char *out, size_t len, const char *name) { snprintf(out, len, "%s/%s", dir, name); }
+static void path_in(char *out, size_t len, const char *name)
+{
+    snprintf(out, len, "%s/%s", dir, name);
+}
 
 /* Entries of a cache folder (full paths), sorted; returns how many. */
 static int list_entries(const char *cache, char out[][512], int max)
@@ -345,7 +351,8 @@ Test(files, output_keeps_the_mode_it_replaces)
     cr_assert_eq(chmod(path, 0600), 0);
     TEST_OK(write_safetensors(path));
     cr_assert_eq(stat(path, &st), 0);
-    cr_assert_eq(st.st_mode & 0777, 0600, "mode %o after replacing a 0600 file", (unsigned)(st.st_mode & 0777));
+    cr_assert_eq(st.st_mode & 0777, 0600, "mode %o after replacing a 0600 file",
+                 (unsigned)(st.st_mode & 0777));
 
     /* The tuning file the same way. */
     char tuning[128], params[512];

@@ -62,7 +62,10 @@ static void remove_tree(const char *path)
     }
 }
 
-static void remove_root(void) { remove_tree(root); }
+static void remove_root(void)
+{
+    remove_tree(root);
+}
 
 TestSuite(tool_files, .init = make_root, .fini = remove_root, .timeout = 600);
 
@@ -76,7 +79,7 @@ static const char *in_root(const char *name)
 }
 
 typedef struct limits {
-    rlim_t file_size; /* RLIMIT_FSIZE, 0: none */
+    rlim_t file_size;     /* RLIMIT_FSIZE, 0: none */
     rlim_t address_space; /* RLIMIT_AS, 0: none */
 } limits;
 
@@ -179,8 +182,8 @@ Test(tool_files, failed_quantize_leaves_the_old_folder_whole)
 {
     char err[4096], path[600], keep[600];
     const char *w = in_root("W"), *input = NF4_DIR "/input.f32";
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64",
-                          "--rows", "64", "--cols", "256", input, w, NULL),
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "quantize", "--format", "nf4", "--layout", "bnb", "--block",
+                          "64", "--rows", "64", "--cols", "256", input, w, NULL),
                  0, "%s", err);
     static const char *const files[] = {"meta.txt", "packed.u8", "absmax.f32"};
     const char *saved = in_root("saved");
@@ -193,8 +196,8 @@ Test(tool_files, failed_quantize_leaves_the_old_folder_whole)
     /* fp4 into the same W, on a "disk" that fills up after 16 KiB per file:
      * packed.u8 (8 KiB) and absmax.f32 fit, input.f32 (64 KiB) does not. */
     limits lim = {16384, 0};
-    int rc = run_tool(&lim, err, sizeof err, "quantize", "--format", "fp4", "--layout", "bnb", "--block", "64",
-                      "--rows", "64", "--cols", "256", input, w, NULL);
+    int rc = run_tool(&lim, err, sizeof err, "quantize", "--format", "fp4", "--layout", "bnb", "--block",
+                      "64", "--rows", "64", "--cols", "256", input, w, NULL);
     cr_assert_neq(rc, 0, "the write past the limit must fail: %s", err);
     for (size_t i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/%s", w, files[i]);
@@ -209,8 +212,8 @@ Test(tool_files, failed_quantize_leaves_the_old_folder_whole)
 
     /* Without the limit the fp4 folder replaces it, mode kept. */
     cr_assert_eq(chmod(w, 0750), 0);
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "quantize", "--format", "fp4", "--layout", "bnb", "--block", "64",
-                          "--rows", "64", "--cols", "256", input, w, NULL),
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "quantize", "--format", "fp4", "--layout", "bnb", "--block",
+                          "64", "--rows", "64", "--cols", "256", input, w, NULL),
                  0, "%s", err);
     clq_folder f;
     cr_assert_eq(clq_folder_read(w, &f, err, sizeof err), CLQ_SUCCESS, "%s", err);
@@ -297,8 +300,8 @@ Test(tool_files, fifos_are_refused_at_once)
     cr_assert(strstr(err, "not a regular file"), "%s", err);
     cr_assert_neq(run_tool(NULL, err, sizeof err, "inspect", x, NULL), 0);
     cr_assert(strstr(err, "not a regular file"), "%s", err);
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64",
-                          "--rows", "64", "--cols", "256", x, in_root("q"), NULL),
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "quantize", "--format", "nf4", "--layout", "bnb", "--block",
+                          "64", "--rows", "64", "--cols", "256", x, in_root("q"), NULL),
                  1, "%s", err);
     cr_assert(strstr(err, "not a regular file"), "%s", err);
 }
@@ -314,7 +317,8 @@ Test(tool_files, outputs_keep_their_mode_and_refuse_special_files)
     cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", NF4_DIR, out, NULL), 0, "%s", err);
     struct stat st;
     cr_assert_eq(stat(out, &st), 0);
-    cr_assert_eq(st.st_mode & 0777, 0600, "mode %o after replacing a 0600 file", (unsigned)(st.st_mode & 0777));
+    cr_assert_eq(st.st_mode & 0777, 0600, "mode %o after replacing a 0600 file",
+                 (unsigned)(st.st_mode & 0777));
     cr_assert(same_file(out, NF4_DIR "/dequant.f32"));
 
     const char *fifo = in_root("out.fifo");
@@ -326,8 +330,8 @@ Test(tool_files, outputs_keep_their_mode_and_refuse_special_files)
     const char *link_a = in_root("a.f32"), *link_b = in_root("b.f32");
     cr_assert_eq(clq_write_file(link_a, "old", 3), 0);
     cr_assert_eq(link(link_a, link_b), 0);
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "matmul", "--weight", NF4_DIR, "--input", NF4_DIR "/input.f32",
-                          "--rows", "64", link_a, NULL),
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "matmul", "--weight", NF4_DIR, "--input",
+                          NF4_DIR "/input.f32", "--rows", "64", link_a, NULL),
                  1, "%s", err);
     cr_assert(strstr(err, "hard links"), "%s", err);
     struct stat sb;

@@ -165,7 +165,8 @@ static void *read_exact(const char *path, size_t want, const char *what)
     void *data = NULL;
     int rc = clq_read_file_exact(path, want, &data, &size);
     if (rc < 0)
-        tool_error(NAME, "cannot read '%s': %s", path, errno == EINVAL ? "not a regular file" : strerror(errno));
+        tool_error(NAME, "cannot read '%s': %s", path,
+                   errno == EINVAL ? "not a regular file" : strerror(errno));
     else if (rc > 0)
         tool_error(NAME, "'%s' has %zu bytes, expected %zu (%s)", path, size, want, what);
     return rc == 0 ? data : NULL;

@@ -125,7 +125,8 @@ static float *read_input(const char *path, const clq_weight_desc *desc)
     void *input = NULL;
     int rc = clq_read_file_exact(path, want, &input, &size);
     if (rc < 0)
-        tool_error(NAME, "cannot read '%s': %s", path, errno == EINVAL ? "not a regular file" : strerror(errno));
+        tool_error(NAME, "cannot read '%s': %s", path,
+                   errno == EINVAL ? "not a regular file" : strerror(errno));
     else if (rc > 0)
         tool_error(NAME, "'%s' has %zu bytes, but %llu x %llu fp32 needs %zu", path, size,
                    (unsigned long long)desc->rows, (unsigned long long)desc->cols, want);

@@ -171,8 +171,9 @@ int clq_output_check(const char *path, char *why, size_t len)
         return -1;
     }
     if (st.st_nlink > 1) {
-        snprintf(why, len, "%s has %llu hard links; replacing it would break them (remove it or write elsewhere)",
-                 path, (unsigned long long)st.st_nlink);
+        snprintf(why, len,
+                 "%s has %llu hard links; replacing it would break them (remove it or write elsewhere)", path,
+                 (unsigned long long)st.st_nlink);
         return -1;
     }
     return 0;
@@ -387,10 +388,11 @@ static clq_status meta_parse(char *text, const char *path, meta *m, char *err, s
         const char *key = trim(s);
         for (int i = 0; i < nkeys; i++)
             if (strcmp(keys[i], key) == 0)
-                return fail(err, errlen, CLQ_ERROR_BAD_DATA, "%s:%d: key '%s' repeats line %d", path, line, key,
-                            key_line[i]);
+                return fail(err, errlen, CLQ_ERROR_BAD_DATA, "%s:%d: key '%s' repeats line %d", path, line,
+                            key, key_line[i]);
         if (nkeys == META_MAX_KEYS)
-            return fail(err, errlen, CLQ_ERROR_BAD_DATA, "%s:%d: more than %d keys", path, line, META_MAX_KEYS);
+            return fail(err, errlen, CLQ_ERROR_BAD_DATA, "%s:%d: more than %d keys", path, line,
+                        META_MAX_KEYS);
         key_line[nkeys] = line;
         keys[nkeys++] = key;
         clq_status st = meta_key(m, key, trim(eq + 1), path, line, err, errlen);
@@ -707,9 +709,9 @@ void clq_folder_free(clq_folder *folder)
  * holding anything else is not replaced (it is not a folder, or holds
  * someone's other files). */
 static const char *const folder_file_names[] = {
-    "meta.txt",   "quant.bin",         "packed.u8",       "quant.u8", "absmax.f32", "absmax.u8",   "scales.f32",
-    "code.f32",   "zero_points.u8",    "nested_absmax.f32", "nested_code.f32", "offset.f32", "input.f32",
-    "dequant.f32",
+    "meta.txt",        "quant.bin",  "packed.u8", "quant.u8",       "absmax.f32",
+    "absmax.u8",       "scales.f32", "code.f32",  "zero_points.u8", "nested_absmax.f32",
+    "nested_code.f32", "offset.f32", "input.f32", "dequant.f32",
 };
 
 static int is_folder_file(const char *name)
@@ -720,18 +722,19 @@ static int is_folder_file(const char *name)
     return 0;
 }
 
-/* NULL if `dir` holds only folder files, else the first other name (in a
- * static buffer). */
-static const char *foreign_entry(const char *dir)
+/* 0 if `dir` holds only folder files; 1 with the first other name in
+ * `name`; -1 with errno set if it cannot be read. */
+static int foreign_entry(const char *dir, char *name, size_t len)
 {
-    static char name[256];
     DIR *d = opendir(dir);
     if (!d)
-        return strerror(errno);
-    const char *found = NULL;
+        return -1;
+    int found = 0;
     for (struct dirent *e; !found && (e = readdir(d));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_folder_file(e->d_name))
-            found = (snprintf(name, sizeof name, "%s", e->d_name), name);
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_folder_file(e->d_name)) {
+            snprintf(name, len, "%s", e->d_name);
+            found = 1;
+        }
     closedir(d);
     return found;
 }
@@ -770,7 +773,8 @@ static clq_status write_new_file(const char *dir, const char *name, const void *
     int ok = fd >= 0 && write_all(fd, data, bytes) == 0 && fsync(fd) == 0;
     int e = errno;
     ok = (fd >= 0 && close(fd) == 0) && ok;
-    clq_status st = ok ? CLQ_SUCCESS : fail(err, errlen, CLQ_ERROR_IO, "%s: cannot write: %s", path, strerror(e));
+    clq_status st =
+        ok ? CLQ_SUCCESS : fail(err, errlen, CLQ_ERROR_IO, "%s: cannot write: %s", path, strerror(e));
     free(path);
     return st;
 }
@@ -876,8 +880,39 @@ static int make_parent(const char *dir)
     return rc;
 }
 
-static clq_status write_folder_files(const char *dir, const clq_folder *folder, const file_spec *files, char *err,
-                                     size_t errlen)
+/* Whether the folder `target` may be written: absent (its parent is then
+ * created), or a directory holding only folder files (*old its status). */
+static clq_status check_target(const char *target, struct stat *old, int *exists, char *err, size_t errlen)
+{
+    *exists = lstat(target, old) == 0;
+    char other[256];
+    int foreign = *exists && S_ISDIR(old->st_mode) ? foreign_entry(target, other, sizeof other) : 0;
+    if (*exists && !S_ISDIR(old->st_mode))
+        return fail(err, errlen, CLQ_ERROR_IO, "%s exists and is not a directory; refusing to replace it",
+                    target);
+    if (foreign < 0)
+        return fail(err, errlen, CLQ_ERROR_IO, "%s: cannot list it: %s", target, strerror(errno));
+    if (foreign > 0)
+        return fail(err, errlen, CLQ_ERROR_IO,
+                    "%s holds '%s', which is not a folder file; refusing to replace it", target, other);
+    if (!*exists && make_parent(target) != 0)
+        return fail(err, errlen, CLQ_ERROR_IO, "%s: cannot create its parent directory: %s", target,
+                    strerror(errno));
+    return CLQ_SUCCESS;
+}
+
+/* Makes a rename inside the directory holding `path` durable. */
+static void sync_parent(const char *path)
+{
+    char *parent = strdup(path), *slash = parent ? strrchr(parent, '/') : NULL;
+    if (slash)
+        *(slash == parent ? slash + 1 : slash) = '\0';
+    sync_dir(slash ? parent : ".");
+    free(parent);
+}
+
+static clq_status write_folder_files(const char *dir, const clq_folder *folder, const file_spec *files,
+                                     char *err, size_t errlen)
 {
     clq_status st = CLQ_SUCCESS;
     for (int a = 0; a < A_COUNT && st == CLQ_SUCCESS; a++) {
@@ -922,18 +957,12 @@ clq_status clq_folder_write(const char *dir, const clq_folder *folder, char *err
     if (!target)
         return fail(err, errlen, CLQ_ERROR_OUT_OF_HOST_MEMORY, "out of memory");
     struct stat old;
-    int exists = lstat(target, &old) == 0;
-    const char *other = NULL;
-    if (exists && !S_ISDIR(old.st_mode))
-        st = fail(err, errlen, CLQ_ERROR_IO, "%s exists and is not a directory; refusing to replace it", target);
-    else if (exists && (other = foreign_entry(target)) != NULL)
-        st = fail(err, errlen, CLQ_ERROR_IO, "%s holds '%s', which is not a folder file; refusing to replace it",
-                  target, other);
-    else if (make_parent(target) != 0)
-        st = fail(err, errlen, CLQ_ERROR_IO, "%s: cannot create its parent directory: %s", target, strerror(errno));
+    int exists = 0;
+    st = check_target(target, &old, &exists, err, errlen);
     char *fresh = st == CLQ_SUCCESS ? make_temp_dir(target, ".tmp-") : NULL;
     if (st == CLQ_SUCCESS && !fresh)
-        st = fail(err, errlen, CLQ_ERROR_IO, "%s: cannot create a folder beside it: %s", target, strerror(errno));
+        st = fail(err, errlen, CLQ_ERROR_IO, "%s: cannot create a folder beside it: %s", target,
+                  strerror(errno));
     /* A replaced folder keeps its permissions; a new one gets the umask's. */
     if (fresh && chmod(fresh, exists ? old.st_mode & 07777 : default_mode(0777)) != 0)
         st = fail(err, errlen, CLQ_ERROR_IO, "%s: %s", fresh, strerror(errno));
@@ -945,15 +974,10 @@ clq_status clq_folder_write(const char *dir, const clq_folder *folder, char *err
             st = fail(err, errlen, CLQ_ERROR_IO, "%s: cannot move the new folder into place: %s", target,
                       strerror(errno));
     }
-    if (st == CLQ_SUCCESS) {
-        char *parent = strdup(target), *slash = parent ? strrchr(parent, '/') : NULL;
-        if (slash)
-            *(slash == parent ? slash + 1 : slash) = '\0';
-        sync_dir(slash ? parent : ".");
-        free(parent);
-    } else if (fresh) {
+    if (st == CLQ_SUCCESS)
+        sync_parent(target);
+    else if (fresh)
         remove_folder(fresh);
-    }
     free(fresh);
     free(target);
     return st;
