@@ -1,10 +1,13 @@
 /* clq_bench_main: options, devices, one sweep per device, then the files. */
+#define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "devices.h"
 #include "options.h"
@@ -56,20 +59,83 @@ static int plan_all(const bench_options *o, const bench_device *devs, int n, dev
     return 0;
 }
 
-/* Output paths are checked before the sweep, which may run for hours, not
- * after it: the files are created (empty) and the chart folder made. */
+int bench_output_check(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        const char *refusal = !S_ISREG(st.st_mode) ? "it is not a regular file"
+                              : st.st_nlink > 1    ? "it has other hard links, which a rename would break"
+                              : access(path, W_OK) != 0 ? strerror(errno)
+                                                        : NULL;
+        if (refusal)
+            fprintf(stderr, "clq bench: refusing to replace %s: %s\n", path, refusal);
+        return refusal ? -1 : 0;
+    }
+    if (errno != ENOENT) {
+        fprintf(stderr, "clq bench: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    int ok = dir && access(slash ? dir : ".", W_OK | X_OK) == 0;
+    if (!ok)
+        fprintf(stderr, "clq bench: cannot write %s: %s\n", path, strerror(errno));
+    free(dir);
+    return ok ? 0 : -1;
+}
+
+FILE *bench_output_open(const char *path, char **tmp)
+{
+    if (bench_output_check(path) != 0)
+        return NULL;
+    struct stat st;
+    mode_t mask = umask(022);
+    umask(mask);
+    mode_t mode = lstat(path, &st) == 0 ? st.st_mode & 07777 : 0666 & ~mask;
+    size_t n = strlen(path) + sizeof ".tmp.XXXXXX";
+    int fd = -1;
+    if ((*tmp = malloc(n)) != NULL) {
+        snprintf(*tmp, n, "%s.tmp.XXXXXX", path);
+        fd = mkstemp(*tmp);
+    }
+    FILE *f = fd >= 0 && fchmod(fd, mode) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "clq bench: cannot write %s: %s\n", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(*tmp);
+        }
+        free(*tmp);
+        *tmp = NULL;
+    }
+    return f;
+}
+
+int bench_output_close(FILE *f, const char *path, char *tmp, int ok)
+{
+    ok = fclose(f) == 0 && ok;
+    if (!ok)
+        fprintf(stderr, "clq bench: writing %s failed\n", path);
+    else if (bench_output_check(path) != 0)
+        ok = 0;
+    else if (rename(tmp, path) != 0) {
+        fprintf(stderr, "clq bench: cannot rename %s to %s: %s\n", tmp, path, strerror(errno));
+        ok = 0;
+    }
+    if (!ok)
+        unlink(tmp);
+    free(tmp);
+    return ok ? 0 : -1;
+}
+
+/* Output paths are checked before the devices are opened and the sweep,
+ * which may run for hours, is started; nothing is written to them until
+ * the end, so a run that fails early leaves an old file as it was. */
 static int check_outputs(const bench_options *o)
 {
-    const char *files[] = {o->csv, o->json};
-    for (int i = 0; i < 2; i++) {
-        FILE *f = files[i] ? fopen(files[i], "w") : NULL;
-        if (files[i] && !f) {
-            fprintf(stderr, "clq bench: cannot write %s: %s\n", files[i], strerror(errno));
-            return -1;
-        }
-        if (f)
-            fclose(f);
-    }
+    if ((o->csv && bench_output_check(o->csv) != 0) || (o->json && bench_output_check(o->json) != 0))
+        return -1;
     if (o->plot && bench_make_dirs(o->plot) != 0) {
         fprintf(stderr, "clq bench: cannot create %s: %s\n", o->plot, strerror(errno));
         return -1;

@@ -34,6 +34,16 @@ void bench_table_row(bench_table *t, const bench_record *r, double fp32_us);
 
 /* ---- files ----------------------------------------------------------------------- */
 
+/* Output files are checked before the sweep (bench_output_check: absent in
+ * a writable directory, or a regular file with one link, never touched
+ * then), written under a temporary name beside the target
+ * (bench_output_open) and renamed over it only when complete
+ * (bench_output_close), keeping the replaced file's permission bits. Each
+ * returns 0 (or the file), or -1 (NULL) after printing a one-line reason. */
+int bench_output_check(const char *path);
+FILE *bench_output_open(const char *path, char **tmp);
+int bench_output_close(FILE *f, const char *path, char *tmp, int ok);
+
 /* Each returns 0, or -1 after printing a one-line reason on stderr. */
 int bench_write_csv(const char *path, const bench_results *res);
 int bench_write_json(const char *path, const bench_options *o, const bench_device *devices, int n_devices,

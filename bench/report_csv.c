@@ -1,7 +1,6 @@
 /* CSV output (see report.h): RFC 4180, one header line, one line per
  * record, the columns of record.h. Written by hand: a field is quoted when
  * it holds a comma, a quote or a line break, and quotes are doubled. */
-#include <errno.h>
 #include <string.h>
 
 #include "report.h"
@@ -42,11 +41,10 @@ static void put_value(FILE *f, bench_value v)
 
 int bench_write_csv(const char *path, const bench_results *res)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "clq bench: cannot write %s: %s\n", path, strerror(errno));
+    char *tmp = NULL;
+    FILE *f = bench_output_open(path, &tmp);
+    if (!f)
         return -1;
-    }
     size_t nf = bench_field_count();
     for (size_t i = 0; i < nf; i++)
         fprintf(f, "%s%s", i ? "," : "", bench_field_name(i));
@@ -59,10 +57,5 @@ int bench_write_csv(const char *path, const bench_results *res)
         }
         fputc('\n', f);
     }
-    int failed = ferror(f);
-    if (fclose(f) != 0 || failed) {
-        fprintf(stderr, "clq bench: writing %s failed\n", path);
-        return -1;
-    }
-    return 0;
+    return bench_output_close(f, path, tmp, !ferror(f));
 }

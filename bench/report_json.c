@@ -68,10 +68,14 @@ int bench_write_json(const char *path, const bench_options *o, const bench_devic
         json_object_set_new(root, "method", method_json(o));
         json_object_set(root, "devices", devs);
         json_object_set(root, "records", recs);
-        status = json_dump_file(root, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+        char *tmp = NULL;
+        FILE *f = bench_output_open(path, &tmp);
+        status = f ? json_dumpf(root, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : -1;
+        if (f)
+            status = bench_output_close(f, path, tmp, status == 0);
+    } else {
+        fprintf(stderr, "clq bench: writing %s failed: out of memory\n", path);
     }
-    if (status != 0)
-        fprintf(stderr, "clq bench: writing %s failed\n", path);
     json_decref(devs);
     json_decref(recs);
     json_decref(root);

@@ -12,9 +12,18 @@
  * binary. Entries are written to a temporary file and renamed into place, so
  * readers never see half an entry; a truncated, corrupt or stale entry fails
  * the checks and is rebuilt and overwritten, never passed to the driver.
+ *
+ * The checks cannot tell a forged entry from a real one: the key and the
+ * hash are computable by anyone. What keeps another user's binary out of
+ * this process is the directory: it is used only when it is a directory
+ * owned by this user that neither group nor others can write (the rule ssh
+ * applies to ~/.ssh); it is created 0700. Otherwise the context builds from
+ * source and says why (clq_context_cache_state). An entry that is not a
+ * regular file (a directory, a FIFO) counts as absent.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <stdatomic.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,32 +76,11 @@ static uint64_t get_u64(const unsigned char *p)
     return v;
 }
 
-unsigned char *clq_file_slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = NULL;
-    long end = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        end = ftell(f);
-    if (end >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)end + 1)) != NULL) {
-        if (fread(buf, 1, (size_t)end, f) != (size_t)end) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf[end] = '\0'; /* text readers may treat it as a string */
-        }
-    }
-    fclose(f);
-    *size = (size_t)end;
-    return buf;
-}
-
 bool clq_cache_load(const clq_cache_key *key, unsigned char **binary, size_t *size)
 {
     size_t n = 0;
-    unsigned char *buf = clq_file_slurp(key->file, &n);
+    bool not_regular;
+    unsigned char *buf = clq_file_slurp(key->file, O_NOFOLLOW, &n, &not_regular);
     if (!buf)
         return false;
     bool ok = n >= HEADER_BYTES + 8 && memcmp(buf, CACHE_MAGIC, 8) == 0 &&
@@ -115,28 +103,65 @@ bool clq_cache_load(const clq_cache_key *key, unsigned char **binary, size_t *si
 
 void clq_file_make_dirs(const char *path)
 {
-    char tmp[1280];
-    snprintf(tmp, sizeof tmp, "%s", path);
+    char *tmp = strdup(path);
+    if (!tmp)
+        return;
     for (char *p = tmp + 1; *p; p++) {
         if (*p == '/') {
             *p = '\0';
-            mkdir(tmp, 0755);
+            mkdir(tmp, 0700);
             *p = '/';
         }
     }
-    mkdir(tmp, 0755);
+    mkdir(tmp, 0700);
+    free(tmp);
+}
+
+bool clq_cache_dir_usable(clq_context *ctx, bool create)
+{
+    if (!ctx->cache_enabled)
+        return false;
+    if (create)
+        clq_file_make_dirs(ctx->cache_dir);
+    struct stat st;
+    const char *why = NULL;
+    if (stat(ctx->cache_dir, &st) != 0) {
+        if (!create)
+            return true; /* nothing to load yet; checked again before a store */
+        why = strerror(errno);
+    } else if (!S_ISDIR(st.st_mode))
+        why = "not a directory";
+    else if (st.st_uid != geteuid())
+        why = "owned by another user";
+    else if (st.st_mode & (S_IWGRP | S_IWOTH))
+        why = "writable by group or others (chmod go-w to use it)";
+    if (!why)
+        return true;
+    snprintf(ctx->cache_refused, sizeof ctx->cache_refused,
+             "program cache %s not used: %s; programs are built from source", ctx->cache_dir, why);
+    ctx->cache_enabled = false;
+    return false;
+}
+
+clq_cache_state clq_context_cache_state(const clq_context *ctx, char *why, size_t len)
+{
+    if (why && len)
+        why[0] = '\0';
+    if (!ctx)
+        return CLQ_CACHE_OFF;
+    clq_context *c = (clq_context *)ctx; /* the lock, only */
+    pthread_mutex_lock(&c->lock);
+    clq_cache_state state = ctx->cache_refused[0] ? CLQ_CACHE_REFUSED
+                            : ctx->cache_enabled  ? CLQ_CACHE_ON
+                                                  : CLQ_CACHE_OFF;
+    if (why && len)
+        snprintf(why, len, "%s", ctx->cache_refused);
+    pthread_mutex_unlock(&c->lock);
+    return state;
 }
 
 void clq_cache_store(const clq_cache_key *key, const unsigned char *binary, size_t size)
 {
-    char dir[1280], tmp[1400];
-    snprintf(dir, sizeof dir, "%s", key->file);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return;
-    *slash = '\0';
-    clq_file_make_dirs(dir);
-
     size_t key_len = strlen(key->text), total = HEADER_BYTES + key_len + size + 8;
     unsigned char *buf = malloc(total);
     if (!buf)
@@ -149,16 +174,18 @@ void clq_cache_store(const clq_cache_key *key, const unsigned char *binary, size
     memcpy(buf + HEADER_BYTES + key_len, binary, size);
     put_u64(buf + total - 8, (uint64_t)XXH64(buf, total - 8, 0));
 
-    /* A unique temporary name per process and call, then an atomic rename: two
-     * processes filling the same entry both write whole files. */
-    static atomic_ulong counter;
-    snprintf(tmp, sizeof tmp, "%s.%ld.%lu.tmp", key->file, (long)getpid(), (unsigned long)++counter);
-    FILE *f = fopen(tmp, "wb");
-    if (f) {
-        bool ok = fwrite(buf, 1, total, f) == total;
-        ok = (fclose(f) == 0) && ok;
+    /* A new temporary file per call (O_EXCL, unpredictable name), then an
+     * atomic rename: two processes filling the same entry both write whole
+     * files, and nothing planted at a guessed name is followed. */
+    char *tmp = NULL;
+    int fd = clq_file_create_temp(key->file, 0600, &tmp);
+    if (fd >= 0) {
+        FILE *f = fdopen(fd, "wb");
+        bool ok = f && fwrite(buf, 1, total, f) == total;
+        ok = (f ? fclose(f) == 0 : close(fd) == 0) && ok;
         if (!ok || rename(tmp, key->file) != 0)
             remove(tmp);
+        free(tmp);
     }
     free(buf);
 }

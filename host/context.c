@@ -16,22 +16,30 @@ void clq_context_options_init(clq_context_options *o)
 }
 
 /* The cache directory: option, $CLQ_CACHE_DIR, $XDG_CACHE_HOME/clq, ~/.cache/clq.
- * CLQ_PROGRAM_CACHE=0 in the environment turns the cache off. */
-static void choose_cache_dir(const clq_context_options *o, clq_context *ctx)
+ * CLQ_PROGRAM_CACHE=0 in the environment turns the cache off. A path too
+ * long to hold is an error: cut short, it would name an ancestor. */
+static clq_status choose_cache_dir(const clq_context_options *o, clq_context *ctx)
 {
     const char *env = getenv("CLQ_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     const char *off = getenv("CLQ_PROGRAM_CACHE");
     ctx->cache_enabled = o->program_cache != 0 && !(off && strcmp(off, "0") == 0);
+    const char *base = NULL, *suffix = "", *from = NULL;
     if (o->cache_dir && *o->cache_dir)
-        snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s", o->cache_dir);
+        base = o->cache_dir, from = "options.cache_dir";
     else if (env && *env)
-        snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s", env);
+        base = env, from = "CLQ_CACHE_DIR";
     else if (xdg && *xdg)
-        snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s/clq", xdg);
+        base = xdg, suffix = "/clq", from = "XDG_CACHE_HOME";
     else if (home && *home)
-        snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s/.cache/clq", home);
+        base = home, suffix = "/.cache/clq", from = "HOME";
     else
         ctx->cache_enabled = false; /* nowhere sensible to write */
+    int n = base ? snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s%s", base, suffix) : 0;
+    if (n < 0 || (size_t)n >= sizeof ctx->cache_dir)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "the cache directory (from %s) is longer than %zu bytes",
+                        from, sizeof ctx->cache_dir - 1);
+    clq_cache_dir_usable(ctx, false);
+    return CLQ_SUCCESS;
 }
 
 static clq_status read_device_facts(clq_context *ctx)
@@ -73,15 +81,27 @@ static clq_status context_new(const clq_context_options *options, clq_context **
         free(ctx);
         return CLQ_FAIL(CLQ_ERROR_INTERNAL, "pthread_mutex_init failed");
     }
-    choose_cache_dir(o, ctx);
+    int status = choose_cache_dir(o, ctx);
+    if (status != CLQ_SUCCESS) {
+        clq_context_destroy(ctx);
+        return status;
+    }
     const char *kdir = o->kernel_dir && *o->kernel_dir ? o->kernel_dir : getenv("CLQ_KERNEL_DIR");
+    if (kdir && *kdir && strlen(kdir) >= sizeof ctx->kernel_dir) {
+        clq_context_destroy(ctx);
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "the kernel directory is longer than %zu bytes",
+                        sizeof ctx->kernel_dir - 1);
+    }
     if (kdir && *kdir)
         snprintf(ctx->kernel_dir, sizeof ctx->kernel_dir, "%s", kdir);
     const char *tfile = o->tuning_file ? o->tuning_file : getenv("CLQ_TUNING_FILE");
-    if (tfile)
-        snprintf(ctx->tuning_file, sizeof ctx->tuning_file, "%s", tfile);
-    else
-        snprintf(ctx->tuning_file, sizeof ctx->tuning_file, "%s/tuning.txt", ctx->cache_dir);
+    int n = tfile ? snprintf(ctx->tuning_file, sizeof ctx->tuning_file, "%s", tfile)
+                  : snprintf(ctx->tuning_file, sizeof ctx->tuning_file, "%s/tuning.txt", ctx->cache_dir);
+    if (n < 0 || (size_t)n >= sizeof ctx->tuning_file) {
+        clq_context_destroy(ctx);
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "the tuning file's path is longer than %zu bytes",
+                        sizeof ctx->tuning_file - 1);
+    }
     if (o->tuning && strlen(o->tuning) >= sizeof ctx->tuning) {
         clq_context_destroy(ctx);
         return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "options.tuning is longer than %zu bytes", sizeof ctx->tuning - 1);

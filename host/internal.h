@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include "clq.h"
 #include "clq_common.h"
@@ -129,12 +131,25 @@ void clq_device_params_format(const clq_device_params *params, char *buf, size_t
 /* Appends " -DNAME=value" for every parameter to `buf`. */
 void clq_device_params_defines(const clq_device_params *params, char *buf, size_t len);
 
-/* ---- files (cache.c) ---------------------------------------------------- */
+/* ---- files (file_map.c, file_out.c, cache.c) ------------------------------ */
 
-/* Reads a whole file into memory, with a '\0' after its last byte; NULL if
- * absent or unreadable. The caller frees it. */
-unsigned char *clq_file_slurp(const char *path, size_t *size);
-/* mkdir -p; failures show up when a file inside is written. */
+/* Opens a regular file for reading (O_RDONLY plus `flags`) without blocking
+ * on a FIFO or device; fills *st. -1 with errno set on failure, and
+ * *not_regular true when the path exists but is not a regular file. */
+int clq_file_open_regular(const char *path, int flags, struct stat *st, bool *not_regular);
+/* Reads a whole regular file into memory, with a '\0' after its last byte;
+ * `flags` as above; NULL (errno set, *not_regular as above) if absent, not a regular file or
+ * unreadable. The caller frees it. */
+unsigned char *clq_file_slurp(const char *path, int flags, size_t *size, bool *not_regular);
+/* Creates a new file `path`.<unpredictable>.tmp with O_CREAT|O_EXCL|
+ * O_NOFOLLOW and `mode` (less the umask); returns its descriptor and the
+ * malloc'd name in *tmp, or -1 with errno set. */
+int clq_file_create_temp(const char *path, mode_t mode, char **tmp);
+/* Whether `path` may be replaced by a rename: absent, or a regular file with
+ * a single link (then *exists and its permission bits in *mode). */
+clq_status clq_file_check_replace(const char *path, bool *exists, mode_t *mode);
+/* mkdir -p with mode 0700 for the directories it creates; failures show up
+ * when a file inside is written. */
 void clq_file_make_dirs(const char *path);
 
 /* ---- tuning (tuning.c) -------------------------------------------------- */
@@ -161,6 +176,7 @@ struct clq_context {
     clq_device_params params;
     bool cache_enabled;
     char cache_dir[1024];
+    char cache_refused[1200]; /* why the cache directory is not trusted; empty when it is (under lock) */
     char kernel_dir[1024]; /* empty: embedded sources */
     char tuning_file[1040]; /* empty: no tuning file (room for cache_dir + "/tuning.txt") */
     char tuning[512];       /* options->tuning */
@@ -217,6 +233,11 @@ typedef struct clq_cache_key {
 void clq_cache_key_make(const clq_context *ctx, const char *source, size_t source_len, const char *options,
                         clq_cache_key *key);
 bool clq_cache_load(const clq_cache_key *key, unsigned char **binary, size_t *size);
+/* Whether ctx's cache directory may be used (creating it, 0700, when
+ * `create`); when it may not, turns the cache off for the context and
+ * records why in ctx->cache_refused. Called with ctx->lock held, or before
+ * the context is shared. */
+bool clq_cache_dir_usable(clq_context *ctx, bool create);
 void clq_cache_store(const clq_cache_key *key, const unsigned char *binary, size_t size);
 
 /* ---- weights ------------------------------------------------------------ */

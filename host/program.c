@@ -191,7 +191,7 @@ static clq_status build_program(clq_context *ctx, clq_program_id id, const char 
     CLQ_FORWARD(assemble_source(ctx, id, &source, &len));
     clq_cache_key key;
     cl_program p = NULL;
-    if (ctx->cache_enabled) {
+    if (clq_cache_dir_usable(ctx, false)) {
         unsigned char *bin = NULL;
         size_t size = 0;
         clq_cache_key_make(ctx, source, len, options, &key);
@@ -203,7 +203,7 @@ static clq_status build_program(clq_context *ctx, clq_program_id id, const char 
     int status = CLQ_SUCCESS;
     if (!p) {
         status = build_from_source(ctx, id, source, len, options, &p);
-        if (status == CLQ_SUCCESS && ctx->cache_enabled)
+        if (status == CLQ_SUCCESS && clq_cache_dir_usable(ctx, true))
             store_binary(&key, ctx, p);
     }
     free(source);

@@ -1,7 +1,7 @@
 /* The tuning file: per-device kernel parameters found by `clq tune`, one
  * line per device and driver, loaded when a context is made. */
 #define _POSIX_C_SOURCE 200809L
-#include <stdatomic.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,13 @@ clq_status clq_tuning_apply(clq_context *ctx)
     clq_device_params_default(ctx, &ctx->params);
     if (ctx->tuning_file[0]) {
         size_t size = 0;
-        char *text = (char *)clq_file_slurp(ctx->tuning_file, &size);
+        bool not_regular;
+        char *text = (char *)clq_file_slurp(ctx->tuning_file, 0, &size, &not_regular);
+        /* Absent is the usual case; anything else that keeps the file from
+         * being read is said, not skipped. */
+        if (!text && errno != ENOENT && errno != ENOTDIR)
+            return CLQ_FAIL(CLQ_ERROR_IO, "tuning file %s: %s", ctx->tuning_file,
+                            not_regular ? "not a regular file" : strerror(errno));
         if (text) {
             unsigned line = 0;
             const char *params = find_entry(text, ctx->device_name, ctx->driver_version, &line);
@@ -87,22 +93,32 @@ clq_status clq_tuning_save(const clq_context *ctx, const char *params, const cha
     CLQ_FORWARD(clq_device_params_parse(ctx, params, &check));
 
     /* Keep every other line, drop this device's, append the new one. */
+    bool exists = false, not_regular;
+    mode_t mode = 0666;
+    CLQ_FORWARD(clq_file_check_replace(path, &exists, &mode));
     size_t size = 0;
-    char *old = (char *)clq_file_slurp(path, &size);
-    char dir[1100];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
+    char *old = exists ? (char *)clq_file_slurp(path, 0, &size, &not_regular) : NULL;
+    if (exists && !old)
+        return CLQ_FAIL(CLQ_ERROR_IO, "cannot read the tuning file %s: %s", path, strerror(errno));
+    char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
     if (slash) {
         *slash = '\0';
         clq_file_make_dirs(dir);
     }
-    static atomic_ulong counter;
-    char tmp[1200];
-    snprintf(tmp, sizeof tmp, "%s.%ld.%lu.tmp", path, (long)getpid(), (unsigned long)++counter);
-    FILE *f = fopen(tmp, "w");
+    free(dir);
+    char *tmp = NULL;
+    int fd = clq_file_create_temp(path, 0666, &tmp);
+    FILE *f = fd >= 0 && (!exists || fchmod(fd, mode) == 0) ? fdopen(fd, "w") : NULL;
     if (!f) {
+        int status =
+            CLQ_FAIL(CLQ_ERROR_IO, "cannot write a temporary file beside %s: %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            remove(tmp);
+        }
+        free(tmp);
         free(old);
-        return CLQ_FAIL(CLQ_ERROR_IO, "cannot write %s", tmp);
+        return status;
     }
     bool ok = true;
     if (!old)
@@ -123,7 +139,9 @@ clq_status clq_tuning_save(const clq_context *ctx, const char *params, const cha
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
         remove(tmp);
+        free(tmp);
         return CLQ_FAIL(CLQ_ERROR_IO, "cannot write the tuning file %s", path);
     }
+    free(tmp);
     return CLQ_SUCCESS;
 }

@@ -110,7 +110,7 @@ extern "C" {
     X(ERROR_NULL_POINTER, -2002, "a required pointer or handle is NULL")           \
     X(ERROR_UNSUPPORTED_FORMAT, -2003, "unsupported format")                       \
     X(ERROR_UNSUPPORTED_BLOCK, -2004, "unsupported block size for this format")    \
-    X(ERROR_SHAPE, -2005, "shape mismatch (K must be a multiple of the block)")    \
+    X(ERROR_SHAPE, -2005, "invalid or mismatched shape")                           \
     X(ERROR_BUFFER_TOO_SMALL, -2006, "buffer too small")                           \
     X(ERROR_NONFINITE_INPUT, -2007, "input contains NaN or Inf")                   \
     X(ERROR_UNSUPPORTED_LAYOUT, -2008, "layout not available for this format")     \
@@ -288,6 +288,16 @@ CLQ_API clq_status clq_tuning_save(const clq_context *ctx, const char *params, c
 /* Compiles (or loads from the program cache) every kernel program clq uses
  * on this device now rather than at first use. Optional. */
 CLQ_API clq_status clq_context_warm_up(clq_context *ctx);
+
+/* Whether the on-disk program cache is in use. ON: programs are loaded from
+ * and stored in the cache directory. OFF: turned off (options->program_cache,
+ * CLQ_PROGRAM_CACHE=0) or no directory is known. REFUSED: the directory is
+ * not a directory owned by this user that group and others cannot write (or
+ * could not be created), so programs are built from source; `why` (if not
+ * NULL) receives the reason, truncated to `len`. Checked at context creation
+ * and before each use. Thread-safe. */
+typedef enum clq_cache_state { CLQ_CACHE_ON = 0, CLQ_CACHE_OFF = 1, CLQ_CACHE_REFUSED = 2 } clq_cache_state;
+CLQ_API clq_cache_state clq_context_cache_state(const clq_context *ctx, char *why, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Quantized weights                                                         */

@@ -70,7 +70,10 @@ int cmd_dequantize(int argc, char **argv)
 
     clq_folder fo;
     char err[512];
-    if (clq_folder_read(indir, &fo, err, sizeof err) != CLQ_SUCCESS)
+    if (clq_output_check(output, err, sizeof err) != 0)
+        return tool_error(NAME, "%s", err);
+    /* The weight only: input.f32 and dequant.f32 play no part here. */
+    if (clq_folder_read_weight(indir, &fo, err, sizeof err) != CLQ_SUCCESS)
         return tool_error(NAME, "%s", err);
     /* clq_folder_read has checked every file against the shape, so N×K fits
      * in memory as far as the arrays already read are concerned. */

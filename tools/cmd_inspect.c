@@ -199,6 +199,9 @@ int cmd_inspect(int argc, char **argv)
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
         return inspect_peft(path);
+    /* Opening a FIFO to read its magic would wait for a writer. */
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return tool_error(NAME, "'%s' is not a regular file", path);
     char magic[4] = {0};
     FILE *f = fopen(path, "rb");
     if (!f)

@@ -163,17 +163,14 @@ static int parse_kernel(const char *name, clq_matmul_kernel *out)
 static void *read_exact(const char *path, size_t want, const char *what)
 {
     size_t size = 0;
-    void *data = clq_read_file(path, &size);
-    if (!data) {
-        tool_error(NAME, "cannot read '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    if (size != want) {
+    void *data = NULL;
+    int rc = clq_read_file_exact(path, want, &data, &size);
+    if (rc < 0)
+        tool_error(NAME, "cannot read '%s': %s", path,
+                   errno == EINVAL ? "not a regular file" : strerror(errno));
+    else if (rc > 0)
         tool_error(NAME, "'%s' has %zu bytes, expected %zu (%s)", path, size, want, what);
-        free(data);
-        return NULL;
-    }
-    return data;
+    return rc == 0 ? data : NULL;
 }
 
 static void inputs_free(matmul_inputs *in)
@@ -204,7 +201,7 @@ static int read_weight(const matmul_args *a, clq_format float_format, uint32_t f
         in->k = in->file.cols;
         return -1;
     }
-    if (clq_folder_read(a->weight, &in->weight, err, sizeof err) != CLQ_SUCCESS)
+    if (clq_folder_read_weight(a->weight, &in->weight, err, sizeof err) != CLQ_SUCCESS)
         return tool_error(NAME, "%s", err);
     in->n = in->weight.desc.rows;
     in->k = in->weight.desc.cols;
@@ -400,6 +397,11 @@ int cmd_matmul(int argc, char **argv)
         return rc;
     }
 
+    char why[512];
+    if (clq_output_check(a.output, why, sizeof why) != 0) {
+        free(a.lora);
+        return tool_error(NAME, "%s", why);
+    }
     matmul_inputs in;
     memset(&in, 0, sizeof in);
     rc = read_inputs(&a, m, float_format, (uint32_t)float_block, &in);

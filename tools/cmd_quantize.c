@@ -121,20 +121,16 @@ static int make_desc(const quantize_args *a, clq_weight_desc *desc, clq_layout *
 /* Reads the input and checks it is exactly N×K fp32; NULL after an error. */
 static float *read_input(const char *path, const clq_weight_desc *desc)
 {
-    size_t size = 0;
-    float *input = clq_read_file(path, &size);
-    if (!input) {
-        tool_error(NAME, "cannot read '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t want = (size_t)(desc->rows * desc->cols) * sizeof(float);
-    if (size != want) {
+    size_t size = 0, want = (size_t)(desc->rows * desc->cols) * sizeof(float);
+    void *input = NULL;
+    int rc = clq_read_file_exact(path, want, &input, &size);
+    if (rc < 0)
+        tool_error(NAME, "cannot read '%s': %s", path,
+                   errno == EINVAL ? "not a regular file" : strerror(errno));
+    else if (rc > 0)
         tool_error(NAME, "'%s' has %zu bytes, but %llu x %llu fp32 needs %zu", path, size,
                    (unsigned long long)desc->rows, (unsigned long long)desc->cols, want);
-        free(input);
-        return NULL;
-    }
-    return input;
+    return rc == 0 ? input : NULL;
 }
 
 /* Allocates each array the layout uses (sizes from clq_external_sizes) into

@@ -2,13 +2,20 @@
  * The folder convention of quantized matrices (see folder.h and
  * tests/data/README.md). Plain POSIX file I/O; no library calls, so the tools
  * and tests can use it before (and independently of) the library.
+ *
+ * Inputs are opened with O_NONBLOCK and must be regular files (a FIFO would
+ * block), and a file's size is checked against what the shape implies before
+ * a byte of it is read. Outputs: see folder.h for what a replace keeps and
+ * refuses, and clq_folder_write for the folder as a whole.
  */
-#define _POSIX_C_SOURCE 200809L
+/* _GNU_SOURCE for renameat2(RENAME_EXCHANGE), where the C library has it. */
+#define _GNU_SOURCE
 
 #include "folder.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,20 +75,28 @@ static clq_status fail(char *err, size_t errlen, clq_status st, const char *fmt,
 /* Raw files                                                                 */
 /* ------------------------------------------------------------------------ */
 
-void *clq_read_file(const char *path, size_t *size)
+/* Opens a regular file for reading without blocking on a FIFO or device;
+ * -1 with errno set (EINVAL for something that is not a regular file, EISDIR
+ * for a directory). */
+static int open_regular(const char *path, struct stat *st)
 {
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return NULL;
-    struct stat st;
-    int stat_ok = fstat(fd, &st) == 0;
-    if (!stat_ok || !S_ISREG(st.st_mode)) {
-        int e = !stat_ok ? errno : S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        return -1;
+    int e = fstat(fd, st) != 0 ? errno : S_ISREG(st->st_mode) ? 0 : S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
+    if (e) {
         close(fd);
         errno = e;
-        return NULL;
+        return -1;
     }
-    size_t n = (size_t)st.st_size;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+static void *read_fd(int fd, size_t n)
+{
     unsigned char *buf = malloc(n ? n : 1); /* non-NULL even for an empty file */
     size_t got = 0;
     while (buf && got < n) {
@@ -97,10 +112,71 @@ void *clq_read_file(const char *path, size_t *size)
         }
         got += (size_t)r;
     }
+    return buf;
+}
+
+void *clq_read_file(const char *path, size_t *size)
+{
+    struct stat st;
+    int fd = open_regular(path, &st);
+    if (fd < 0)
+        return NULL;
+    size_t n = (size_t)st.st_size;
+    void *buf = read_fd(fd, n);
+    int e = errno;
     close(fd);
+    errno = e;
     if (buf && size)
         *size = n;
     return buf;
+}
+
+int clq_read_file_exact(const char *path, size_t want, void **data, size_t *actual)
+{
+    struct stat st;
+    int fd = open_regular(path, &st);
+    if (fd < 0)
+        return -1;
+    *actual = (size_t)st.st_size;
+    if ((uint64_t)st.st_size != (uint64_t)want) {
+        close(fd);
+        return 1;
+    }
+    void *buf = read_fd(fd, want);
+    int e = errno;
+    close(fd);
+    errno = e;
+    if (!buf)
+        return -1;
+    *data = buf;
+    return 0;
+}
+
+int clq_output_check(const char *path, char *why, size_t len)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(why, len, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    const char *kind = S_ISREG(st.st_mode)    ? NULL
+                       : S_ISDIR(st.st_mode)  ? "a directory"
+                       : S_ISLNK(st.st_mode)  ? "a symbolic link"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                              : "a device or socket";
+    if (kind) {
+        snprintf(why, len, "%s exists and is %s, not a regular file; refusing to replace it", path, kind);
+        return -1;
+    }
+    if (st.st_nlink > 1) {
+        snprintf(why, len,
+                 "%s has %llu hard links; replacing it would break them (remove it or write elsewhere)", path,
+                 (unsigned long long)st.st_nlink);
+        return -1;
+    }
+    return 0;
 }
 
 static int write_all(int fd, const void *data, size_t size)
@@ -118,8 +194,24 @@ static int write_all(int fd, const void *data, size_t size)
     return 0;
 }
 
+/* The mode a new file or folder gets: `base` less the umask (read back
+ * at once: the tools and tests are single-threaded). */
+static mode_t default_mode(mode_t base)
+{
+    mode_t mask = umask(022);
+    umask(mask);
+    return base & ~mask;
+}
+
 int clq_write_file(const char *path, const void *data, size_t size)
 {
+    char why[16];
+    if (clq_output_check(path, why, sizeof why) != 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    struct stat old;
+    mode_t mode = lstat(path, &old) == 0 ? old.st_mode & 07777 : default_mode(0666);
     size_t len = strlen(path);
     char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
     if (!tmp)
@@ -133,7 +225,7 @@ int clq_write_file(const char *path, const void *data, size_t size)
         free(tmp);
         return -1;
     }
-    int ok = fchmod(fd, 0644) == 0 && write_all(fd, data, size) == 0 && fsync(fd) == 0;
+    int ok = fchmod(fd, mode) == 0 && write_all(fd, data, size) == 0 && fsync(fd) == 0;
     int e = errno;
     ok = (close(fd) == 0) && ok;
     if (ok && rename(tmp, path) == 0) {
@@ -269,9 +361,16 @@ static clq_status meta_key(meta *m, const char *key, const char *val, const char
     return CLQ_SUCCESS; /* unknown keys (seed, bytes_per_block, ...) are information only */
 }
 
+#define META_MAX_KEYS 64
+#define META_MAX_BYTES 65536
+
 static clq_status meta_parse(char *text, const char *path, meta *m, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
+    /* A key given twice is an error, as in GGUF and safetensors: which one
+     * was meant cannot be known. */
+    const char *keys[META_MAX_KEYS];
+    int nkeys = 0, key_line[META_MAX_KEYS];
     int line = 0;
     for (char *l = text, *next; l; l = next) {
         line++;
@@ -286,7 +385,17 @@ static clq_status meta_parse(char *text, const char *path, meta *m, char *err, s
             return fail(err, errlen, CLQ_ERROR_BAD_DATA, "%s:%d: expected key=value, got '%s'", path, line,
                         s);
         *eq = '\0';
-        clq_status st = meta_key(m, trim(s), trim(eq + 1), path, line, err, errlen);
+        const char *key = trim(s);
+        for (int i = 0; i < nkeys; i++)
+            if (strcmp(keys[i], key) == 0)
+                return fail(err, errlen, CLQ_ERROR_BAD_DATA, "%s:%d: key '%s' repeats line %d", path, line,
+                            key, key_line[i]);
+        if (nkeys == META_MAX_KEYS)
+            return fail(err, errlen, CLQ_ERROR_BAD_DATA, "%s:%d: more than %d keys", path, line,
+                        META_MAX_KEYS);
+        key_line[nkeys] = line;
+        keys[nkeys++] = key;
+        clq_status st = meta_key(m, key, trim(eq + 1), path, line, err, errlen);
         if (st != CLQ_SUCCESS)
             return st;
     }
@@ -466,12 +575,20 @@ static clq_status read_meta(const char *dir, meta *m, char *err, size_t errlen)
     char *path = join_path(dir, "meta.txt");
     if (!path)
         return fail(err, errlen, CLQ_ERROR_OUT_OF_HOST_MEMORY, "out of memory");
-    size_t size = 0;
-    char *text = clq_read_file(path, &size);
+    struct stat sb;
+    int fd = open_regular(path, &sb);
+    size_t size = fd >= 0 ? (size_t)sb.st_size : 0;
+    char *text = NULL;
     clq_status st = CLQ_SUCCESS;
-    if (!text) {
-        st = fail(err, errlen, CLQ_ERROR_IO, "%s: cannot read: %s", path, strerror(errno));
-    } else {
+    if (fd >= 0 && sb.st_size > META_MAX_BYTES)
+        st = fail(err, errlen, CLQ_ERROR_BAD_DATA, "%s: %llu bytes, more than a meta.txt holds (%d)", path,
+                  (unsigned long long)sb.st_size, META_MAX_BYTES);
+    else if (fd < 0 || !(text = read_fd(fd, size)))
+        st = fail(err, errlen, CLQ_ERROR_IO, "%s: cannot read: %s", path,
+                  errno == EINVAL ? "not a regular file" : strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (text) {
         char *z = realloc(text, size + 1); /* NUL-terminate for the parser */
         if (!z) {
             free(text);
@@ -497,26 +614,24 @@ static clq_status read_array(const char *dir, const file_spec *fs, void **data, 
     if (!path)
         return fail(err, errlen, CLQ_ERROR_OUT_OF_HOST_MEMORY, "out of memory");
     size_t size = 0;
-    void *buf = clq_read_file(path, &size);
+    void *buf = NULL;
+    int rc = clq_read_file_exact(path, fs->bytes, &buf, &size);
     clq_status st = CLQ_SUCCESS;
-    if (!buf) {
-        if (errno == ENOENT && !fs->required)
-            st = CLQ_SUCCESS;
-        else if (errno == ENOMEM)
-            st = fail(err, errlen, CLQ_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory", path);
-        else
-            st = fail(err, errlen, CLQ_ERROR_IO, "%s: cannot read: %s", path, strerror(errno));
-    } else if (size != fs->bytes) {
+    if (rc == 1)
         st = fail(err, errlen, CLQ_ERROR_BAD_DATA, "%s: %zu bytes, expected %zu", path, size, fs->bytes);
-        free(buf);
-        buf = NULL;
-    }
+    else if (rc < 0 && errno == ENOENT && !fs->required)
+        st = CLQ_SUCCESS;
+    else if (rc < 0 && errno == ENOMEM)
+        st = fail(err, errlen, CLQ_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory", path);
+    else if (rc < 0)
+        st = fail(err, errlen, CLQ_ERROR_IO, "%s: cannot read: %s", path,
+                  errno == EINVAL ? "not a regular file" : strerror(errno));
     free(path);
     *data = buf;
     return st;
 }
 
-clq_status clq_folder_read(const char *dir, clq_folder *out, char *err, size_t errlen)
+static clq_status folder_read(const char *dir, int samples, clq_folder *out, char *err, size_t errlen)
 {
     if (err && errlen)
         err[0] = '\0';
@@ -548,7 +663,7 @@ clq_status clq_folder_read(const char *dir, clq_folder *out, char *err, size_t e
         return fail(err, errlen, st, "%s/meta.txt: %s", dir, why);
 
     for (int a = 0; a < A_COUNT && st == CLQ_SUCCESS; a++) {
-        if (!files[a].name)
+        if (!files[a].name || (!samples && (a == A_INPUT || a == A_DEQUANT)))
             continue;
         void *buf = NULL;
         st = read_array(dir, &files[a], &buf, err, errlen);
@@ -560,6 +675,16 @@ clq_status clq_folder_read(const char *dir, clq_folder *out, char *err, size_t e
     }
     *out = fo;
     return CLQ_SUCCESS;
+}
+
+clq_status clq_folder_read(const char *dir, clq_folder *out, char *err, size_t errlen)
+{
+    return folder_read(dir, 1, out, err, errlen);
+}
+
+clq_status clq_folder_read_weight(const char *dir, clq_folder *out, char *err, size_t errlen)
+{
+    return folder_read(dir, 0, out, err, errlen);
 }
 
 void clq_folder_free(clq_folder *folder)
@@ -580,15 +705,76 @@ void clq_folder_free(clq_folder *folder)
 /* Writing                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static clq_status write_array(const char *dir, const char *name, const void *data, size_t bytes, char *err,
-                              size_t errlen)
+/* Every file name a folder of any layout may hold: an existing directory
+ * holding anything else is not replaced (it is not a folder, or holds
+ * someone's other files). */
+static const char *const folder_file_names[] = {
+    "meta.txt",        "quant.bin",  "packed.u8", "quant.u8",       "absmax.f32",
+    "absmax.u8",       "scales.f32", "code.f32",  "zero_points.u8", "nested_absmax.f32",
+    "nested_code.f32", "offset.f32", "input.f32", "dequant.f32",
+};
+
+static int is_folder_file(const char *name)
+{
+    for (size_t i = 0; i < sizeof folder_file_names / sizeof folder_file_names[0]; i++)
+        if (strcmp(name, folder_file_names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* 0 if `dir` holds only folder files; 1 with the first other name in
+ * `name`; -1 with errno set if it cannot be read. */
+static int foreign_entry(const char *dir, char *name, size_t len)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int found = 0;
+    for (struct dirent *e; !found && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_folder_file(e->d_name)) {
+            snprintf(name, len, "%s", e->d_name);
+            found = 1;
+        }
+    closedir(d);
+    return found;
+}
+
+/* Removes a folder's files and the folder (only names a folder may hold:
+ * nothing else is ever deleted). */
+static int remove_folder(const char *dir)
+{
+    for (size_t i = 0; i < sizeof folder_file_names / sizeof folder_file_names[0]; i++) {
+        char *path = join_path(dir, folder_file_names[i]);
+        if (path)
+            unlink(path);
+        free(path);
+    }
+    return rmdir(dir);
+}
+
+static void sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* One file of a new folder: the folder is private to this call, so a plain
+ * exclusive create. */
+static clq_status write_new_file(const char *dir, const char *name, const void *data, size_t bytes, char *err,
+                                 size_t errlen)
 {
     char *path = join_path(dir, name);
     if (!path)
         return fail(err, errlen, CLQ_ERROR_OUT_OF_HOST_MEMORY, "out of memory");
-    clq_status st = CLQ_SUCCESS;
-    if (clq_write_file(path, data, bytes) != 0)
-        st = fail(err, errlen, CLQ_ERROR_IO, "%s: cannot write: %s", path, strerror(errno));
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    int ok = fd >= 0 && write_all(fd, data, bytes) == 0 && fsync(fd) == 0;
+    int e = errno;
+    ok = (fd >= 0 && close(fd) == 0) && ok;
+    clq_status st =
+        ok ? CLQ_SUCCESS : fail(err, errlen, CLQ_ERROR_IO, "%s: cannot write: %s", path, strerror(e));
     free(path);
     return st;
 }
@@ -606,7 +792,136 @@ static clq_status write_meta(const char *dir, const clq_folder *fo, char *err, s
     if (fo->source[0] && !memchr(fo->source, '\n', strnlen(fo->source, sizeof fo->source)))
         n += snprintf(text + n, sizeof text - (size_t)n, "source=%.*s\n", (int)sizeof fo->source - 1,
                       fo->source);
-    return write_array(dir, "meta.txt", text, strlen(text), err, errlen);
+    return write_new_file(dir, "meta.txt", text, strlen(text), err, errlen);
+}
+
+/* `path` with a suffix of six random characters, made by mkdtemp (mode
+ * 0700); NULL with errno set. */
+static char *make_temp_dir(const char *path, const char *suffix)
+{
+    size_t len = strlen(path), slen = strlen(suffix);
+    char *tmp = malloc(len + slen + 7);
+    if (!tmp)
+        return NULL;
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, suffix, slen);
+    memcpy(tmp + len + slen, "XXXXXX", 7);
+    if (!mkdtemp(tmp)) {
+        int e = errno;
+        free(tmp);
+        errno = e;
+        return NULL;
+    }
+    return tmp;
+}
+
+/* Puts the complete folder `fresh` in the place of the existing folder
+ * `dir`. Where the system can swap two names atomically (Linux
+ * renameat2 RENAME_EXCHANGE), a reader of `dir` sees the old folder until
+ * the swap and the new one after it. Elsewhere the old folder is renamed
+ * aside first: a reader then sees the old folder, briefly no folder, then
+ * the new one. In both cases never a mix of the two. The old folder is
+ * removed afterwards. */
+static int swap_in(const char *fresh, const char *dir)
+{
+#ifdef RENAME_EXCHANGE
+    if (renameat2(AT_FDCWD, fresh, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) {
+        remove_folder(fresh); /* now the old folder */
+        return 0;
+    }
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+        return -1;
+#endif
+    /* rename() onto an empty directory replaces it, so the aside name is
+     * claimed by mkdtemp first and cannot be anyone else's. */
+    char *aside = make_temp_dir(dir, ".old-");
+    if (!aside)
+        return -1;
+    int rc = -1;
+    if (rename(dir, aside) == 0) {
+        if (rename(fresh, dir) == 0) {
+            rc = 0;
+            remove_folder(aside);
+        } else {
+            int e = errno;
+            rename(aside, dir); /* the old folder back */
+            errno = e;
+        }
+    } else {
+        rmdir(aside);
+    }
+    free(aside);
+    return rc;
+}
+
+/* `dir` without trailing slashes (malloc'd). */
+static char *strip_slashes(const char *dir)
+{
+    char *p = strdup(dir);
+    size_t n = p ? strlen(p) : 0;
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = '\0';
+    return p;
+}
+
+/* Creates the directory that will hold `dir`. */
+static int make_parent(const char *dir)
+{
+    char *parent = strdup(dir);
+    if (!parent)
+        return -1;
+    char *slash = strrchr(parent, '/');
+    int rc = 0;
+    if (slash && slash != parent) {
+        *slash = '\0';
+        rc = make_dirs(parent);
+    }
+    free(parent);
+    return rc;
+}
+
+/* Whether the folder `target` may be written: absent (its parent is then
+ * created), or a directory holding only folder files (*old its status). */
+static clq_status check_target(const char *target, struct stat *old, int *exists, char *err, size_t errlen)
+{
+    *exists = lstat(target, old) == 0;
+    char other[256];
+    int foreign = *exists && S_ISDIR(old->st_mode) ? foreign_entry(target, other, sizeof other) : 0;
+    if (*exists && !S_ISDIR(old->st_mode))
+        return fail(err, errlen, CLQ_ERROR_IO, "%s exists and is not a directory; refusing to replace it",
+                    target);
+    if (foreign < 0)
+        return fail(err, errlen, CLQ_ERROR_IO, "%s: cannot list it: %s", target, strerror(errno));
+    if (foreign > 0)
+        return fail(err, errlen, CLQ_ERROR_IO,
+                    "%s holds '%s', which is not a folder file; refusing to replace it", target, other);
+    if (!*exists && make_parent(target) != 0)
+        return fail(err, errlen, CLQ_ERROR_IO, "%s: cannot create its parent directory: %s", target,
+                    strerror(errno));
+    return CLQ_SUCCESS;
+}
+
+/* Makes a rename inside the directory holding `path` durable. */
+static void sync_parent(const char *path)
+{
+    char *parent = strdup(path), *slash = parent ? strrchr(parent, '/') : NULL;
+    if (slash)
+        *(slash == parent ? slash + 1 : slash) = '\0';
+    sync_dir(slash ? parent : ".");
+    free(parent);
+}
+
+static clq_status write_folder_files(const char *dir, const clq_folder *folder, const file_spec *files,
+                                     char *err, size_t errlen)
+{
+    clq_status st = CLQ_SUCCESS;
+    for (int a = 0; a < A_COUNT && st == CLQ_SUCCESS; a++) {
+        size_t bytes;
+        const void *p = a == A_OFFSET ? &folder->arrays.offset : get_array(folder, a, &bytes);
+        if (files[a].name && p)
+            st = write_new_file(dir, files[a].name, p, files[a].bytes, err, errlen);
+    }
+    return st == CLQ_SUCCESS ? write_meta(dir, folder, err, errlen) : st;
 }
 
 clq_status clq_folder_write(const char *dir, const clq_folder *folder, char *err, size_t errlen)
@@ -633,15 +948,37 @@ clq_status clq_folder_write(const char *dir, const clq_folder *folder, char *err
             return fail(err, errlen, CLQ_ERROR_BAD_DATA, "%s: %zu bytes given, expected %zu", files[a].name,
                         bytes, files[a].bytes);
     }
-    if (make_dirs(dir) != 0)
-        return fail(err, errlen, CLQ_ERROR_IO, "%s: cannot create directory: %s", dir, strerror(errno));
 
-    for (int a = 0; a < A_COUNT && st == CLQ_SUCCESS; a++) {
-        size_t bytes;
-        const void *p = a == A_OFFSET ? &folder->arrays.offset : get_array(folder, a, &bytes);
-        if (files[a].name && p)
-            st = write_array(dir, files[a].name, p, files[a].bytes, err, errlen);
+    /* The whole folder is written under a new name beside `dir` and only
+     * then renamed into place (swap_in), so `dir` is always either the old
+     * folder or the new one. A crash can leave the temporary folder
+     * (<dir>.tmp-XXXXXX) behind, never a half folder under `dir`. */
+    char *target = strip_slashes(dir);
+    if (!target)
+        return fail(err, errlen, CLQ_ERROR_OUT_OF_HOST_MEMORY, "out of memory");
+    struct stat old;
+    int exists = 0;
+    st = check_target(target, &old, &exists, err, errlen);
+    char *fresh = st == CLQ_SUCCESS ? make_temp_dir(target, ".tmp-") : NULL;
+    if (st == CLQ_SUCCESS && !fresh)
+        st = fail(err, errlen, CLQ_ERROR_IO, "%s: cannot create a folder beside it: %s", target,
+                  strerror(errno));
+    /* A replaced folder keeps its permissions; a new one gets the umask's. */
+    if (fresh && chmod(fresh, exists ? old.st_mode & 07777 : default_mode(0777)) != 0)
+        st = fail(err, errlen, CLQ_ERROR_IO, "%s: %s", fresh, strerror(errno));
+    if (st == CLQ_SUCCESS)
+        st = write_folder_files(fresh, folder, files, err, errlen);
+    if (st == CLQ_SUCCESS) {
+        sync_dir(fresh);
+        if ((exists ? swap_in(fresh, target) : rename(fresh, target)) != 0)
+            st = fail(err, errlen, CLQ_ERROR_IO, "%s: cannot move the new folder into place: %s", target,
+                      strerror(errno));
     }
-    /* meta.txt last: a folder with meta.txt has its arrays */
-    return st == CLQ_SUCCESS ? write_meta(dir, folder, err, errlen) : st;
+    if (st == CLQ_SUCCESS)
+        sync_parent(target);
+    else if (fresh)
+        remove_folder(fresh);
+    free(fresh);
+    free(target);
+    return st;
 }

@@ -1,0 +1,383 @@
+/* The clq tool's files: a folder is replaced as a whole or not at all, a
+ * file's size is checked before it is read, a FIFO is refused at once, an
+ * output keeps its mode and never replaces a special file, meta.txt keys are
+ * unique, only the files a command needs are read, and `clq bench` touches
+ * no output before it has validated its options and devices. */
+#define _DEFAULT_SOURCE
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "folder.h"
+#include "support.h"
+
+#define NF4_DIR CLQ_TEST_DATA_DIR "/bnb-nf4-b64"
+#define HANG_SECONDS 120
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+static char root[64];
+
+static void make_root(void)
+{
+    snprintf(root, sizeof root, "/tmp/clq-tool-files-XXXXXX");
+    cr_assert_not_null(mkdtemp(root));
+    umask(022);
+}
+
+static void remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        char sub[1024];
+        for (struct dirent *e; d && (e = readdir(d));)
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+                remove_tree(sub);
+            }
+        if (d)
+            closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static void remove_root(void)
+{
+    remove_tree(root);
+}
+
+TestSuite(tool_files, .init = make_root, .fini = remove_root, .timeout = 600);
+
+static const char *in_root(const char *name)
+{
+    static char paths[8][512];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, 512, "%s/%s", root, name);
+    return p;
+}
+
+typedef struct limits {
+    rlim_t file_size;     /* RLIMIT_FSIZE, 0: none */
+    rlim_t address_space; /* RLIMIT_AS, 0: none */
+} limits;
+
+/* Runs the clq tool with the arguments after `lim` (NULL-terminated);
+ * returns its exit status (-1 if killed) and its stderr in err. */
+static int run_tool(const limits *lim, char *err, size_t errlen, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = (char *)CLQ_TOOL_PATH;
+    va_list ap;
+    va_start(ap, errlen);
+    for (char *a; argc < 31 && (a = va_arg(ap, char *)) != NULL;)
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    char log[600];
+    snprintf(log, sizeof log, "%s/stderr.txt", root);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0)
+            _exit(126);
+        dup2(fd, 2);
+        dup2(fd, 1);
+        if (lim && lim->file_size) {
+            /* A write past the limit then fails with EFBIG instead of
+             * killing the process: a disk filling up part-way. */
+            signal(SIGXFSZ, SIG_IGN);
+            struct rlimit r = {lim->file_size, lim->file_size};
+            setrlimit(RLIMIT_FSIZE, &r);
+        }
+        if (lim && lim->address_space) {
+            struct rlimit r = {lim->address_space, lim->address_space};
+            setrlimit(RLIMIT_AS, &r);
+        }
+        alarm(HANG_SECONDS);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    size_t n = 0;
+    char *text = clq_read_file(log, &n);
+    snprintf(err, errlen, "%.*s", text ? (int)n : 0, text ? text : "");
+    free(text);
+    unlink(log);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t size = 0;
+    void *data = clq_read_file(from, &size);
+    cr_assert_not_null(data, "cannot read %s", from);
+    cr_assert_eq(clq_write_file(to, data, size), 0, "cannot write %s: %s", to, strerror(errno));
+    free(data);
+}
+
+/* A copy of the nf4 vector folder at root/name. */
+static const char *copy_nf4(const char *name)
+{
+    static const char *const files[] = {"meta.txt", "packed.u8", "absmax.f32", "input.f32", "dequant.f32"};
+    const char *dir = in_root(name);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char from[600], to[600];
+        snprintf(from, sizeof from, "%s/%s", NF4_DIR, files[i]);
+        snprintf(to, sizeof to, "%s/%s", dir, files[i]);
+        copy_file(from, to);
+    }
+    return dir;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    void *x = clq_read_file(a, &na), *y = clq_read_file(b, &nb);
+    int same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static int count_prefixed(const char *prefix)
+{
+    int n = 0;
+    DIR *d = opendir(root);
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* ---- 1: a folder is the old one or the new one ----------------------------------- */
+
+Test(tool_files, failed_quantize_leaves_the_old_folder_whole)
+{
+    char err[4096], path[600], keep[600];
+    const char *w = in_root("W"), *input = NF4_DIR "/input.f32";
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "quantize", "--format", "nf4", "--layout", "bnb", "--block",
+                          "64", "--rows", "64", "--cols", "256", input, w, NULL),
+                 0, "%s", err);
+    static const char *const files[] = {"meta.txt", "packed.u8", "absmax.f32"};
+    const char *saved = in_root("saved");
+    cr_assert_eq(mkdir(saved, 0755), 0);
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", w, files[i]);
+        snprintf(keep, sizeof keep, "%s/%s", saved, files[i]);
+        copy_file(path, keep);
+    }
+    /* fp4 into the same W, on a "disk" that fills up after 16 KiB per file:
+     * packed.u8 (8 KiB) and absmax.f32 fit, input.f32 (64 KiB) does not. */
+    limits lim = {16384, 0};
+    int rc = run_tool(&lim, err, sizeof err, "quantize", "--format", "fp4", "--layout", "bnb", "--block",
+                      "64", "--rows", "64", "--cols", "256", input, w, NULL);
+    cr_assert_neq(rc, 0, "the write past the limit must fail: %s", err);
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", w, files[i]);
+        snprintf(keep, sizeof keep, "%s/%s", saved, files[i]);
+        cr_assert(same_file(path, keep), "%s changed: the folder is a mix of nf4 and fp4", path);
+    }
+    cr_assert_eq(count_prefixed("W."), 0, "the failed folder was left beside W");
+    const char *out = in_root("out.f32");
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", w, out, NULL), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/dequant.f32", w);
+    cr_assert(same_file(out, path), "W no longer dequantizes to its own dequant.f32");
+
+    /* Without the limit the fp4 folder replaces it, mode kept. */
+    cr_assert_eq(chmod(w, 0750), 0);
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "quantize", "--format", "fp4", "--layout", "bnb", "--block",
+                          "64", "--rows", "64", "--cols", "256", input, w, NULL),
+                 0, "%s", err);
+    clq_folder f;
+    cr_assert_eq(clq_folder_read(w, &f, err, sizeof err), CLQ_SUCCESS, "%s", err);
+    cr_assert_eq(f.desc.format, CLQ_FORMAT_FP4);
+    clq_folder_free(&f);
+    struct stat st;
+    cr_assert_eq(stat(w, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0750, "folder mode %o", (unsigned)(st.st_mode & 0777));
+    cr_assert_eq(count_prefixed("W."), 0, "the old folder was left beside W");
+}
+
+Test(tool_files, folder_write_refuses_a_directory_with_other_files)
+{
+    clq_folder f;
+    char err[512], path[600];
+    cr_assert_eq(clq_folder_read(NF4_DIR, &f, err, sizeof err), CLQ_SUCCESS, "%s", err);
+    const char *home = in_root("home");
+    cr_assert_eq(mkdir(home, 0755), 0);
+    snprintf(path, sizeof path, "%s/notes.txt", home);
+    cr_assert_eq(clq_write_file(path, "mine", 4), 0);
+    cr_assert_eq(clq_folder_write(home, &f, err, sizeof err), CLQ_ERROR_IO);
+    cr_assert(strstr(err, "notes.txt"), "%s", err);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0, "a file that is not part of a folder was removed");
+    /* A new folder, and one given with a trailing slash. */
+    const char *fresh = in_root("fresh/");
+    cr_assert_eq(clq_folder_write(fresh, &f, err, sizeof err), CLQ_SUCCESS, "%s", err);
+    cr_assert_eq(clq_folder_write(fresh, &f, err, sizeof err), CLQ_SUCCESS, "%s", err);
+    clq_folder_free(&f);
+    cr_assert_eq(count_prefixed("fresh."), 0);
+}
+
+/* ---- 5: sizes before reads ------------------------------------------------------------ */
+
+/* A sparse file of 2 GiB costs no disk; reading it whole would cost 2 GiB of
+ * memory. The limit on the address space turns that into a failure. */
+static void make_sparse(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(ftruncate(fd, (off_t)1 << 31), 0);
+    close(fd);
+}
+
+Test(tool_files, sizes_are_checked_before_reading)
+{
+    char err[4096], path[600];
+    const char *dir = copy_nf4("big");
+    snprintf(path, sizeof path, "%s/packed.u8", dir);
+    make_sparse(path);
+#ifdef UNDER_ASAN
+    limits lim = {0, 0};
+#else
+    limits lim = {0, (rlim_t)1 << 30};
+#endif
+    cr_assert_eq(run_tool(&lim, err, sizeof err, "dequantize", dir, in_root("d.f32"), NULL), 1, "%s", err);
+    cr_assert(strstr(err, "2147483648 bytes, expected 8192"), "%s", err);
+
+    const char *x = in_root("x.f32");
+    make_sparse(x);
+    cr_assert_eq(run_tool(&lim, err, sizeof err, "matmul", "--weight", NF4_DIR, "--input", x, "--rows", "1",
+                          in_root("y.f32"), NULL),
+                 1, "%s", err);
+    cr_assert(strstr(err, "has 2147483648 bytes, expected 1024"), "%s", err);
+}
+
+/* ---- 6: FIFOs -------------------------------------------------------------------------- */
+
+Test(tool_files, fifos_are_refused_at_once)
+{
+    char err[4096], path[600];
+    const char *dir = copy_nf4("fifo");
+    snprintf(path, sizeof path, "%s/absmax.f32", dir);
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", dir, in_root("d.f32"), NULL), 1, "%s", err);
+    cr_assert(strstr(err, "not a regular file"), "%s", err);
+
+    const char *x = in_root("x.fifo");
+    cr_assert_eq(mkfifo(x, 0600), 0);
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "matmul", "--weight", NF4_DIR, "--input", x, "--rows", "1",
+                          in_root("y.f32"), NULL),
+                 1, "%s", err);
+    cr_assert(strstr(err, "not a regular file"), "%s", err);
+    cr_assert_neq(run_tool(NULL, err, sizeof err, "inspect", x, NULL), 0);
+    cr_assert(strstr(err, "not a regular file"), "%s", err);
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "quantize", "--format", "nf4", "--layout", "bnb", "--block",
+                          "64", "--rows", "64", "--cols", "256", x, in_root("q"), NULL),
+                 1, "%s", err);
+    cr_assert(strstr(err, "not a regular file"), "%s", err);
+}
+
+/* ---- 8: outputs -------------------------------------------------------------------------- */
+
+Test(tool_files, outputs_keep_their_mode_and_refuse_special_files)
+{
+    char err[4096];
+    const char *out = in_root("d.f32");
+    cr_assert_eq(clq_write_file(out, "old", 3), 0);
+    cr_assert_eq(chmod(out, 0600), 0);
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", NF4_DIR, out, NULL), 0, "%s", err);
+    struct stat st;
+    cr_assert_eq(stat(out, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600, "mode %o after replacing a 0600 file",
+                 (unsigned)(st.st_mode & 0777));
+    cr_assert(same_file(out, NF4_DIR "/dequant.f32"));
+
+    const char *fifo = in_root("out.fifo");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", NF4_DIR, fifo, NULL), 1, "%s", err);
+    cr_assert(strstr(err, "a FIFO"), "%s", err);
+    cr_assert(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO was replaced");
+
+    const char *link_a = in_root("a.f32"), *link_b = in_root("b.f32");
+    cr_assert_eq(clq_write_file(link_a, "old", 3), 0);
+    cr_assert_eq(link(link_a, link_b), 0);
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "matmul", "--weight", NF4_DIR, "--input",
+                          NF4_DIR "/input.f32", "--rows", "64", link_a, NULL),
+                 1, "%s", err);
+    cr_assert(strstr(err, "hard links"), "%s", err);
+    struct stat sb;
+    cr_assert(stat(link_a, &st) == 0 && stat(link_b, &sb) == 0 && st.st_ino == sb.st_ino && st.st_size == 3);
+}
+
+/* ---- 9: bench validates before it writes ----------------------------------------------- */
+
+Test(tool_files, bench_leaves_an_old_csv_alone_when_it_fails)
+{
+    char err[4096];
+    const char *csv = in_root("old.csv"), *json = in_root("old.json");
+    cr_assert_eq(clq_write_file(csv, "a,b\n1,2\n", 8), 0);
+    cr_assert_eq(clq_write_file(json, "{}\n", 3), 0);
+    cr_assert_neq(run_tool(NULL, err, sizeof err, "bench", "--csv", csv, "--json", json, "--device",
+                           "no-such-device-anywhere", NULL),
+                  0);
+    struct stat st;
+    cr_assert(stat(csv, &st) == 0 && st.st_size == 8, "old.csv was touched: %s", err);
+    cr_assert(stat(json, &st) == 0 && st.st_size == 3, "old.json was touched: %s", err);
+}
+
+/* ---- 15: meta.txt keys, files a command does not need --------------------------------- */
+
+Test(tool_files, meta_key_given_twice_is_an_error)
+{
+    char err[4096], path[600];
+    const char *dir = copy_nf4("twice");
+    snprintf(path, sizeof path, "%s/meta.txt", dir);
+    static const char meta[] = "format=fp4\nlayout=bnb\nrows=64\ncols=256\nblock=64\nformat=nf4\n";
+    cr_assert_eq(clq_write_file(path, meta, sizeof meta - 1), 0);
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", dir, in_root("d.f32"), NULL), 1, "%s", err);
+    cr_assert(strstr(err, "key 'format' repeats line 1"), "%s", err);
+}
+
+Test(tool_files, dequantize_ignores_an_unneeded_input_file)
+{
+    char err[4096], path[600];
+    const char *dir = copy_nf4("extra");
+    snprintf(path, sizeof path, "%s/input.f32", dir);
+    cr_assert_eq(clq_write_file(path, "short", 5), 0);
+    const char *out = in_root("d.f32");
+    cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", dir, out, NULL), 0, "%s", err);
+    cr_assert(same_file(out, NF4_DIR "/dequant.f32"));
+    /* The reader that loads the samples still checks them. */
+    clq_folder f;
+    cr_assert_eq(clq_folder_read(dir, &f, err, sizeof err), CLQ_ERROR_BAD_DATA);
+    cr_assert(strstr(err, "5 bytes, expected 65536"), "%s", err);
+}
