@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clq_io.h"
 #include "folder.h"
 #include "support.h"
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clq_io.h"
 #include "clq_common.h"
 #include "clq_ref.h"
 #include "ggml_ref.h"
