@@ -1,5 +1,5 @@
 /* The fused matmul: checks, the choice between the decode and prefill
- * kernels, and the LoRA shrink: launched before them, or inside decode's. */
+ * kernels, and the LoRA shrink launched before them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +87,6 @@ typedef struct launch {
     cl_mem t, row_adapter; /* LoRA scratch (M × max rank) and per-row index */
     cl_mem x_tiles;        /* X interleaved for the tiles kernel (x_interleaved), or NULL */
     cl_uint n_adapters, r_max;
-    bool shrink_inside;    /* decode computes T in its own work-groups (shrink_in_matmul) */
 } launch;
 
 static clq_status enqueue_shrink(clq_context *ctx, launch *l, cl_uint num_wait, const cl_event *wait_list,
@@ -142,31 +141,6 @@ static bool x_interleaved(const clq_context *ctx, const clq_matmul_args *a, bool
            ctx->params.mm_lanes == X_TILE_ROWS;
 }
 
-/* Whether decode computes the LoRA shrink inside the matmul's work-groups
- * (clq_matmul_tiles_lora, matmul.cl) rather than in a launch of its own:
- * where the device's parameters say so and T's rows fit in local memory. */
-static bool shrink_in_matmul(const clq_context *ctx, const clq_matmul_args *a, bool decode)
-{
-    return a->lora && decode && ctx->params.lora_groups > 0 && !x_interleaved(ctx, a, decode) &&
-           (uint64_t)tiles_rows(a->m) * a->lora->max_rank * sizeof(float) <= ctx->local_mem / 2;
-}
-
-/* Work-items per work-group of the tiles kernel with the shrink inside:
- * about lora_groups work-groups per compute unit, within what the kernel
- * allows. */
-static clq_status lora_group_size(clq_context *ctx, cl_kernel k, size_t items, size_t *wg)
-{
-    size_t most = ctx->max_work_group;
-    cl_int err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof most, &most, NULL);
-    if (err != CL_SUCCESS)
-        return CLQ_FAIL(err, "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE): %s", clq_status_string(err));
-    size_t groups = (size_t)(ctx->compute_units ? ctx->compute_units : 1) * ctx->params.lora_groups;
-    *wg = clq_ceil_div(items, groups);
-    if (*wg > most)
-        *wg = most;
-    return CLQ_SUCCESS;
-}
-
 static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, cl_uint num_wait,
                                const cl_event *wait_list, cl_event *event)
 {
@@ -181,7 +155,7 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
     if (local_tiles)
         snprintf(name, sizeof name, "clq_matmul_prefill");
     else
-        snprintf(name, sizeof name, "clq_matmul_tiles%s%u", l->shrink_inside ? "_lora" : "", mr);
+        snprintf(name, sizeof name, "clq_matmul_tiles%u", mr);
     cl_kernel k;
     CLQ_FORWARD(clq_kernel_create(ctx, CLQ_PROGRAM_MATMUL, defines, name, &k));
     cl_uint m_count = (cl_uint)a->m, n_count = (cl_uint)w->desc.rows, k_count = (cl_uint)w->desc.cols;
@@ -199,12 +173,6 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
                       CLQ_ARG(l->t),      CLQ_ARG(l->r_max),   CLQ_ARG(lora_b),         CLQ_ARG(b_half),
                       CLQ_ARG(rank),      CLQ_ARG(b_offset),   CLQ_ARG(lora_scale),     CLQ_ARG(l->row_adapter)};
     int status = clq_kernel_set_args(k, args, CLQ_NARGS(args));
-    if (status == CLQ_SUCCESS && l->shrink_inside) {
-        cl_uint a_half = lo->half;
-        clq_arg shrink_args[] = {CLQ_ARG(lo->a), CLQ_ARG(a_half), CLQ_ARG(lo->a_row),
-                                 CLQ_ARG_LOCAL(mr * l->r_max * sizeof(float))};
-        status = clq_kernel_set_args_from(k, CLQ_NARGS(args), shrink_args, CLQ_NARGS(shrink_args));
-    }
     if (status == CLQ_SUCCESS && local_tiles) {
         size_t wg = (p->pf_tm / p->pf_wm) * (p->pf_tn / p->pf_wn);
         size_t tiles = clq_ceil_div(a->m, p->pf_tm) * clq_ceil_div(w->desc.rows, p->pf_tn);
@@ -213,12 +181,8 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
         /* Work-items: (tiles of W × work-items per tile, chunks of MR rows of X). */
         size_t wg = p->tiles_wg;
         size_t items = clq_ceil_div(w->desc.rows, CLQ_TILE_ROWS) * (CLQ_TILE_ROWS / p->mm_lanes);
-        if (l->shrink_inside)
-            status = lora_group_size(ctx, k, items, &wg);
         size_t global[2] = {clq_ceil_div(items, wg) * wg, clq_ceil_div(a->m, mr)}, local[2] = {wg, 1};
-        cl_int err = status == CLQ_SUCCESS ? clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, global, local, num_wait,
-                                                                    wait_list, event)
-                                           : CL_SUCCESS;
+        cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, global, local, num_wait, wait_list, event);
         if (err != CL_SUCCESS)
             status = CLQ_FAIL(err, "clEnqueueNDRangeKernel (%s): %s", name, clq_status_string(err));
     }
@@ -247,15 +211,13 @@ static clq_status enqueue_interleave(clq_context *ctx, launch *l, cl_uint num_wa
     return status;
 }
 
-/* The per-row adapter index and, when the shrink is a launch of its own,
- * the LoRA scratch T (M × max rank). */
-static clq_status prepare_lora(clq_context *ctx, launch *l, bool scratch)
+/* The per-row adapter index and the LoRA scratch T (M × max rank). */
+static clq_status prepare_lora(clq_context *ctx, launch *l)
 {
     const clq_matmul_args *a = l->a;
     l->n_adapters = (cl_uint)a->lora->count;
     l->r_max = a->lora->max_rank;
-    if (scratch)
-        CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, a->m * l->r_max * sizeof(float), NULL, &l->t));
+    CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, a->m * l->r_max * sizeof(float), NULL, &l->t));
     if (a->lora_index)
         CLQ_FORWARD(clq_upload(ctx, a->lora_index, a->m * sizeof(int32_t), &l->row_adapter));
     return CLQ_SUCCESS;
@@ -269,14 +231,13 @@ clq_status clq_matmul(const clq_weight *w, const clq_matmul_args *a, cl_uint num
     CLQ_FORWARD(check_args(w, a));
     clq_context *ctx = w->ctx;
     bool decode = a->kernel == CLQ_MATMUL_DECODE || (a->kernel == CLQ_MATMUL_AUTO && a->m <= CLQ_DECODE_ROWS);
-    launch l = {w, a, NULL, NULL, NULL, 0, 0, shrink_in_matmul(ctx, a, decode)};
+    launch l = {w, a, NULL, NULL, NULL, 0, 0};
     cl_event before[2], done = NULL; /* the shrink and the interleaving, where launched */
     cl_uint n_before = 0;
     int status = CLQ_SUCCESS;
     if (a->lora) {
-        status = prepare_lora(ctx, &l, !l.shrink_inside);
-        if (status == CLQ_SUCCESS && !l.shrink_inside &&
-            (status = enqueue_shrink(ctx, &l, num_wait, wait_list, &done)) == CLQ_SUCCESS)
+        status = prepare_lora(ctx, &l);
+        if (status == CLQ_SUCCESS && (status = enqueue_shrink(ctx, &l, num_wait, wait_list, &done)) == CLQ_SUCCESS)
             before[n_before++] = done;
     }
     if (status == CLQ_SUCCESS && x_interleaved(ctx, a, decode) &&

@@ -8,8 +8,9 @@
  * starting at row a_row[i]. lora_dot.cl is prepended.
  */
 
+/* The host passes it for every build (host/params_table.h), so no default. */
 #ifndef CLQ_REDUCE_WG
-#define CLQ_REDUCE_WG 256 /* work-group size of the reduction over K (host passes it) */
+#error "CLQ_REDUCE_WG comes from the host's parameter table (host/params_table.h)"
 #endif
 
 /* One work-group per (row m, rank index j): its lanes split K, then reduce

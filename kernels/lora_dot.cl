@@ -1,8 +1,7 @@
 /*
  * One element of the LoRA shrink, T[m, j] = X[m, :]·A[j, :], in float16
  * vectors (K is a multiple of the weight's block, so of 16). Prepended to
- * lora.cl (the shrink as its own launch) and matmul.cl (the shrink inside
- * decode's matmul): both compute T the same way, to the bit.
+ * lora.cl, whose clq_lora_shrink_rows is the CPUs' shrink.
  */
 
 /* Four independent sums: one would wait on the fma latency at every step. */

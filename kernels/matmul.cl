@@ -1,7 +1,6 @@
 /*
  * Fused dequantize-GEMV/GEMM with the LoRA side path:
- *   Y = X·dequant(W)ᵀ (+ bias) (+ s·T·Bᵀ),  T = X·Aᵀ from lora.cl or, in
- *   decode on CPUs, from the matmul's own work-group.
+ *   Y = X·dequant(W)ᵀ (+ bias) (+ s·T·Bᵀ),  T = X·Aᵀ from lora.cl.
  * Built once per weight format: CLQ_FORMAT and CLQ_DQ are compile-time
  * constants, so no format switch is left in the inner loops.
  *
@@ -19,42 +18,26 @@
  *    CLQ_PF_TN rows of W, the weights of a tile dequantized once into local
  *    memory and reused by every row of the X tile.
  * Both end in the same epilogue (bias, LoRA expand), so Y is written once.
- * clq_matmul_tiles_lora<MR> is the tiles kernel with the LoRA shrink done
- * first in each work-group (decode on CPUs: one launch instead of two).
- * dequant.cl and lora_dot.cl are prepended.
+ * dequant.cl is prepended.
  *
  * A build holds one group of kernels, CLQ_MM_GROUP: MR (1, 2, 4, 8 or 16)
- * for clq_matmul_tiles<MR> and clq_matmul_tiles_lora<MR> (for 16 rows on
- * CPUs, clq_interleave_x instead of the latter: X_TILED), 0 for
- * clq_matmul_prefill. Loading a cached program binary, PoCL parses all of
+ * for clq_matmul_tiles<MR> (with clq_interleave_x for 16 rows on CPUs:
+ * X_TILED), 0 for clq_matmul_prefill. Loading a cached program binary, PoCL parses all of
  * its bitcode (about 20 ms per MB on a Zen 4 core): a process's first
  * M = 1 matmul loads its 0.16 MB group instead of all 1.5 MB.
  */
 #pragma OPENCL FP_CONTRACT ON
 
-#ifndef CLQ_FORMAT
-#error "CLQ_FORMAT must be defined by the host"
+/* No defaults here: the host passes every one of these (the format and
+ * group per program variant, host/matmul.c; the tuning parameters from
+ * host/params_table.h for every build), so a default could never be
+ * reached and would only disagree with the table. */
+#if !defined(CLQ_FORMAT) || !defined(CLQ_DQ) || !defined(CLQ_MM_GROUP)
+#error "CLQ_FORMAT, CLQ_DQ and CLQ_MM_GROUP come from the host (host/matmul.c)"
 #endif
-#ifndef CLQ_DQ
-#define CLQ_DQ 0 /* 1: NF4/FP4 scales are double-quantized */
-#endif
-#ifndef CLQ_MM_GROUP
-#error "CLQ_MM_GROUP must be defined by the host"
-#endif
-#ifndef CLQ_MM_LANES
-#define CLQ_MM_LANES 16 /* tiles kernels: rows of a tile per work-item, 16 or 1 */
-#endif
-#ifndef CLQ_PF_TM
-#define CLQ_PF_TM 64 /* prefill tile: rows of X per work-group */
-#endif
-#ifndef CLQ_PF_TN
-#define CLQ_PF_TN 64 /* prefill tile: rows of W (outputs) per work-group */
-#endif
-#ifndef CLQ_PF_WM
-#define CLQ_PF_WM 4 /* prefill: rows of X per work-item */
-#endif
-#ifndef CLQ_PF_WN
-#define CLQ_PF_WN 4 /* prefill: outputs per work-item */
+#if !defined(CLQ_MM_LANES) || !defined(CLQ_PF_TM) || !defined(CLQ_PF_TN) || !defined(CLQ_PF_WM) ||            \
+    !defined(CLQ_PF_WN)
+#error "CLQ_MM_LANES and CLQ_PF_* come from the host's parameter table (host/params_table.h)"
 #endif
 
 #define PF_TK 16            /* K per prefill step: always inside one block (blocks are multiples of 16) */
@@ -184,11 +167,8 @@ inline vfloat lookup4(constant float *table, vuint idx)
 
 /* The LoRA side path for lanes n0 .. n0+CLQ_MM_LANES-1 of row m of Y:
  * s·Σ_j B[n, j]·T[m, j], one vector fma per j (B's tiles put a tile's
- * outputs side by side). T is row t_local_row of t_local where the
- * work-group computed it (clq_matmul_tiles_lora), else row m of t. Lanes
- * past N read B's zero padding. */
-static inline __attribute__((always_inline)) vfloat lora_lanes(uint m, uint n0, EPILOGUE_PARAMS,
-                                                               local const float *t_local, uint t_local_row)
+ * outputs side by side). Lanes past N read B's zero padding. */
+static inline __attribute__((always_inline)) vfloat lora_lanes(uint m, uint n0, EPILOGUE_PARAMS)
 {
     vfloat side = (vfloat)(0.0f);
     int a = n_adapters ? (row_adapter ? row_adapter[m] : 0) : -1;
@@ -196,15 +176,9 @@ static inline __attribute__((always_inline)) vfloat lora_lanes(uint m, uint n0, 
         return side;
     uint r = (uint)rank[a];
     ulong at = lora_b_index(b_offset[a], r, n0, 0);
-    if (t_local) {
-        local const float *t_row = t_local + t_local_row * r_max;
-        for (uint j = 0; j < r; j++)
-            side = mad(VLOAD_B(lora_b, b_half, at + j * CLQ_TILE_ROWS), (vfloat)(t_row[j]), side);
-    } else {
-        global const float *t_row = t + (ulong)m * r_max;
-        for (uint j = 0; j < r; j++)
-            side = mad(VLOAD_B(lora_b, b_half, at + j * CLQ_TILE_ROWS), (vfloat)(t_row[j]), side);
-    }
+    global const float *t_row = t + (ulong)m * r_max;
+    for (uint j = 0; j < r; j++)
+        side = mad(VLOAD_B(lora_b, b_half, at + j * CLQ_TILE_ROWS), (vfloat)(t_row[j]), side);
     return side * lora_scale[a];
 }
 
@@ -421,8 +395,7 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
  * (PoCL would warn that its loops cannot be unrolled). */
 static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_count, uint n_count, uint k_count,
                                                         uint block, WEIGHT_PARAMS, global const void *x,
-                                                        const uint x_half, global void *y, EPILOGUE_PARAMS,
-                                                        local const float *t_local)
+                                                        const uint x_half, global void *y, EPILOGUE_PARAMS)
 {
     const uint groups = CLQ_TILE_ROWS / CLQ_MM_LANES; /* work-items per tile */
     const uint PARTS = MR == 1 ? 4 : MR == 2 ? 2 : 1;
@@ -513,7 +486,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
         if (m0 + m >= m_count)
             break;
         float out[CLQ_MM_LANES];
-        VSTORE_FLOAT(acc[m] + lora_lanes(m0 + m, n0, EPILOGUE_ARGS, t_local, m), out);
+        VSTORE_FLOAT(acc[m] + lora_lanes(m0 + m, n0, EPILOGUE_ARGS), out);
         for (uint l = 0; l < CLQ_MM_LANES && n0 + l < n_count; l++)
             store_y(y, y_half, (ulong)(m0 + m) * n_count + n0 + l,
                     bias ? out[l] + load_x(bias, y_half, n0 + l) : out[l]);
@@ -529,62 +502,19 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
          * without a test per element (and fp32 X as an fma operand). */    \
         if (x_half && !X_TILED(MR)) /* interleaved X is always fp32 */                                      \
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u,  \
-                  y, EPILOGUE_ARGS, (local const float *)0);                                                 \
+                  y, EPILOGUE_ARGS);                                                 \
         else                                                                                                 \
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
-                  y, EPILOGUE_ARGS, (local const float *)0);                                                 \
+                  y, EPILOGUE_ARGS);                                                 \
     }
 
-/* Decode with LoRA in one launch: the work-group first computes T for its
- * MR rows of X into local memory (lora_dot.cl, the same sums as the shrink
- * kernel), then each work-item runs its tile as above. Every work-group
- * repeats the shrink (r·K per row of X, all of A read again), so the host
- * makes few, large work-groups (lora_groups per compute unit). No default
- * uses it: on PoCL the repeated reads of A cost more than a second launch
- * (4096² NF4 decode, rank 16: +12.6 % against +4.5 %, interleaved runs);
- * `clq tune` tries it on each device. t_local holds MR × r_max floats. */
-inline void shrink_into_local(uint MR, uint m0, uint m_count, uint k_count, global const void *x, uint x_half,
-                              global const void *lora_a, uint a_half, global const int *rank,
-                              global const uint *a_row, global const int *row_adapter, uint r_max,
-                              local float *t_local)
-{
-    for (uint p = get_local_id(0); p < MR * r_max; p += get_local_size(0)) {
-        uint m = m0 + p / r_max, j = p % r_max;
-        int adapter = m < m_count ? (row_adapter ? row_adapter[m] : 0) : -1;
-        float sum = 0.0f;
-        if (adapter >= 0 && (int)j < rank[adapter])
-            sum = lora_dot(x, x_half, (ulong)m * k_count, lora_a, a_half, (ulong)(a_row[adapter] + j) * k_count,
-                           k_count);
-        t_local[p] = sum;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-}
-
-#define TILES_LORA_KERNEL(MR)                                                                                \
-    kernel void clq_matmul_tiles_lora##MR(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_PARAMS, \
-                                          global const void *x, uint x_half, global void *y, EPILOGUE_PARAMS, \
-                                          global const void *lora_a, uint a_half, global const uint *a_row,  \
-                                          local float *t_local)                                              \
-    {                                                                                                        \
-        shrink_into_local(MR, get_global_id(1) * MR, m_count, k_count, x, x_half, lora_a, a_half, rank,      \
-                          a_row, row_adapter, r_max, t_local);                                               \
-        if (x_half)                                                                                          \
-            tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u,  \
-                  y, EPILOGUE_ARGS, t_local);                                                                \
-        else                                                                                                 \
-            tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
-                  y, EPILOGUE_ARGS, t_local);                                                                \
-    }
 /* The group's kernels (through EXPAND, so that CLQ_MM_GROUP becomes its
- * number first: clq_matmul_tiles16). Where X comes interleaved (X_TILED),
- * the host launches the LoRA shrink on its own, which reads X's rows, and
- * the group holds no tiles_lora kernel but the interleaving one. */
+ * number first: clq_matmul_tiles16), and where X comes interleaved
+ * (X_TILED), the interleaving kernel. */
 #define EXPAND(MACRO, MR) MACRO(MR)
 #if CLQ_MM_GROUP != 0
 EXPAND(TILES_KERNEL, CLQ_MM_GROUP)
-#if !X_TILED(CLQ_MM_GROUP)
-EXPAND(TILES_LORA_KERNEL, CLQ_MM_GROUP)
-#else
+#if X_TILED(CLQ_MM_GROUP)
 /* X's rows in groups of 16, column by column, as fp32: element (m, k) at
  * xt[(m / 16 · K + k) · 16 + m % 16]; rows past M repeat row M-1, which the
  * tiles kernel computes and does not store. A work-item moves a 16×16

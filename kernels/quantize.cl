@@ -45,8 +45,9 @@
         break;                                                                                            \
     }
 
+/* The host passes it for every build (host/params_table.h), so no default. */
 #ifndef CLQ_REDUCE_WG
-#define CLQ_REDUCE_WG 256 /* work-group size of clq_absmax_mean (host passes it) */
+#error "CLQ_REDUCE_WG comes from the host's parameter table (host/params_table.h)"
 #endif
 
 /* ---- code lookups ------------------------------------------------------- */
