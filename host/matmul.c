@@ -6,13 +6,13 @@
 
 #include "internal.h"
 
-_Static_assert(CLQ_DECODE_MAX_M == CLQ_DECODE_ROWS, "clq.h and kernels/clq_common.h disagree on decode rows");
+_Static_assert(CLQ_DECODE_MAX_M == CLQ_TILE_ROWS, "clq.h's decode rows are kernels/clq_common.h's tile");
 
 /* The matmul kernel groups (matmul.cl, CLQ_MM_GROUP): the tiles kernels for
  * 1 to 16 rows of X, and the prefill kernel. */
 #define PREFILL_GROUP 0u
 static const cl_uint kernel_groups[] = {1, 2, 4, 8, 16, PREFILL_GROUP};
-_Static_assert(CLQ_DECODE_ROWS == 16, "kernel_groups lists the tiles kernels up to CLQ_DECODE_ROWS rows");
+_Static_assert(CLQ_TILE_ROWS == 16, "kernel_groups lists the tiles kernels up to CLQ_TILE_ROWS rows");
 /* clq_context_warm_up builds every variant: each format (NF4 and FP4 twice,
  * with and without double quantization) times each group, and the other
  * programs once. */
@@ -117,7 +117,7 @@ static clq_status enqueue_shrink(clq_context *ctx, launch *l, cl_uint num_wait, 
 static cl_uint tiles_rows(uint64_t m)
 {
     cl_uint mr = 1;
-    while (mr < CLQ_DECODE_ROWS && mr < m)
+    while (mr < CLQ_TILE_ROWS && mr < m)
         mr *= 2;
     return mr;
 }
@@ -128,17 +128,13 @@ static bool uses_prefill_kernel(const clq_context *ctx, const clq_matmul_args *a
     return !decode && (a->kernel == CLQ_MATMUL_PREFILL || ctx->params.prefill_local);
 }
 
-/* Rows of X interleaved together (matmul.cl, X_TILED): the tiles kernel's
- * largest MR, on work-items that hold a whole 16-row tile of W. */
-#define X_TILE_ROWS 16u
-_Static_assert(X_TILE_ROWS == CLQ_DECODE_ROWS && X_TILE_ROWS == CLQ_TILE_ROWS, "matmul.cl's X_TILED");
-
-/* Whether the tiles kernel reads X interleaved in groups of X_TILE_ROWS
- * rows, copied there first by clq_interleave_x. */
+/* Whether the tiles kernel reads X interleaved in groups of CLQ_TILE_ROWS
+ * rows, copied there first by clq_interleave_x (matmul.cl, X_TILED): for
+ * its largest MR, on work-items that hold a whole tile of W. */
 static bool x_interleaved(const clq_context *ctx, const clq_matmul_args *a, bool decode)
 {
-    return !uses_prefill_kernel(ctx, a, decode) && tiles_rows(a->m) == X_TILE_ROWS &&
-           ctx->params.mm_lanes == X_TILE_ROWS;
+    return !uses_prefill_kernel(ctx, a, decode) && tiles_rows(a->m) == CLQ_TILE_ROWS &&
+           ctx->params.mm_lanes == CLQ_TILE_ROWS;
 }
 
 static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, cl_uint num_wait,
@@ -190,23 +186,23 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
     return status;
 }
 
-/* Copies X into l->x_tiles, X_TILE_ROWS rows interleaved column by column
- * (a new buffer of M rounded up to X_TILE_ROWS rows by K floats). */
+/* Copies X into l->x_tiles, CLQ_TILE_ROWS rows interleaved column by column
+ * (a new buffer of M rounded up to CLQ_TILE_ROWS rows by K floats). */
 static clq_status enqueue_interleave(clq_context *ctx, launch *l, cl_uint num_wait, const cl_event *wait_list,
                                      cl_event *done)
 {
     const clq_matmul_args *a = l->a;
     cl_uint m_count = (cl_uint)a->m, k_count = (cl_uint)l->w->desc.cols, x_half = a->x_type == CLQ_DTYPE_F16;
-    size_t groups = clq_ceil_div(a->m, X_TILE_ROWS), bytes = groups * X_TILE_ROWS * k_count * sizeof(float);
+    size_t groups = clq_ceil_div(a->m, CLQ_TILE_ROWS), bytes = groups * CLQ_TILE_ROWS * k_count * sizeof(float);
     CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, bytes, NULL, &l->x_tiles));
     char defines[128];
-    matmul_defines(&l->w->desc, X_TILE_ROWS, defines, sizeof defines);
+    matmul_defines(&l->w->desc, CLQ_TILE_ROWS, defines, sizeof defines);
     cl_kernel k;
     CLQ_FORWARD(clq_kernel_create(ctx, CLQ_PROGRAM_MATMUL, defines, "clq_interleave_x", &k));
     clq_arg args[] = {CLQ_ARG(m_count), CLQ_ARG(k_count), CLQ_ARG(a->x), CLQ_ARG(x_half), CLQ_ARG(l->x_tiles)};
     int status =
-        clq_launch_kernel(ctx, k, args, CLQ_NARGS(args), groups * (k_count / 16), 0, num_wait, wait_list,
-                          done); /* a 16×16 block per work-item */
+        clq_launch_kernel(ctx, k, args, CLQ_NARGS(args), groups * (k_count / CLQ_TILE_ROWS), 0, num_wait,
+                          wait_list, done); /* a tile-square block per work-item */
     clReleaseKernel(k);
     return status;
 }
@@ -230,7 +226,7 @@ clq_status clq_matmul(const clq_weight *w, const clq_matmul_args *a, cl_uint num
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_matmul: weight and args are required");
     CLQ_FORWARD(check_args(w, a));
     clq_context *ctx = w->ctx;
-    bool decode = a->kernel == CLQ_MATMUL_DECODE || (a->kernel == CLQ_MATMUL_AUTO && a->m <= CLQ_DECODE_ROWS);
+    bool decode = a->kernel == CLQ_MATMUL_DECODE || (a->kernel == CLQ_MATMUL_AUTO && a->m <= CLQ_TILE_ROWS);
     launch l = {w, a, NULL, NULL, NULL, 0, 0};
     cl_event before[2], done = NULL; /* the shrink and the interleaving, where launched */
     cl_uint n_before = 0;

@@ -40,6 +40,12 @@
 #error "CLQ_MM_LANES and CLQ_PF_* come from the host's parameter table (host/params_table.h)"
 #endif
 
+/* The CPU paths hold a tile in float16 vectors and transpose 16×16
+ * blocks of tile rows. */
+#if CLQ_TILE_ROWS != 16
+#error "the float16 paths below assume tiles of 16 rows"
+#endif
+
 #define PF_TK 16            /* K per prefill step: always inside one block (blocks are multiples of 16) */
 #define PF_THREADS_M (CLQ_PF_TM / CLQ_PF_WM)
 #define PF_THREADS_N (CLQ_PF_TN / CLQ_PF_WN)
@@ -243,10 +249,11 @@ inline vfloat lane_scales(uint n0, uint n_count, uint nb, uint j, global const v
  * scales 16 blocks at a time: each row's 16 consecutive scales in one
  * load, the 16×16 of them transposed in registers into a lane vector per
  * block. Gathering the 16 rows' strided scales for every block took about
- * a fifth of decode on Zen 4 (BENCHMARKS.md). Rows whose K/B is no
+ * a fifth of decode on Zen 4 (docs/design.md). Rows whose K/B is no
  * multiple of 16 (K = 11008: 172 blocks of 64) take their last K/B mod 16
- * blocks' scales one block at a time. */
-#define SCALE_RUN 16
+ * blocks' scales one block at a time. A run is as many blocks as the tile
+ * has rows: the square that transpose16 turns into a lane vector per block. */
+#define SCALE_RUN CLQ_TILE_ROWS
 #if defined(__clang__)
 #define SHUFFLE16(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
 #else
@@ -289,7 +296,7 @@ inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void
                       global const float *code, global const float *offset, float16 *run)
 {
 #pragma unroll
-    for (uint l = 0; l < 16; l++) {
+    for (uint l = 0; l < CLQ_TILE_ROWS; l++) {
         ulong at = (ulong)min(n0 + l, n_count - 1) * nb + j0;
 #if CLQ_DQ
         uchar16 q = vload16(0, (global const uchar *)scales + at);
@@ -317,12 +324,13 @@ inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void
  * scales from the next row's, 16 short streams that the hardware
  * prefetcher does not pick up: read cold, each run cost about a memory
  * latency, and decode ran slower by 6-23 % (NF4/64) and 2-4 % (Q4/64,
- * whose fp16 runs share lines; BENCHMARKS.md, ninth session). */
+ * whose fp16 runs share lines; docs/design.md, measured with
+ * `clq bench --format nf4,q4 --block 64 --m 1`). */
 inline void prefetch_scale_run(uint n0, uint n_count, uint nb, uint j0, global const void *scales,
                                global const uchar *zeros)
 {
 #pragma unroll
-    for (uint l = 0; l < 16; l++) {
+    for (uint l = 0; l < CLQ_TILE_ROWS; l++) {
         ulong at = (ulong)min(n0 + l, n_count - 1) * nb + j0;
 #if CLQ_DQ
         CLQ_PREFETCH((global const uchar *)scales + at);
@@ -343,7 +351,7 @@ inline void zero_run(uint n0, uint n_count, uint nb, uint j0, global const uchar
 {
 #if CLQ_FORMAT == CLQ_FMT_Q4Z
 #pragma unroll
-    for (uint l = 0; l < 16; l++)
+    for (uint l = 0; l < CLQ_TILE_ROWS; l++)
         run[l] = convert_float16(vload16(0, zeros + (ulong)min(n0 + l, n_count - 1) * nb + j0));
     transpose16(run);
 #endif
@@ -377,12 +385,11 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
  * column lie in one 64-byte line. Read row by row, rows K elements apart,
  * they fell in one or two L1 sets where K·4 is a multiple of 2 KiB (K =
  * 4096, 14336), more lines than the set has ways: prefill at M = 512 ran at
- * 89 GFLOP/s with K = 4096 against 163 with K = 11008 on Zen 4. A private
- * copy of 64 columns per tile (the seventh session) recovered most of it
- * at an eighth more operations; the interleaved copy is made once per
- * call, not once per tile, and is faster at K = 11008 too (BENCHMARKS.md,
- * eighth session). */
-#define X_TILED(MR) (CLQ_MM_LANES == 16 && (MR) == 16)
+ * 89 GFLOP/s with K = 4096 against 163 with K = 11008 on Zen 4. The
+ * interleaved copy is made once per call, not once per tile, and is faster
+ * than reading rows at K = 11008 too (docs/design.md, measured with
+ * `clq bench --format nf4 --m 512 --shape 4096x4096 --shape 4096x11008`). */
+#define X_TILED(MR) (CLQ_MM_LANES == CLQ_TILE_ROWS && (MR) == CLQ_TILE_ROWS)
 
 /* Rows m0 .. m0+MR-1 of X against the lanes of one tile. For small MR the
  * products of a block are summed unscaled and scaled once (one op less per
@@ -406,12 +413,12 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
     uint m0 = get_global_id(1) * MR;
     uint nb = k_count / block, row_words = k_count / WORD_ELEMS;
     global const uint *qw = (global const uint *)quants + (ulong)tile * row_words * CLQ_TILE_ROWS + l0;
-    ulong xrow[CLQ_DECODE_ROWS];
+    ulong xrow[CLQ_TILE_ROWS];
 #pragma unroll
     for (uint m = 0; m < MR; m++)
         xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
     CODE_TABLE table = LOAD_CODE_TABLE(CODE4);
-    vfloat acc[CLQ_DECODE_ROWS];
+    vfloat acc[CLQ_TILE_ROWS];
 #pragma unroll
     for (uint m = 0; m < MR; m++)
         acc[m] = (vfloat)(0.0f);
@@ -473,7 +480,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
 #pragma unroll
                     for (uint m = 0; m < MR; m++)
                         acc[m] = fma(v,
-                                     X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)(k + i) * 16 + m]
+                                     X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)(k + i) * CLQ_TILE_ROWS + m]
                                                  : load_x(x, x_half, xrow[m] + k + i),
                                      acc[m]);
                 }
@@ -515,21 +522,22 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
 #if CLQ_MM_GROUP != 0
 EXPAND(TILES_KERNEL, CLQ_MM_GROUP)
 #if X_TILED(CLQ_MM_GROUP)
-/* X's rows in groups of 16, column by column, as fp32: element (m, k) at
- * xt[(m / 16 · K + k) · 16 + m % 16]; rows past M repeat row M-1, which the
- * tiles kernel computes and does not store. A work-item moves a 16×16
- * block, transposed in registers. Global size K/16 · ceil(M/16). */
+/* X's rows in groups of CLQ_TILE_ROWS (T), column by column, as fp32:
+ * element (m, k) at xt[(m / T · K + k) · T + m % T]; rows past M repeat row
+ * M-1, which the tiles kernel computes and does not store. A work-item
+ * moves a T×T block, transposed in registers. Global size K/T · ceil(M/T). */
 kernel void clq_interleave_x(uint m_count, uint k_count, global const void *x, uint x_half, global float *xt)
 {
-    uint g = get_global_id(0) / (k_count / 16), c = get_global_id(0) % (k_count / 16) * 16;
-    float16 r[16];
+    const uint T = CLQ_TILE_ROWS;
+    uint g = get_global_id(0) / (k_count / T), c = get_global_id(0) % (k_count / T) * T;
+    float16 r[CLQ_TILE_ROWS];
 #pragma unroll
-    for (uint i = 0; i < 16; i++)
-        r[i] = load_x16(x, x_half, (ulong)min(g * 16 + i, m_count - 1) * k_count + c);
+    for (uint i = 0; i < T; i++)
+        r[i] = load_x16(x, x_half, (ulong)min(g * T + i, m_count - 1) * k_count + c);
     transpose16(r);
 #pragma unroll
-    for (uint j = 0; j < 16; j++)
-        vstore16(r[j], 0, xt + ((ulong)g * k_count + c + j) * 16);
+    for (uint j = 0; j < T; j++)
+        vstore16(r[j], 0, xt + ((ulong)g * k_count + c + j) * T);
 }
 #endif
 #endif
