@@ -87,6 +87,12 @@ inline ulong tile_byte(uint row, uint k, uint cols, uint bits)
     return 4 * tile_word(row, k, cols, bits) + (k % CLQ_WORD_ELEMENTS(bits)) * bits / 8;
 }
 
+/* Products are summed with fma(), never mad(): OpenCL lets mad() round
+ * its product and sum any way it likes (some GPUs drop the product's low
+ * bits), while the tests' error bounds count one rounding per fma. fma() is
+ * one instruction on CPUs with FMA and full rate for fp32 on GPUs. Do not
+ * restore mad(). */
+
 /* Element i, or elements i .. i+15, of an fp32 or fp16 array (PoCL has no
  * cl_khr_fp16, so fp16 is read with vload_half). */
 inline float load_x(global const void *src, uint src_half, ulong i)

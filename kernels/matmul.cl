@@ -112,8 +112,8 @@ inline float epilogue(float acc, uint m, uint n, EPILOGUE_PARAMS)
             global const float *t_row = t + (ulong)m * r_max;
             float side = 0.0f;
             for (uint j = 0; j < r; j++)
-                side = mad(load_x(lora_b, b_half, lora_b_index(b_offset[a], r, n, j)), t_row[j], side);
-            acc = mad(lora_scale[a], side, acc);
+                side = fma(load_x(lora_b, b_half, lora_b_index(b_offset[a], r, n, j)), t_row[j], side);
+            acc = fma(lora_scale[a], side, acc);
         }
     }
     return acc;
@@ -184,7 +184,7 @@ static inline __attribute__((always_inline)) vfloat lora_lanes(uint m, uint n0, 
     ulong at = lora_b_index(b_offset[a], r, n0, 0);
     global const float *t_row = t + (ulong)m * r_max;
     for (uint j = 0; j < r; j++)
-        side = mad(VLOAD_B(lora_b, b_half, at + j * CLQ_TILE_ROWS), (vfloat)(t_row[j]), side);
+        side = fma(VLOAD_B(lora_b, b_half, at + j * CLQ_TILE_ROWS), (vfloat)(t_row[j]), side);
     return side * lora_scale[a];
 }
 
@@ -624,7 +624,7 @@ clq_matmul_prefill(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_
                 b[jj] = ws[kk][tn + jj * PF_THREADS_N];
             for (uint i = 0; i < CLQ_PF_WM; i++)
                 for (uint jj = 0; jj < CLQ_PF_WN; jj++)
-                    acc[i][jj] = mad(a[i], b[jj], acc[i][jj]);
+                    acc[i][jj] = fma(a[i], b[jj], acc[i][jj]);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
