@@ -66,22 +66,6 @@
         global const float *lora_scale, global const int *row_adapter
 #define EPILOGUE_ARGS bias, y_half, n_adapters, t, r_max, lora_b, b_half, rank, b_offset, lora_scale, row_adapter
 
-/* 4-bit codes as values before the block scale: the format's code, q-8 for
- * Q4, and q for Q4Z (its zero point is subtracted after the lookup). */
-constant float q4_code[16] = {-8.0f, -7.0f, -6.0f, -5.0f, -4.0f, -3.0f, -2.0f, -1.0f,
-                              0.0f,  1.0f,  2.0f,  3.0f,  4.0f,  5.0f,  6.0f,  7.0f};
-constant float q4z_code[16] = {0.0f, 1.0f, 2.0f,  3.0f,  4.0f,  5.0f,  6.0f,  7.0f,
-                               8.0f, 9.0f, 10.0f, 11.0f, 12.0f, 13.0f, 14.0f, 15.0f};
-#if CLQ_FORMAT == CLQ_FMT_NF4
-#define CODE4 nf4_code
-#elif CLQ_FORMAT == CLQ_FMT_FP4
-#define CODE4 fp4_code
-#elif CLQ_FORMAT == CLQ_FMT_Q4Z
-#define CODE4 q4z_code
-#else
-#define CODE4 q4_code
-#endif
-
 inline uint zero_point(global const uchar *zeros, uint g)
 {
 #if CLQ_FORMAT == CLQ_FMT_Q4Z
@@ -125,43 +109,16 @@ inline float epilogue(float acc, uint m, uint n, EPILOGUE_PARAMS)
 typedef float16 vfloat;
 typedef uint16 vuint;
 #define VLOAD_UINT(p) vload16(0, p)
-#define VSTORE_UINT(v, p) vstore16(v, 0, p)
 #define VLOAD_FLOAT(p) vload16(0, p)
 #define VSTORE_FLOAT(v, p) vstore16(v, 0, p)
-#define VCONVERT_FLOAT(v) convert_float16(v)
-#define VAS_INT(v) as_int16(v)
-#if defined(__AVX512F__)
-/* vpermps: each lane picks table[index & 15]. */
-#define CODE_TABLE float16
-#define LOAD_CODE_TABLE(c) vload16(0, c)
-#define LOOKUP4(table, idx) __builtin_ia32_permvarsf512(table, as_int16(idx))
-#endif
 #elif CLQ_MM_LANES == 1
 typedef float vfloat;
 typedef uint vuint;
 #define VLOAD_UINT(p) (*(p))
-#define VSTORE_UINT(v, p) (*(p) = (v))
 #define VLOAD_FLOAT(p) (*(p))
 #define VSTORE_FLOAT(v, p) (*(p) = (v))
-#define VCONVERT_FLOAT(v) convert_float(v)
-#define VAS_INT(v) as_int(v)
 #else
 #error "CLQ_MM_LANES must be 16 or 1"
-#endif
-#ifndef LOOKUP4
-/* A table lookup per lane. */
-#define CODE_TABLE constant float *
-#define LOAD_CODE_TABLE(c) (c)
-inline vfloat lookup4(constant float *table, vuint idx)
-{
-    uint i[CLQ_MM_LANES];
-    float v[CLQ_MM_LANES];
-    VSTORE_UINT(idx, i);
-    for (uint l = 0; l < CLQ_MM_LANES; l++)
-        v[l] = table[i[l] & 15u];
-    return VLOAD_FLOAT(v);
-}
-#define LOOKUP4(table, idx) lookup4(table, idx)
 #endif
 
 /* CLQ_MM_LANES consecutive elements of B (fp32 or fp16). */
@@ -214,23 +171,12 @@ static inline __attribute__((always_inline)) void lora_prefetch(const uint MR, u
     }
 }
 
-/* The values of element i of each lane's word, before the block scale. */
-inline vfloat unscaled_lanes(vuint w, uint i, CODE_TABLE table, vfloat zero, global const float *code)
+/* The values of element i of each lane's word, before the block scale
+ * (dequant.cl's CLQ_UNSCALED: on a CPU's 16 lanes, a 4-bit code becomes a
+ * float with one vpermps and no mask). */
+inline vfloat unscaled_lanes(vuint w, uint i, vfloat zero, global const float *code)
 {
-#if CLQ_FORMAT == CLQ_FMT_Q8
-    return VCONVERT_FLOAT(VAS_INT(w << (24 - 8 * i)) >> 24);
-#elif CLQ_FORMAT == CLQ_FMT_DYNAMIC8
-    uint q[CLQ_MM_LANES];
-    float v[CLQ_MM_LANES];
-    VSTORE_UINT(w, q);
-    for (uint l = 0; l < CLQ_MM_LANES; l++)
-        v[l] = code[(q[l] >> (8 * i)) & 255u];
-    return VLOAD_FLOAT(v);
-#elif CLQ_FORMAT == CLQ_FMT_Q4Z
-    return LOOKUP4(table, w >> (4 * i)) - zero;
-#else
-    return LOOKUP4(table, w >> (4 * i));
-#endif
+    return CLQ_UNSCALED(CLQ_FORMAT, CLQ_MM_LANES, w >> (WORD_BITS * i), zero, code);
 }
 
 /* The block scales (and Q4Z zero points) of block j of rows n0 .. n0+L-1;
@@ -417,7 +363,6 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
 #pragma unroll
     for (uint m = 0; m < MR; m++)
         xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
-    CODE_TABLE table = LOAD_CODE_TABLE(CODE4);
     vfloat acc[CLQ_TILE_ROWS];
 #pragma unroll
     for (uint m = 0; m < MR; m++)
@@ -457,7 +402,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                 PREFETCH_AHEAD(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
 #pragma unroll
                 for (uint i = 0; i < WORD_ELEMS; i++) {
-                    vfloat v = unscaled_lanes(w, i, table, z, code);
+                    vfloat v = unscaled_lanes(w, i, z, code);
 #pragma unroll
                     for (uint m = 0; m < MR; m++)
                         part[m][i % PARTS] = fma(v, load_x(x, x_half, xrow[m] + k + i), part[m][i % PARTS]);
@@ -476,7 +421,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                 vuint w = VLOAD_UINT(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
 #pragma unroll
                 for (uint i = 0; i < WORD_ELEMS; i++) {
-                    vfloat v = unscaled_lanes(w, i, table, z, code) * s;
+                    vfloat v = unscaled_lanes(w, i, z, code) * s;
 #pragma unroll
                     for (uint m = 0; m < MR; m++)
                         acc[m] = fma(v,
@@ -544,22 +489,6 @@ kernel void clq_interleave_x(uint m_count, uint k_count, global const void *x, u
 
 /* ---- prefill with local memory ---------------------------------------------------------- */
 
-/* Eight elements' values before the block scale. */
-inline float8 unscaled8(uchar8 q, uint zero, global const float *code)
-{
-#if CLQ_FORMAT == CLQ_FMT_Q8
-    return convert_float8(as_char8(q));
-#elif CLQ_FORMAT == CLQ_FMT_DYNAMIC8
-    return (float8)(code[q.s0], code[q.s1], code[q.s2], code[q.s3], code[q.s4], code[q.s5], code[q.s6],
-                    code[q.s7]);
-#elif CLQ_FORMAT == CLQ_FMT_Q4Z
-    return convert_float8(convert_int8(q) - (int)zero);
-#else
-    return (float8)(CODE4[q.s0], CODE4[q.s1], CODE4[q.s2], CODE4[q.s3], CODE4[q.s4], CODE4[q.s5], CODE4[q.s6],
-                    CODE4[q.s7]);
-#endif
-}
-
 /* Prefill: a work-group computes a CLQ_PF_TM × CLQ_PF_TN tile of Y, each
  * work-item a CLQ_PF_WM × CLQ_PF_WN grid of it (strided, so neighbouring
  * work-items read neighbouring local words). Per step of 16 along K, the X
@@ -596,15 +525,12 @@ clq_matmul_prefill(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_
                 uint k = k0 + 8 * half8;
                 global const uint *qw = (global const uint *)quants;
 #if CLQ_8BIT
-                uchar8 b = (uchar8)(as_uchar4(qw[tile_word(n, k, k_count, 8)]),
-                                    as_uchar4(qw[tile_word(n, k + 4, k_count, 8)]));
-                ev = unscaled8(b, z, code) * s;
+                uint w0 = qw[tile_word(n, k, k_count, 8)], w1 = qw[tile_word(n, k + 4, k_count, 8)];
+                uint8 q = (uint8)((uint4)(w0), (uint4)(w1)) >> (uint8)(0, 8, 16, 24, 0, 8, 16, 24);
 #else
-                uchar4 b = as_uchar4(qw[tile_word(n, k, k_count, 4)]);
-                uchar8 q = (uchar8)(b.s0 & 15, b.s0 >> 4, b.s1 & 15, b.s1 >> 4, b.s2 & 15, b.s2 >> 4, b.s3 & 15,
-                                    b.s3 >> 4);
-                ev = unscaled8(q, z, code) * s;
+                uint8 q = (uint8)(qw[tile_word(n, k, k_count, 4)]) >> (uint8)(0, 4, 8, 12, 16, 20, 24, 28);
 #endif
+                ev = CLQ_UNSCALED(CLQ_FORMAT, 8, q, (float)z, code) * s;
             }
             ws[8 * half8 + 0][row] = ev.s0;
             ws[8 * half8 + 1][row] = ev.s1;
