@@ -13,6 +13,7 @@
 
 #include "clq.h"
 #include "clq_common.h"
+#include "params_table.h"
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -105,30 +106,24 @@ extern const size_t clq_embedded_file_count;
 
 /* ---- per-device parameters ---------------------------------------------- */
 
-/* Tuning parameters, declared once: the host sizes NDRanges from this struct
- * and passes the same values to every program as -D defines (params.c). */
+/* Tuning parameters, declared once in params_table.h: the host sizes
+ * NDRanges from this struct and passes the same values to the programs as
+ * -D defines (params.c). */
+#define CLQ_PARAM_MEMBER(name, type, ...) type name;
 typedef struct clq_device_params {
-    unsigned reduce_wg; /* work-group size of single-group reductions (power of two) */
-    unsigned mm_lanes;  /* matmul tiles kernels: rows of a 16-row tile per work-item (16 or 1) */
-    unsigned tiles_wg;  /* matmul tiles kernels: work-items per work-group */
-    bool prefill_local; /* prefill (M > 16) by the local-memory kernel, not the tiles kernel */
-    bool shrink_rows;   /* LoRA shrink: a work-item per (row, rank index), not a work-group reduction */
-    unsigned pf_tm, pf_tn; /* matmul prefill: tile of rows of X by rows of W per work-group */
-    unsigned pf_wm, pf_wn; /* matmul prefill: rows of X by outputs per work-item */
-    unsigned quant_span;   /* quantize, dequantize: elements of a row per work-item */
-    unsigned quant_wg;     /* quantize, dequantize: work-items per work-group (0: the driver chooses) */
-    unsigned lora_groups;  /* decode with LoRA: 0 = shrink launched first; n = shrink inside the matmul,
-                              once per work-group, with n work-groups per compute unit */
+    CLQ_PARAMS_TABLE(CLQ_PARAM_MEMBER)
 } clq_device_params;
+#undef CLQ_PARAM_MEMBER
 
 void clq_device_params_default(const clq_context *ctx, clq_device_params *params);
 /* Applies "name=value" settings (separated by spaces, commas or newlines)
- * over *params; on a bad name or value returns an error and leaves *params
+ * over *params, where "class=cpu" or "class=gpu" first resets every
+ * parameter to that class's defaults; on a bad name or value returns an error and leaves *params
  * unchanged. */
 clq_status clq_device_params_parse(const clq_context *ctx, const char *text, clq_device_params *params);
 /* Every parameter as "name=value name=value ...", the form parse reads. */
 void clq_device_params_format(const clq_device_params *params, char *buf, size_t len);
-/* Appends " -DNAME=value" for every parameter to `buf`. */
+/* Appends " -DNAME=value" for every parameter the kernels see to `buf`. */
 void clq_device_params_defines(const clq_device_params *params, char *buf, size_t len);
 
 /* ---- files (file_map.c, file_out.c, cache.c) ------------------------------ */
@@ -204,7 +199,6 @@ typedef struct clq_arg {
     const void *value;
 } clq_arg;
 #define CLQ_ARG(x) ((clq_arg){sizeof(x), &(x)})
-#define CLQ_ARG_LOCAL(bytes) ((clq_arg){(bytes), NULL})
 clq_status clq_kernel_set_args(cl_kernel kernel, const clq_arg *args, size_t count);
 /* The same for arguments first, first+1, ... */
 clq_status clq_kernel_set_args_from(cl_kernel kernel, size_t first, const clq_arg *args, size_t count);

@@ -1,18 +1,18 @@
 /* The fused matmul: checks, the choice between the decode and prefill
- * kernels, and the LoRA shrink: launched before them, or inside decode's. */
+ * kernels, and the LoRA shrink launched before them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-_Static_assert(CLQ_DECODE_MAX_M == CLQ_DECODE_ROWS, "clq.h and kernels/clq_common.h disagree on decode rows");
+_Static_assert(CLQ_DECODE_MAX_M == CLQ_TILE_ROWS, "clq.h's decode rows are kernels/clq_common.h's tile");
 
 /* The matmul kernel groups (matmul.cl, CLQ_MM_GROUP): the tiles kernels for
  * 1 to 16 rows of X, and the prefill kernel. */
 #define PREFILL_GROUP 0u
 static const cl_uint kernel_groups[] = {1, 2, 4, 8, 16, PREFILL_GROUP};
-_Static_assert(CLQ_DECODE_ROWS == 16, "kernel_groups lists the tiles kernels up to CLQ_DECODE_ROWS rows");
+_Static_assert(CLQ_TILE_ROWS == 16, "kernel_groups lists the tiles kernels up to CLQ_TILE_ROWS rows");
 /* clq_context_warm_up builds every variant: each format (NF4 and FP4 twice,
  * with and without double quantization) times each group, and the other
  * programs once. */
@@ -87,7 +87,6 @@ typedef struct launch {
     cl_mem t, row_adapter; /* LoRA scratch (M × max rank) and per-row index */
     cl_mem x_tiles;        /* X interleaved for the tiles kernel (x_interleaved), or NULL */
     cl_uint n_adapters, r_max;
-    bool shrink_inside;    /* decode computes T in its own work-groups (shrink_in_matmul) */
 } launch;
 
 static clq_status enqueue_shrink(clq_context *ctx, launch *l, cl_uint num_wait, const cl_event *wait_list,
@@ -118,7 +117,7 @@ static clq_status enqueue_shrink(clq_context *ctx, launch *l, cl_uint num_wait, 
 static cl_uint tiles_rows(uint64_t m)
 {
     cl_uint mr = 1;
-    while (mr < CLQ_DECODE_ROWS && mr < m)
+    while (mr < CLQ_TILE_ROWS && mr < m)
         mr *= 2;
     return mr;
 }
@@ -129,42 +128,13 @@ static bool uses_prefill_kernel(const clq_context *ctx, const clq_matmul_args *a
     return !decode && (a->kernel == CLQ_MATMUL_PREFILL || ctx->params.prefill_local);
 }
 
-/* Rows of X interleaved together (matmul.cl, X_TILED): the tiles kernel's
- * largest MR, on work-items that hold a whole 16-row tile of W. */
-#define X_TILE_ROWS 16u
-_Static_assert(X_TILE_ROWS == CLQ_DECODE_ROWS && X_TILE_ROWS == CLQ_TILE_ROWS, "matmul.cl's X_TILED");
-
-/* Whether the tiles kernel reads X interleaved in groups of X_TILE_ROWS
- * rows, copied there first by clq_interleave_x. */
+/* Whether the tiles kernel reads X interleaved in groups of CLQ_TILE_ROWS
+ * rows, copied there first by clq_interleave_x (matmul.cl, X_TILED): for
+ * its largest MR, on work-items that hold a whole tile of W. */
 static bool x_interleaved(const clq_context *ctx, const clq_matmul_args *a, bool decode)
 {
-    return !uses_prefill_kernel(ctx, a, decode) && tiles_rows(a->m) == X_TILE_ROWS &&
-           ctx->params.mm_lanes == X_TILE_ROWS;
-}
-
-/* Whether decode computes the LoRA shrink inside the matmul's work-groups
- * (clq_matmul_tiles_lora, matmul.cl) rather than in a launch of its own:
- * where the device's parameters say so and T's rows fit in local memory. */
-static bool shrink_in_matmul(const clq_context *ctx, const clq_matmul_args *a, bool decode)
-{
-    return a->lora && decode && ctx->params.lora_groups > 0 && !x_interleaved(ctx, a, decode) &&
-           (uint64_t)tiles_rows(a->m) * a->lora->max_rank * sizeof(float) <= ctx->local_mem / 2;
-}
-
-/* Work-items per work-group of the tiles kernel with the shrink inside:
- * about lora_groups work-groups per compute unit, within what the kernel
- * allows. */
-static clq_status lora_group_size(clq_context *ctx, cl_kernel k, size_t items, size_t *wg)
-{
-    size_t most = ctx->max_work_group;
-    cl_int err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof most, &most, NULL);
-    if (err != CL_SUCCESS)
-        return CLQ_FAIL(err, "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE): %s", clq_status_string(err));
-    size_t groups = (size_t)(ctx->compute_units ? ctx->compute_units : 1) * ctx->params.lora_groups;
-    *wg = clq_ceil_div(items, groups);
-    if (*wg > most)
-        *wg = most;
-    return CLQ_SUCCESS;
+    return !uses_prefill_kernel(ctx, a, decode) && tiles_rows(a->m) == CLQ_TILE_ROWS &&
+           ctx->params.mm_lanes == CLQ_TILE_ROWS;
 }
 
 static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, cl_uint num_wait,
@@ -181,7 +151,7 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
     if (local_tiles)
         snprintf(name, sizeof name, "clq_matmul_prefill");
     else
-        snprintf(name, sizeof name, "clq_matmul_tiles%s%u", l->shrink_inside ? "_lora" : "", mr);
+        snprintf(name, sizeof name, "clq_matmul_tiles%u", mr);
     cl_kernel k;
     CLQ_FORWARD(clq_kernel_create(ctx, CLQ_PROGRAM_MATMUL, defines, name, &k));
     cl_uint m_count = (cl_uint)a->m, n_count = (cl_uint)w->desc.rows, k_count = (cl_uint)w->desc.cols;
@@ -199,12 +169,6 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
                       CLQ_ARG(l->t),      CLQ_ARG(l->r_max),   CLQ_ARG(lora_b),         CLQ_ARG(b_half),
                       CLQ_ARG(rank),      CLQ_ARG(b_offset),   CLQ_ARG(lora_scale),     CLQ_ARG(l->row_adapter)};
     int status = clq_kernel_set_args(k, args, CLQ_NARGS(args));
-    if (status == CLQ_SUCCESS && l->shrink_inside) {
-        cl_uint a_half = lo->half;
-        clq_arg shrink_args[] = {CLQ_ARG(lo->a), CLQ_ARG(a_half), CLQ_ARG(lo->a_row),
-                                 CLQ_ARG_LOCAL(mr * l->r_max * sizeof(float))};
-        status = clq_kernel_set_args_from(k, CLQ_NARGS(args), shrink_args, CLQ_NARGS(shrink_args));
-    }
     if (status == CLQ_SUCCESS && local_tiles) {
         size_t wg = (p->pf_tm / p->pf_wm) * (p->pf_tn / p->pf_wn);
         size_t tiles = clq_ceil_div(a->m, p->pf_tm) * clq_ceil_div(w->desc.rows, p->pf_tn);
@@ -213,12 +177,8 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
         /* Work-items: (tiles of W × work-items per tile, chunks of MR rows of X). */
         size_t wg = p->tiles_wg;
         size_t items = clq_ceil_div(w->desc.rows, CLQ_TILE_ROWS) * (CLQ_TILE_ROWS / p->mm_lanes);
-        if (l->shrink_inside)
-            status = lora_group_size(ctx, k, items, &wg);
         size_t global[2] = {clq_ceil_div(items, wg) * wg, clq_ceil_div(a->m, mr)}, local[2] = {wg, 1};
-        cl_int err = status == CLQ_SUCCESS ? clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, global, local, num_wait,
-                                                                    wait_list, event)
-                                           : CL_SUCCESS;
+        cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, global, local, num_wait, wait_list, event);
         if (err != CL_SUCCESS)
             status = CLQ_FAIL(err, "clEnqueueNDRangeKernel (%s): %s", name, clq_status_string(err));
     }
@@ -226,36 +186,34 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
     return status;
 }
 
-/* Copies X into l->x_tiles, X_TILE_ROWS rows interleaved column by column
- * (a new buffer of M rounded up to X_TILE_ROWS rows by K floats). */
+/* Copies X into l->x_tiles, CLQ_TILE_ROWS rows interleaved column by column
+ * (a new buffer of M rounded up to CLQ_TILE_ROWS rows by K floats). */
 static clq_status enqueue_interleave(clq_context *ctx, launch *l, cl_uint num_wait, const cl_event *wait_list,
                                      cl_event *done)
 {
     const clq_matmul_args *a = l->a;
     cl_uint m_count = (cl_uint)a->m, k_count = (cl_uint)l->w->desc.cols, x_half = a->x_type == CLQ_DTYPE_F16;
-    size_t groups = clq_ceil_div(a->m, X_TILE_ROWS), bytes = groups * X_TILE_ROWS * k_count * sizeof(float);
+    size_t groups = clq_ceil_div(a->m, CLQ_TILE_ROWS), bytes = groups * CLQ_TILE_ROWS * k_count * sizeof(float);
     CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, bytes, NULL, &l->x_tiles));
     char defines[128];
-    matmul_defines(&l->w->desc, X_TILE_ROWS, defines, sizeof defines);
+    matmul_defines(&l->w->desc, CLQ_TILE_ROWS, defines, sizeof defines);
     cl_kernel k;
     CLQ_FORWARD(clq_kernel_create(ctx, CLQ_PROGRAM_MATMUL, defines, "clq_interleave_x", &k));
     clq_arg args[] = {CLQ_ARG(m_count), CLQ_ARG(k_count), CLQ_ARG(a->x), CLQ_ARG(x_half), CLQ_ARG(l->x_tiles)};
     int status =
-        clq_launch_kernel(ctx, k, args, CLQ_NARGS(args), groups * (k_count / 16), 0, num_wait, wait_list,
-                          done); /* a 16×16 block per work-item */
+        clq_launch_kernel(ctx, k, args, CLQ_NARGS(args), groups * (k_count / CLQ_TILE_ROWS), 0, num_wait,
+                          wait_list, done); /* a tile-square block per work-item */
     clReleaseKernel(k);
     return status;
 }
 
-/* The per-row adapter index and, when the shrink is a launch of its own,
- * the LoRA scratch T (M × max rank). */
-static clq_status prepare_lora(clq_context *ctx, launch *l, bool scratch)
+/* The per-row adapter index and the LoRA scratch T (M × max rank). */
+static clq_status prepare_lora(clq_context *ctx, launch *l)
 {
     const clq_matmul_args *a = l->a;
     l->n_adapters = (cl_uint)a->lora->count;
     l->r_max = a->lora->max_rank;
-    if (scratch)
-        CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, a->m * l->r_max * sizeof(float), NULL, &l->t));
+    CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, a->m * l->r_max * sizeof(float), NULL, &l->t));
     if (a->lora_index)
         CLQ_FORWARD(clq_upload(ctx, a->lora_index, a->m * sizeof(int32_t), &l->row_adapter));
     return CLQ_SUCCESS;
@@ -268,15 +226,14 @@ clq_status clq_matmul(const clq_weight *w, const clq_matmul_args *a, cl_uint num
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_matmul: weight and args are required");
     CLQ_FORWARD(check_args(w, a));
     clq_context *ctx = w->ctx;
-    bool decode = a->kernel == CLQ_MATMUL_DECODE || (a->kernel == CLQ_MATMUL_AUTO && a->m <= CLQ_DECODE_ROWS);
-    launch l = {w, a, NULL, NULL, NULL, 0, 0, shrink_in_matmul(ctx, a, decode)};
+    bool decode = a->kernel == CLQ_MATMUL_DECODE || (a->kernel == CLQ_MATMUL_AUTO && a->m <= CLQ_TILE_ROWS);
+    launch l = {w, a, NULL, NULL, NULL, 0, 0};
     cl_event before[2], done = NULL; /* the shrink and the interleaving, where launched */
     cl_uint n_before = 0;
     int status = CLQ_SUCCESS;
     if (a->lora) {
-        status = prepare_lora(ctx, &l, !l.shrink_inside);
-        if (status == CLQ_SUCCESS && !l.shrink_inside &&
-            (status = enqueue_shrink(ctx, &l, num_wait, wait_list, &done)) == CLQ_SUCCESS)
+        status = prepare_lora(ctx, &l);
+        if (status == CLQ_SUCCESS && (status = enqueue_shrink(ctx, &l, num_wait, wait_list, &done)) == CLQ_SUCCESS)
             before[n_before++] = done;
     }
     if (status == CLQ_SUCCESS && x_interleaved(ctx, a, decode) &&

@@ -1,6 +1,7 @@
 /* Per-device tuning parameters: defaults by device class, "name=value" text
  * (the tuning file, the tuning option, CLQ_PARAMS) parsed and printed, and
- * the -D options that hand the same values to the kernels. */
+ * the -D options that hand the same values to the kernels, all from the one
+ * list in params_table.h. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -9,73 +10,72 @@
 
 #include "internal.h"
 
-void clq_device_params_default(const clq_context *ctx, clq_device_params *p)
-{
-    memset(p, 0, sizeof *p);
-    unsigned wg = 256;
-    while (wg > 1 && wg > ctx->max_work_group)
-        wg /= 2;
-    p->reduce_wg = wg;
-    /* A CPU runs a work-group as a loop on one core, and a tile's 16 rows
-     * as one float16 vector per work-item; for M > 16 it keeps the tiles
-     * kernel (16 rows of X per work-item, in registers) and shrinks LoRA
-     * without barriers. A GPU gives each row its own work-item, 16 of them
-     * sharing each 64-byte line, in groups of 64, and uses local-memory
-     * tiles for prefill. A CPU quantizes and dequantizes 1024 elements of
-     * a row per work-item (a work-item's own cost matches a small block's
-     * work), in work-groups of 16 so that both cores get work; a GPU one
-     * block (dequantize: 16 elements) per work-item. Decode's LoRA shrink
-     * is a launch of its own everywhere: on PoCL, computing it inside the
-     * matmul (once per work-group, each reading all of A) added 10-13 % to
-     * a 4096x4096 rank-16 decode against 0.5-4.5 % launched first
-     * (interleaved runs, BENCHMARKS.md). `clq tune` finds better values per
-     * device. */
-    bool cpu = (ctx->device_type & CL_DEVICE_TYPE_CPU) != 0;
-    p->mm_lanes = cpu ? 16 : 1;
-    p->tiles_wg = cpu ? 1 : 64;
-    p->prefill_local = !cpu;
-    p->shrink_rows = cpu;
-    p->pf_tm = cpu ? 32 : 64;
-    p->pf_tn = cpu ? 32 : 64;
-    p->pf_wm = cpu ? 8 : 4;
-    p->pf_wn = cpu ? 8 : 4;
-    p->quant_span = cpu ? 1024 : 16;
-    p->quant_wg = cpu ? 16 : 0;
-    p->lora_groups = 0;
-    while (p->pf_tm / p->pf_wm * (p->pf_tn / p->pf_wn) > ctx->max_work_group && p->pf_tm > p->pf_wm) {
-        p->pf_tm /= 2; /* devices with small work-groups */
-        p->pf_tn /= 2;
-    }
-}
-
-void clq_device_params_defines(const clq_device_params *p, char *buf, size_t len)
-{
-    size_t used = strlen(buf);
-    if (used < len)
-        snprintf(buf + used, len - used, " -DCLQ_REDUCE_WG=%u -DCLQ_MM_LANES=%u -DCLQ_PF_TM=%u -DCLQ_PF_TN=%u -DCLQ_PF_WM=%u"
-                 " -DCLQ_PF_WN=%u",
-                 p->reduce_wg, p->mm_lanes, p->pf_tm, p->pf_tn, p->pf_wm, p->pf_wn);
-}
-
-/* One parameter's name, where it lives, and what values it accepts. */
+/* One parameter's row of the table, as the functions below use it. */
 typedef struct param_field {
     const char *name;
     size_t offset;
     bool is_bool;
     unsigned min, max;
     bool power_of_two;
+    unsigned cpu, gpu;  /* class defaults */
+    const char *define; /* "" where the kernels do not see it */
 } param_field;
 
-#define FIELD(name, lo, hi, pow2) {#name, offsetof(clq_device_params, name), false, lo, hi, pow2}
-static const param_field fields[] = {
-    FIELD(reduce_wg, 1, 1024, true), FIELD(mm_lanes, 1, 16, true), FIELD(tiles_wg, 1, 1024, true),
-    {"prefill_local", offsetof(clq_device_params, prefill_local), true, 0, 1, false},
-    {"shrink_rows", offsetof(clq_device_params, shrink_rows), true, 0, 1, false},
-    FIELD(pf_tm, 1, 256, true),      FIELD(pf_tn, 1, 256, true),   FIELD(pf_wm, 1, 16, true),
-    FIELD(pf_wn, 1, 16, true),       FIELD(quant_span, 16, 65536, true),
-    FIELD(quant_wg, 0, 1024, true),  FIELD(lora_groups, 0, 64, false),
-};
+#define IS_BOOL_bool true
+#define IS_BOOL_unsigned false
+#define FIELD(name, type, lo, hi, pow2, cpu, gpu, define, ...)                                               \
+    {#name, offsetof(clq_device_params, name), IS_BOOL_##type, lo, hi, pow2, cpu, gpu, define},
+static const param_field fields[] = {CLQ_PARAMS_TABLE(FIELD)};
 #undef FIELD
+#define FIELD_COUNT (sizeof fields / sizeof fields[0])
+
+static unsigned get_field(const clq_device_params *p, const param_field *f)
+{
+    const char *at = (const char *)p + f->offset;
+    return f->is_bool ? (unsigned)*(const bool *)at : *(const unsigned *)at;
+}
+
+static void set_field(clq_device_params *p, const param_field *f, unsigned v)
+{
+    char *at = (char *)p + f->offset;
+    if (f->is_bool)
+        *(bool *)at = v != 0;
+    else
+        *(unsigned *)at = v;
+}
+
+/* The table's defaults of one class, then what this device's work-group
+ * limit requires. */
+static void class_defaults(const clq_context *ctx, bool cpu, clq_device_params *p)
+{
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < FIELD_COUNT; i++)
+        set_field(p, &fields[i], cpu ? fields[i].cpu : fields[i].gpu);
+    while (p->reduce_wg > 1 && p->reduce_wg > ctx->max_work_group)
+        p->reduce_wg /= 2;
+    while (p->pf_tm / p->pf_wm * (p->pf_tn / p->pf_wn) > ctx->max_work_group && p->pf_tm > p->pf_wm) {
+        p->pf_tm /= 2; /* devices with small work-groups */
+        p->pf_tn /= 2;
+    }
+}
+
+void clq_device_params_default(const clq_context *ctx, clq_device_params *p)
+{
+    class_defaults(ctx, (ctx->device_type & CL_DEVICE_TYPE_CPU) != 0, p);
+}
+
+void clq_device_params_defines(const clq_device_params *p, char *buf, size_t len)
+{
+    size_t used = strlen(buf);
+    for (size_t i = 0; i < FIELD_COUNT && used < len; i++) {
+        if (!fields[i].define[0])
+            continue;
+        int n = snprintf(buf + used, len - used, " -D%s=%u", fields[i].define, get_field(p, &fields[i]));
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
 
 static clq_status check_params(const clq_context *ctx, const clq_device_params *p)
 {
@@ -90,6 +90,36 @@ static clq_status check_params(const clq_context *ctx, const clq_device_params *
         return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "a work-group size (reduce_wg %u, tiles_wg %u, prefill %zu, "
                         "quant_wg %u) exceeds the device's %zu", p->reduce_wg, p->tiles_wg, pf_wg, p->quant_wg,
                         ctx->max_work_group);
+    return CLQ_SUCCESS;
+}
+
+/* Applies one "name=value" item to *p. */
+static clq_status parse_item(const clq_context *ctx, char *item, clq_device_params *p)
+{
+    char *eq = strchr(item, '=');
+    if (!eq)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tuning parameter '%s' is not name=value", item);
+    *eq = '\0';
+    const char *value = eq + 1;
+    if (strcmp(item, CLQ_PARAMS_CLASS_KEY) == 0) {
+        if (strcmp(value, "cpu") != 0 && strcmp(value, "gpu") != 0)
+            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tuning parameter %s = '%s': expected cpu or gpu", item,
+                            value);
+        class_defaults(ctx, strcmp(value, "cpu") == 0, p);
+        return CLQ_SUCCESS;
+    }
+    const param_field *f = NULL;
+    for (size_t i = 0; i < FIELD_COUNT; i++)
+        if (strcmp(fields[i].name, item) == 0)
+            f = &fields[i];
+    if (!f)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "unknown tuning parameter '%s'", item);
+    char *end;
+    unsigned long v = strtoul(value, &end, 10);
+    if (end == value || *end || v < f->min || v > f->max || (f->power_of_two && (v & (v - 1))))
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tuning parameter %s = '%s': expected %s%u..%u", item, value,
+                        f->power_of_two ? "a power of two in " : "", f->min, f->max);
+    set_field(p, f, (unsigned)v);
     return CLQ_SUCCESS;
 }
 
@@ -109,25 +139,7 @@ clq_status clq_device_params_parse(const clq_context *ctx, const char *text, clq
         memcpy(item, s, len);
         item[len] = '\0';
         s += len;
-        char *eq = strchr(item, '=');
-        if (!eq)
-            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tuning parameter '%s' is not name=value", item);
-        *eq = '\0';
-        const param_field *f = NULL;
-        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-            if (strcmp(fields[i].name, item) == 0)
-                f = &fields[i];
-        if (!f)
-            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "unknown tuning parameter '%s'", item);
-        char *end;
-        unsigned long v = strtoul(eq + 1, &end, 10);
-        if (end == eq + 1 || *end || v < f->min || v > f->max || (f->power_of_two && (v & (v - 1))))
-            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tuning parameter %s = '%s': expected %s%u..%u", item,
-                            eq + 1, f->power_of_two ? "a power of two in " : "", f->min, f->max);
-        if (f->is_bool)
-            *(bool *)((char *)&out + f->offset) = v != 0;
-        else
-            *(unsigned *)((char *)&out + f->offset) = (unsigned)v;
+        CLQ_FORWARD(parse_item(ctx, item, &out));
     }
     CLQ_FORWARD(check_params(ctx, &out));
     *p = out;
@@ -138,10 +150,8 @@ void clq_device_params_format(const clq_device_params *p, char *buf, size_t len)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0] && used < len; i++) {
-        const char *at = (const char *)p + fields[i].offset;
-        unsigned v = fields[i].is_bool ? (unsigned)*(const bool *)at : *(const unsigned *)at;
-        int n = snprintf(buf + used, len - used, "%s%s=%u", i ? " " : "", fields[i].name, v);
+    for (size_t i = 0; i < FIELD_COUNT && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%s=%u", i ? " " : "", fields[i].name, get_field(p, &fields[i]));
         if (n < 0)
             break;
         used += (size_t)n;

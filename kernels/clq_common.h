@@ -28,10 +28,6 @@
  * (bitsandbytes compress_statistics uses blocksize 256). */
 #define CLQ_NESTED_BLOCK 256
 
-/* Rows of X the matmul decode kernel keeps accumulators for (clq.h's
- * CLQ_DECODE_MAX_M; the host checks they agree). */
-#define CLQ_DECODE_ROWS 16
-
 /* ggml blocks (GGUF Q4_0 / Q8_0), always 32 elements. The fp16 scale is
  * kept as raw bits: without cl_khr_fp16, OpenCL C cannot put a half in a
  * struct, and the bits must survive a round trip unchanged anyway. */
@@ -186,6 +182,12 @@ _Static_assert(sizeof(clq_block_iq4_xs) == CLQ_GGML_IQ4_XS_BYTES, "ggml block_iq
  * swap for bitsandbytes) and a copy of the rest.
  */
 #define CLQ_DEVICE_LAYOUT_VERSION 2
+/* The tile: 16 rows of W side by side (one 64-byte line of 32-bit words, a
+ * float16 vector on a CPU). The matmul's tiles kernel takes X in tiles of
+ * the same height: at most this many rows of X per work-item (decode, clq.h's
+ * CLQ_DECODE_MAX_M, checked equal on the host), interleaved in groups of
+ * this many rows for 16-lane work-items, so that one tile of X meets one
+ * tile of W in 16×16 blocks. */
 #define CLQ_TILE_ROWS 16
 #define CLQ_WORD_ELEMENTS(bits) ((bits) == 4 ? 8 : 4)
 
@@ -203,6 +205,12 @@ inline ulong tile_byte(uint row, uint k, uint cols, uint bits)
 {
     return 4 * tile_word(row, k, cols, bits) + (k % CLQ_WORD_ELEMENTS(bits)) * bits / 8;
 }
+
+/* Products are summed with fma(), never mad(): OpenCL lets mad() round
+ * its product and sum any way it likes (some GPUs drop the product's low
+ * bits), while the tests' error bounds count one rounding per fma. fma() is
+ * one instruction on CPUs with FMA and full rate for fp32 on GPUs. Do not
+ * restore mad(). */
 
 /* Element i, or elements i .. i+15, of an fp32 or fp16 array (PoCL has no
  * cl_khr_fp16, so fp16 is read with vload_half). */

@@ -8,8 +8,9 @@
  * starting at row a_row[i]. lora_dot.cl is prepended.
  */
 
+/* The host passes it for every build (host/params_table.h), so no default. */
 #ifndef CLQ_REDUCE_WG
-#define CLQ_REDUCE_WG 256 /* work-group size of the reduction over K (host passes it) */
+#error "CLQ_REDUCE_WG comes from the host's parameter table (host/params_table.h)"
 #endif
 
 /* One work-group per (row m, rank index j): its lanes split K, then reduce
@@ -31,7 +32,7 @@ clq_lora_shrink(uint m_count, uint k_count, global const void *x, uint x_half, g
     if (active) {
         ulong xrow = (ulong)m * k_count, arow = (ulong)(a_row[adapter] + j) * k_count;
         for (uint k = lid; k < k_count; k += CLQ_REDUCE_WG)
-            sum = mad(load_x(x, x_half, xrow + k), load_x(a_all, a_half, arow + k), sum);
+            sum = fma(load_x(x, x_half, xrow + k), load_x(a_all, a_half, arow + k), sum);
     }
     partial[lid] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);

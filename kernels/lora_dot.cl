@@ -1,8 +1,7 @@
 /*
  * One element of the LoRA shrink, T[m, j] = X[m, :]·A[j, :], in float16
  * vectors (K is a multiple of the weight's block, so of 16). Prepended to
- * lora.cl (the shrink as its own launch) and matmul.cl (the shrink inside
- * decode's matmul): both compute T the same way, to the bit.
+ * lora.cl, whose clq_lora_shrink_rows is the CPUs' shrink.
  */
 
 /* Four independent sums: one would wait on the fma latency at every step. */
@@ -12,13 +11,13 @@ inline float lora_dot(global const void *x, uint x_half, ulong x_at, global cons
     float16 acc0 = (float16)(0.0f), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     uint k = 0;
     for (; k + 64 <= k_count; k += 64) {
-        acc0 = mad(load_x16(x, x_half, x_at + k), load_x16(a, a_half, a_at + k), acc0);
-        acc1 = mad(load_x16(x, x_half, x_at + k + 16), load_x16(a, a_half, a_at + k + 16), acc1);
-        acc2 = mad(load_x16(x, x_half, x_at + k + 32), load_x16(a, a_half, a_at + k + 32), acc2);
-        acc3 = mad(load_x16(x, x_half, x_at + k + 48), load_x16(a, a_half, a_at + k + 48), acc3);
+        acc0 = fma(load_x16(x, x_half, x_at + k), load_x16(a, a_half, a_at + k), acc0);
+        acc1 = fma(load_x16(x, x_half, x_at + k + 16), load_x16(a, a_half, a_at + k + 16), acc1);
+        acc2 = fma(load_x16(x, x_half, x_at + k + 32), load_x16(a, a_half, a_at + k + 32), acc2);
+        acc3 = fma(load_x16(x, x_half, x_at + k + 48), load_x16(a, a_half, a_at + k + 48), acc3);
     }
     for (; k < k_count; k += 16)
-        acc0 = mad(load_x16(x, x_half, x_at + k), load_x16(a, a_half, a_at + k), acc0);
+        acc0 = fma(load_x16(x, x_half, x_at + k), load_x16(a, a_half, a_at + k), acc0);
     float16 acc = (acc0 + acc1) + (acc2 + acc3);
     float8 a8 = acc.lo + acc.hi;
     float4 a4 = a8.lo + a8.hi;

@@ -1,7 +1,6 @@
 /*
  * Fused dequantize-GEMV/GEMM with the LoRA side path:
- *   Y = X·dequant(W)ᵀ (+ bias) (+ s·T·Bᵀ),  T = X·Aᵀ from lora.cl or, in
- *   decode on CPUs, from the matmul's own work-group.
+ *   Y = X·dequant(W)ᵀ (+ bias) (+ s·T·Bᵀ),  T = X·Aᵀ from lora.cl.
  * Built once per weight format: CLQ_FORMAT and CLQ_DQ are compile-time
  * constants, so no format switch is left in the inner loops.
  *
@@ -19,42 +18,32 @@
  *    CLQ_PF_TN rows of W, the weights of a tile dequantized once into local
  *    memory and reused by every row of the X tile.
  * Both end in the same epilogue (bias, LoRA expand), so Y is written once.
- * clq_matmul_tiles_lora<MR> is the tiles kernel with the LoRA shrink done
- * first in each work-group (decode on CPUs: one launch instead of two).
- * dequant.cl and lora_dot.cl are prepended.
+ * dequant.cl is prepended.
  *
  * A build holds one group of kernels, CLQ_MM_GROUP: MR (1, 2, 4, 8 or 16)
- * for clq_matmul_tiles<MR> and clq_matmul_tiles_lora<MR> (for 16 rows on
- * CPUs, clq_interleave_x instead of the latter: X_TILED), 0 for
- * clq_matmul_prefill. Loading a cached program binary, PoCL parses all of
+ * for clq_matmul_tiles<MR> (with clq_interleave_x for 16 rows on CPUs:
+ * X_TILED), 0 for clq_matmul_prefill. Loading a cached program binary, PoCL parses all of
  * its bitcode (about 20 ms per MB on a Zen 4 core): a process's first
  * M = 1 matmul loads its 0.16 MB group instead of all 1.5 MB.
  */
 #pragma OPENCL FP_CONTRACT ON
 
-#ifndef CLQ_FORMAT
-#error "CLQ_FORMAT must be defined by the host"
+/* No defaults here: the host passes every one of these (the format and
+ * group per program variant, host/matmul.c; the tuning parameters from
+ * host/params_table.h for every build), so a default could never be
+ * reached and would only disagree with the table. */
+#if !defined(CLQ_FORMAT) || !defined(CLQ_DQ) || !defined(CLQ_MM_GROUP)
+#error "CLQ_FORMAT, CLQ_DQ and CLQ_MM_GROUP come from the host (host/matmul.c)"
 #endif
-#ifndef CLQ_DQ
-#define CLQ_DQ 0 /* 1: NF4/FP4 scales are double-quantized */
+#if !defined(CLQ_MM_LANES) || !defined(CLQ_PF_TM) || !defined(CLQ_PF_TN) || !defined(CLQ_PF_WM) ||            \
+    !defined(CLQ_PF_WN)
+#error "CLQ_MM_LANES and CLQ_PF_* come from the host's parameter table (host/params_table.h)"
 #endif
-#ifndef CLQ_MM_GROUP
-#error "CLQ_MM_GROUP must be defined by the host"
-#endif
-#ifndef CLQ_MM_LANES
-#define CLQ_MM_LANES 16 /* tiles kernels: rows of a tile per work-item, 16 or 1 */
-#endif
-#ifndef CLQ_PF_TM
-#define CLQ_PF_TM 64 /* prefill tile: rows of X per work-group */
-#endif
-#ifndef CLQ_PF_TN
-#define CLQ_PF_TN 64 /* prefill tile: rows of W (outputs) per work-group */
-#endif
-#ifndef CLQ_PF_WM
-#define CLQ_PF_WM 4 /* prefill: rows of X per work-item */
-#endif
-#ifndef CLQ_PF_WN
-#define CLQ_PF_WN 4 /* prefill: outputs per work-item */
+
+/* The CPU paths hold a tile in float16 vectors and transpose 16×16
+ * blocks of tile rows. */
+#if CLQ_TILE_ROWS != 16
+#error "the float16 paths below assume tiles of 16 rows"
 #endif
 
 #define PF_TK 16            /* K per prefill step: always inside one block (blocks are multiples of 16) */
@@ -76,22 +65,6 @@
         global const void *lora_b, uint b_half, global const int *rank, global const uint *b_offset,       \
         global const float *lora_scale, global const int *row_adapter
 #define EPILOGUE_ARGS bias, y_half, n_adapters, t, r_max, lora_b, b_half, rank, b_offset, lora_scale, row_adapter
-
-/* 4-bit codes as values before the block scale: the format's code, q-8 for
- * Q4, and q for Q4Z (its zero point is subtracted after the lookup). */
-constant float q4_code[16] = {-8.0f, -7.0f, -6.0f, -5.0f, -4.0f, -3.0f, -2.0f, -1.0f,
-                              0.0f,  1.0f,  2.0f,  3.0f,  4.0f,  5.0f,  6.0f,  7.0f};
-constant float q4z_code[16] = {0.0f, 1.0f, 2.0f,  3.0f,  4.0f,  5.0f,  6.0f,  7.0f,
-                               8.0f, 9.0f, 10.0f, 11.0f, 12.0f, 13.0f, 14.0f, 15.0f};
-#if CLQ_FORMAT == CLQ_FMT_NF4
-#define CODE4 nf4_code
-#elif CLQ_FORMAT == CLQ_FMT_FP4
-#define CODE4 fp4_code
-#elif CLQ_FORMAT == CLQ_FMT_Q4Z
-#define CODE4 q4z_code
-#else
-#define CODE4 q4_code
-#endif
 
 inline uint zero_point(global const uchar *zeros, uint g)
 {
@@ -123,8 +96,8 @@ inline float epilogue(float acc, uint m, uint n, EPILOGUE_PARAMS)
             global const float *t_row = t + (ulong)m * r_max;
             float side = 0.0f;
             for (uint j = 0; j < r; j++)
-                side = mad(load_x(lora_b, b_half, lora_b_index(b_offset[a], r, n, j)), t_row[j], side);
-            acc = mad(lora_scale[a], side, acc);
+                side = fma(load_x(lora_b, b_half, lora_b_index(b_offset[a], r, n, j)), t_row[j], side);
+            acc = fma(lora_scale[a], side, acc);
         }
     }
     return acc;
@@ -136,43 +109,16 @@ inline float epilogue(float acc, uint m, uint n, EPILOGUE_PARAMS)
 typedef float16 vfloat;
 typedef uint16 vuint;
 #define VLOAD_UINT(p) vload16(0, p)
-#define VSTORE_UINT(v, p) vstore16(v, 0, p)
 #define VLOAD_FLOAT(p) vload16(0, p)
 #define VSTORE_FLOAT(v, p) vstore16(v, 0, p)
-#define VCONVERT_FLOAT(v) convert_float16(v)
-#define VAS_INT(v) as_int16(v)
-#if defined(__AVX512F__)
-/* vpermps: each lane picks table[index & 15]. */
-#define CODE_TABLE float16
-#define LOAD_CODE_TABLE(c) vload16(0, c)
-#define LOOKUP4(table, idx) __builtin_ia32_permvarsf512(table, as_int16(idx))
-#endif
 #elif CLQ_MM_LANES == 1
 typedef float vfloat;
 typedef uint vuint;
 #define VLOAD_UINT(p) (*(p))
-#define VSTORE_UINT(v, p) (*(p) = (v))
 #define VLOAD_FLOAT(p) (*(p))
 #define VSTORE_FLOAT(v, p) (*(p) = (v))
-#define VCONVERT_FLOAT(v) convert_float(v)
-#define VAS_INT(v) as_int(v)
 #else
 #error "CLQ_MM_LANES must be 16 or 1"
-#endif
-#ifndef LOOKUP4
-/* A table lookup per lane. */
-#define CODE_TABLE constant float *
-#define LOAD_CODE_TABLE(c) (c)
-inline vfloat lookup4(constant float *table, vuint idx)
-{
-    uint i[CLQ_MM_LANES];
-    float v[CLQ_MM_LANES];
-    VSTORE_UINT(idx, i);
-    for (uint l = 0; l < CLQ_MM_LANES; l++)
-        v[l] = table[i[l] & 15u];
-    return VLOAD_FLOAT(v);
-}
-#define LOOKUP4(table, idx) lookup4(table, idx)
 #endif
 
 /* CLQ_MM_LANES consecutive elements of B (fp32 or fp16). */
@@ -184,11 +130,8 @@ inline vfloat lookup4(constant float *table, vuint idx)
 
 /* The LoRA side path for lanes n0 .. n0+CLQ_MM_LANES-1 of row m of Y:
  * s·Σ_j B[n, j]·T[m, j], one vector fma per j (B's tiles put a tile's
- * outputs side by side). T is row t_local_row of t_local where the
- * work-group computed it (clq_matmul_tiles_lora), else row m of t. Lanes
- * past N read B's zero padding. */
-static inline __attribute__((always_inline)) vfloat lora_lanes(uint m, uint n0, EPILOGUE_PARAMS,
-                                                               local const float *t_local, uint t_local_row)
+ * outputs side by side). Lanes past N read B's zero padding. */
+static inline __attribute__((always_inline)) vfloat lora_lanes(uint m, uint n0, EPILOGUE_PARAMS)
 {
     vfloat side = (vfloat)(0.0f);
     int a = n_adapters ? (row_adapter ? row_adapter[m] : 0) : -1;
@@ -196,15 +139,9 @@ static inline __attribute__((always_inline)) vfloat lora_lanes(uint m, uint n0, 
         return side;
     uint r = (uint)rank[a];
     ulong at = lora_b_index(b_offset[a], r, n0, 0);
-    if (t_local) {
-        local const float *t_row = t_local + t_local_row * r_max;
-        for (uint j = 0; j < r; j++)
-            side = mad(VLOAD_B(lora_b, b_half, at + j * CLQ_TILE_ROWS), (vfloat)(t_row[j]), side);
-    } else {
-        global const float *t_row = t + (ulong)m * r_max;
-        for (uint j = 0; j < r; j++)
-            side = mad(VLOAD_B(lora_b, b_half, at + j * CLQ_TILE_ROWS), (vfloat)(t_row[j]), side);
-    }
+    global const float *t_row = t + (ulong)m * r_max;
+    for (uint j = 0; j < r; j++)
+        side = fma(VLOAD_B(lora_b, b_half, at + j * CLQ_TILE_ROWS), (vfloat)(t_row[j]), side);
     return side * lora_scale[a];
 }
 
@@ -234,23 +171,12 @@ static inline __attribute__((always_inline)) void lora_prefetch(const uint MR, u
     }
 }
 
-/* The values of element i of each lane's word, before the block scale. */
-inline vfloat unscaled_lanes(vuint w, uint i, CODE_TABLE table, vfloat zero, global const float *code)
+/* The values of element i of each lane's word, before the block scale
+ * (dequant.cl's CLQ_UNSCALED: on a CPU's 16 lanes, a 4-bit code becomes a
+ * float with one vpermps and no mask). */
+inline vfloat unscaled_lanes(vuint w, uint i, vfloat zero, global const float *code)
 {
-#if CLQ_FORMAT == CLQ_FMT_Q8
-    return VCONVERT_FLOAT(VAS_INT(w << (24 - 8 * i)) >> 24);
-#elif CLQ_FORMAT == CLQ_FMT_DYNAMIC8
-    uint q[CLQ_MM_LANES];
-    float v[CLQ_MM_LANES];
-    VSTORE_UINT(w, q);
-    for (uint l = 0; l < CLQ_MM_LANES; l++)
-        v[l] = code[(q[l] >> (8 * i)) & 255u];
-    return VLOAD_FLOAT(v);
-#elif CLQ_FORMAT == CLQ_FMT_Q4Z
-    return LOOKUP4(table, w >> (4 * i)) - zero;
-#else
-    return LOOKUP4(table, w >> (4 * i));
-#endif
+    return CLQ_UNSCALED(CLQ_FORMAT, CLQ_MM_LANES, w >> (WORD_BITS * i), zero, code);
 }
 
 /* The block scales (and Q4Z zero points) of block j of rows n0 .. n0+L-1;
@@ -269,10 +195,11 @@ inline vfloat lane_scales(uint n0, uint n_count, uint nb, uint j, global const v
  * scales 16 blocks at a time: each row's 16 consecutive scales in one
  * load, the 16×16 of them transposed in registers into a lane vector per
  * block. Gathering the 16 rows' strided scales for every block took about
- * a fifth of decode on Zen 4 (BENCHMARKS.md). Rows whose K/B is no
+ * a fifth of decode on Zen 4 (docs/design.md). Rows whose K/B is no
  * multiple of 16 (K = 11008: 172 blocks of 64) take their last K/B mod 16
- * blocks' scales one block at a time. */
-#define SCALE_RUN 16
+ * blocks' scales one block at a time. A run is as many blocks as the tile
+ * has rows: the square that transpose16 turns into a lane vector per block. */
+#define SCALE_RUN CLQ_TILE_ROWS
 #if defined(__clang__)
 #define SHUFFLE16(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
 #else
@@ -315,7 +242,7 @@ inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void
                       global const float *code, global const float *offset, float16 *run)
 {
 #pragma unroll
-    for (uint l = 0; l < 16; l++) {
+    for (uint l = 0; l < CLQ_TILE_ROWS; l++) {
         ulong at = (ulong)min(n0 + l, n_count - 1) * nb + j0;
 #if CLQ_DQ
         uchar16 q = vload16(0, (global const uchar *)scales + at);
@@ -343,12 +270,13 @@ inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void
  * scales from the next row's, 16 short streams that the hardware
  * prefetcher does not pick up: read cold, each run cost about a memory
  * latency, and decode ran slower by 6-23 % (NF4/64) and 2-4 % (Q4/64,
- * whose fp16 runs share lines; BENCHMARKS.md, ninth session). */
+ * whose fp16 runs share lines; docs/design.md, measured with
+ * `clq bench --format nf4,q4 --block 64 --m 1`). */
 inline void prefetch_scale_run(uint n0, uint n_count, uint nb, uint j0, global const void *scales,
                                global const uchar *zeros)
 {
 #pragma unroll
-    for (uint l = 0; l < 16; l++) {
+    for (uint l = 0; l < CLQ_TILE_ROWS; l++) {
         ulong at = (ulong)min(n0 + l, n_count - 1) * nb + j0;
 #if CLQ_DQ
         CLQ_PREFETCH((global const uchar *)scales + at);
@@ -369,7 +297,7 @@ inline void zero_run(uint n0, uint n_count, uint nb, uint j0, global const uchar
 {
 #if CLQ_FORMAT == CLQ_FMT_Q4Z
 #pragma unroll
-    for (uint l = 0; l < 16; l++)
+    for (uint l = 0; l < CLQ_TILE_ROWS; l++)
         run[l] = convert_float16(vload16(0, zeros + (ulong)min(n0 + l, n_count - 1) * nb + j0));
     transpose16(run);
 #endif
@@ -403,12 +331,11 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
  * column lie in one 64-byte line. Read row by row, rows K elements apart,
  * they fell in one or two L1 sets where K·4 is a multiple of 2 KiB (K =
  * 4096, 14336), more lines than the set has ways: prefill at M = 512 ran at
- * 89 GFLOP/s with K = 4096 against 163 with K = 11008 on Zen 4. A private
- * copy of 64 columns per tile (the seventh session) recovered most of it
- * at an eighth more operations; the interleaved copy is made once per
- * call, not once per tile, and is faster at K = 11008 too (BENCHMARKS.md,
- * eighth session). */
-#define X_TILED(MR) (CLQ_MM_LANES == 16 && (MR) == 16)
+ * 89 GFLOP/s with K = 4096 against 163 with K = 11008 on Zen 4. The
+ * interleaved copy is made once per call, not once per tile, and is faster
+ * than reading rows at K = 11008 too (docs/design.md, measured with
+ * `clq bench --format nf4 --m 512 --shape 4096x4096 --shape 4096x11008`). */
+#define X_TILED(MR) (CLQ_MM_LANES == CLQ_TILE_ROWS && (MR) == CLQ_TILE_ROWS)
 
 /* Rows m0 .. m0+MR-1 of X against the lanes of one tile. For small MR the
  * products of a block are summed unscaled and scaled once (one op less per
@@ -421,8 +348,7 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
  * (PoCL would warn that its loops cannot be unrolled). */
 static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_count, uint n_count, uint k_count,
                                                         uint block, WEIGHT_PARAMS, global const void *x,
-                                                        const uint x_half, global void *y, EPILOGUE_PARAMS,
-                                                        local const float *t_local)
+                                                        const uint x_half, global void *y, EPILOGUE_PARAMS)
 {
     const uint groups = CLQ_TILE_ROWS / CLQ_MM_LANES; /* work-items per tile */
     const uint PARTS = MR == 1 ? 4 : MR == 2 ? 2 : 1;
@@ -433,12 +359,11 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
     uint m0 = get_global_id(1) * MR;
     uint nb = k_count / block, row_words = k_count / WORD_ELEMS;
     global const uint *qw = (global const uint *)quants + (ulong)tile * row_words * CLQ_TILE_ROWS + l0;
-    ulong xrow[CLQ_DECODE_ROWS];
+    ulong xrow[CLQ_TILE_ROWS];
 #pragma unroll
     for (uint m = 0; m < MR; m++)
         xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
-    CODE_TABLE table = LOAD_CODE_TABLE(CODE4);
-    vfloat acc[CLQ_DECODE_ROWS];
+    vfloat acc[CLQ_TILE_ROWS];
 #pragma unroll
     for (uint m = 0; m < MR; m++)
         acc[m] = (vfloat)(0.0f);
@@ -477,7 +402,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                 PREFETCH_AHEAD(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
 #pragma unroll
                 for (uint i = 0; i < WORD_ELEMS; i++) {
-                    vfloat v = unscaled_lanes(w, i, table, z, code);
+                    vfloat v = unscaled_lanes(w, i, z, code);
 #pragma unroll
                     for (uint m = 0; m < MR; m++)
                         part[m][i % PARTS] = fma(v, load_x(x, x_half, xrow[m] + k + i), part[m][i % PARTS]);
@@ -496,11 +421,11 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                 vuint w = VLOAD_UINT(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
 #pragma unroll
                 for (uint i = 0; i < WORD_ELEMS; i++) {
-                    vfloat v = unscaled_lanes(w, i, table, z, code) * s;
+                    vfloat v = unscaled_lanes(w, i, z, code) * s;
 #pragma unroll
                     for (uint m = 0; m < MR; m++)
                         acc[m] = fma(v,
-                                     X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)(k + i) * 16 + m]
+                                     X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)(k + i) * CLQ_TILE_ROWS + m]
                                                  : load_x(x, x_half, xrow[m] + k + i),
                                      acc[m]);
                 }
@@ -513,7 +438,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
         if (m0 + m >= m_count)
             break;
         float out[CLQ_MM_LANES];
-        VSTORE_FLOAT(acc[m] + lora_lanes(m0 + m, n0, EPILOGUE_ARGS, t_local, m), out);
+        VSTORE_FLOAT(acc[m] + lora_lanes(m0 + m, n0, EPILOGUE_ARGS), out);
         for (uint l = 0; l < CLQ_MM_LANES && n0 + l < n_count; l++)
             store_y(y, y_half, (ulong)(m0 + m) * n_count + n0 + l,
                     bias ? out[l] + load_x(bias, y_half, n0 + l) : out[l]);
@@ -529,98 +454,40 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
          * without a test per element (and fp32 X as an fma operand). */    \
         if (x_half && !X_TILED(MR)) /* interleaved X is always fp32 */                                      \
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u,  \
-                  y, EPILOGUE_ARGS, (local const float *)0);                                                 \
+                  y, EPILOGUE_ARGS);                                                 \
         else                                                                                                 \
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
-                  y, EPILOGUE_ARGS, (local const float *)0);                                                 \
+                  y, EPILOGUE_ARGS);                                                 \
     }
 
-/* Decode with LoRA in one launch: the work-group first computes T for its
- * MR rows of X into local memory (lora_dot.cl, the same sums as the shrink
- * kernel), then each work-item runs its tile as above. Every work-group
- * repeats the shrink (r·K per row of X, all of A read again), so the host
- * makes few, large work-groups (lora_groups per compute unit). No default
- * uses it: on PoCL the repeated reads of A cost more than a second launch
- * (4096² NF4 decode, rank 16: +12.6 % against +4.5 %, interleaved runs);
- * `clq tune` tries it on each device. t_local holds MR × r_max floats. */
-inline void shrink_into_local(uint MR, uint m0, uint m_count, uint k_count, global const void *x, uint x_half,
-                              global const void *lora_a, uint a_half, global const int *rank,
-                              global const uint *a_row, global const int *row_adapter, uint r_max,
-                              local float *t_local)
-{
-    for (uint p = get_local_id(0); p < MR * r_max; p += get_local_size(0)) {
-        uint m = m0 + p / r_max, j = p % r_max;
-        int adapter = m < m_count ? (row_adapter ? row_adapter[m] : 0) : -1;
-        float sum = 0.0f;
-        if (adapter >= 0 && (int)j < rank[adapter])
-            sum = lora_dot(x, x_half, (ulong)m * k_count, lora_a, a_half, (ulong)(a_row[adapter] + j) * k_count,
-                           k_count);
-        t_local[p] = sum;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-}
-
-#define TILES_LORA_KERNEL(MR)                                                                                \
-    kernel void clq_matmul_tiles_lora##MR(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_PARAMS, \
-                                          global const void *x, uint x_half, global void *y, EPILOGUE_PARAMS, \
-                                          global const void *lora_a, uint a_half, global const uint *a_row,  \
-                                          local float *t_local)                                              \
-    {                                                                                                        \
-        shrink_into_local(MR, get_global_id(1) * MR, m_count, k_count, x, x_half, lora_a, a_half, rank,      \
-                          a_row, row_adapter, r_max, t_local);                                               \
-        if (x_half)                                                                                          \
-            tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u,  \
-                  y, EPILOGUE_ARGS, t_local);                                                                \
-        else                                                                                                 \
-            tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
-                  y, EPILOGUE_ARGS, t_local);                                                                \
-    }
 /* The group's kernels (through EXPAND, so that CLQ_MM_GROUP becomes its
- * number first: clq_matmul_tiles16). Where X comes interleaved (X_TILED),
- * the host launches the LoRA shrink on its own, which reads X's rows, and
- * the group holds no tiles_lora kernel but the interleaving one. */
+ * number first: clq_matmul_tiles16), and where X comes interleaved
+ * (X_TILED), the interleaving kernel. */
 #define EXPAND(MACRO, MR) MACRO(MR)
 #if CLQ_MM_GROUP != 0
 EXPAND(TILES_KERNEL, CLQ_MM_GROUP)
-#if !X_TILED(CLQ_MM_GROUP)
-EXPAND(TILES_LORA_KERNEL, CLQ_MM_GROUP)
-#else
-/* X's rows in groups of 16, column by column, as fp32: element (m, k) at
- * xt[(m / 16 · K + k) · 16 + m % 16]; rows past M repeat row M-1, which the
- * tiles kernel computes and does not store. A work-item moves a 16×16
- * block, transposed in registers. Global size K/16 · ceil(M/16). */
+#if X_TILED(CLQ_MM_GROUP)
+/* X's rows in groups of CLQ_TILE_ROWS (T), column by column, as fp32:
+ * element (m, k) at xt[(m / T · K + k) · T + m % T]; rows past M repeat row
+ * M-1, which the tiles kernel computes and does not store. A work-item
+ * moves a T×T block, transposed in registers. Global size K/T · ceil(M/T). */
 kernel void clq_interleave_x(uint m_count, uint k_count, global const void *x, uint x_half, global float *xt)
 {
-    uint g = get_global_id(0) / (k_count / 16), c = get_global_id(0) % (k_count / 16) * 16;
-    float16 r[16];
+    const uint T = CLQ_TILE_ROWS;
+    uint g = get_global_id(0) / (k_count / T), c = get_global_id(0) % (k_count / T) * T;
+    float16 r[CLQ_TILE_ROWS];
 #pragma unroll
-    for (uint i = 0; i < 16; i++)
-        r[i] = load_x16(x, x_half, (ulong)min(g * 16 + i, m_count - 1) * k_count + c);
+    for (uint i = 0; i < T; i++)
+        r[i] = load_x16(x, x_half, (ulong)min(g * T + i, m_count - 1) * k_count + c);
     transpose16(r);
 #pragma unroll
-    for (uint j = 0; j < 16; j++)
-        vstore16(r[j], 0, xt + ((ulong)g * k_count + c + j) * 16);
+    for (uint j = 0; j < T; j++)
+        vstore16(r[j], 0, xt + ((ulong)g * k_count + c + j) * T);
 }
 #endif
 #endif
 
 /* ---- prefill with local memory ---------------------------------------------------------- */
-
-/* Eight elements' values before the block scale. */
-inline float8 unscaled8(uchar8 q, uint zero, global const float *code)
-{
-#if CLQ_FORMAT == CLQ_FMT_Q8
-    return convert_float8(as_char8(q));
-#elif CLQ_FORMAT == CLQ_FMT_DYNAMIC8
-    return (float8)(code[q.s0], code[q.s1], code[q.s2], code[q.s3], code[q.s4], code[q.s5], code[q.s6],
-                    code[q.s7]);
-#elif CLQ_FORMAT == CLQ_FMT_Q4Z
-    return convert_float8(convert_int8(q) - (int)zero);
-#else
-    return (float8)(CODE4[q.s0], CODE4[q.s1], CODE4[q.s2], CODE4[q.s3], CODE4[q.s4], CODE4[q.s5], CODE4[q.s6],
-                    CODE4[q.s7]);
-#endif
-}
 
 /* Prefill: a work-group computes a CLQ_PF_TM × CLQ_PF_TN tile of Y, each
  * work-item a CLQ_PF_WM × CLQ_PF_WN grid of it (strided, so neighbouring
@@ -658,15 +525,12 @@ clq_matmul_prefill(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_
                 uint k = k0 + 8 * half8;
                 global const uint *qw = (global const uint *)quants;
 #if CLQ_8BIT
-                uchar8 b = (uchar8)(as_uchar4(qw[tile_word(n, k, k_count, 8)]),
-                                    as_uchar4(qw[tile_word(n, k + 4, k_count, 8)]));
-                ev = unscaled8(b, z, code) * s;
+                uint w0 = qw[tile_word(n, k, k_count, 8)], w1 = qw[tile_word(n, k + 4, k_count, 8)];
+                uint8 q = (uint8)((uint4)(w0), (uint4)(w1)) >> (uint8)(0, 8, 16, 24, 0, 8, 16, 24);
 #else
-                uchar4 b = as_uchar4(qw[tile_word(n, k, k_count, 4)]);
-                uchar8 q = (uchar8)(b.s0 & 15, b.s0 >> 4, b.s1 & 15, b.s1 >> 4, b.s2 & 15, b.s2 >> 4, b.s3 & 15,
-                                    b.s3 >> 4);
-                ev = unscaled8(q, z, code) * s;
+                uint8 q = (uint8)(qw[tile_word(n, k, k_count, 4)]) >> (uint8)(0, 4, 8, 12, 16, 20, 24, 28);
 #endif
+                ev = CLQ_UNSCALED(CLQ_FORMAT, 8, q, (float)z, code) * s;
             }
             ws[8 * half8 + 0][row] = ev.s0;
             ws[8 * half8 + 1][row] = ev.s1;
@@ -686,7 +550,7 @@ clq_matmul_prefill(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_
                 b[jj] = ws[kk][tn + jj * PF_THREADS_N];
             for (uint i = 0; i < CLQ_PF_WM; i++)
                 for (uint jj = 0; jj < CLQ_PF_WN; jj++)
-                    acc[i][jj] = mad(a[i], b[jj], acc[i][jj]);
+                    acc[i][jj] = fma(a[i], b[jj], acc[i][jj]);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }

@@ -45,8 +45,9 @@
         break;                                                                                            \
     }
 
+/* The host passes it for every build (host/params_table.h), so no default. */
 #ifndef CLQ_REDUCE_WG
-#define CLQ_REDUCE_WG 256 /* work-group size of clq_absmax_mean (host passes it) */
+#error "CLQ_REDUCE_WG comes from the host's parameter table (host/params_table.h)"
 #endif
 
 /* ---- code lookups ------------------------------------------------------- */
@@ -534,17 +535,6 @@ kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void clq_absma
     }
 }
 
-/* Sixteen elements of a table in local or global memory, at sixteen
- * indices: one vgatherdps on AVX-512 (a CPU's local memory is ordinary
- * memory, so its address passes through an integer), else sixteen loads. */
-#if defined(__AVX512F__)
-#define GATHER16(t, i) __builtin_ia32_gathersiv16sf((float16)(0.0f), (const void *)(ulong)(t), (i), (short)-1, 4)
-#else
-#define GATHER16(t, i)                                                                                       \
-    (float16)(t[(i).s0], t[(i).s1], t[(i).s2], t[(i).s3], t[(i).s4], t[(i).s5], t[(i).s6], t[(i).s7],       \
-              t[(i).s8], t[(i).s9], t[(i).sa], t[(i).sb], t[(i).sc], t[(i).sd], t[(i).se], t[(i).sf])
-#endif
-
 /* bitsandbytes quantize_blockwise(absmax - offset, blocksize=256): one
  * work-item per group of 256 consecutive absmax values (the last group may be
  * shorter). The dynamic code's 255 midpoints are computed once per
@@ -586,48 +576,20 @@ kernel void clq_absmax_quantize(global const float *a, uint n, global const floa
 
 /* ---- dequantization ------------------------------------------------------------ */
 
-/* table[idx] for 16 indices below 16: one vpermps on AVX-512, where PoCL
- * makes shuffle() sixteen extracts and loads. */
-#if defined(__AVX512F__)
-#define LOOKUP16(table, idx) __builtin_ia32_permvarsf512((table), as_int16(idx))
-#else
-#define LOOKUP16(table, idx) shuffle((table), (idx))
-#endif
-
-/* Sixteen elements' values before their block's scale, as unscaled_value
- * gives them one by one (dequant.cl): the same conversions and codes,
- * element by element, so the same bits. */
-QUANT_INLINE float16 unscaled_values16(uint format, uint16 q, uint zero, global const float *code)
-{
-    switch (format) {
-    case CLQ_FMT_Q8:
-        return convert_float16(as_char16(convert_uchar16(q)));
-    case CLQ_FMT_Q4:
-        return convert_float16(as_int16(q) - 8);
-    case CLQ_FMT_Q4Z:
-        return convert_float16(as_int16(q) - (int)zero);
-    case CLQ_FMT_NF4:
-        return LOOKUP16(vload16(0, nf4_code), q);
-    case CLQ_FMT_FP4:
-        return LOOKUP16(vload16(0, fp4_code), q);
-    default: /* CLQ_FMT_DYNAMIC8: the weight's own code */
-        return GATHER16(code, as_int16(q));
-    }
-}
-
 /* Elements k .. k+15 of row `row` (k a multiple of 16, so one block and two
- * 4-bit or four 8-bit device words): the codes, one lane each. */
+ * 4-bit or four 8-bit device words): the codes, one lane each, in the low
+ * bits of each lane (CLQ_UNSCALED ignores the bits above them). */
 QUANT_INLINE uint16 codes16(uint bits, global const uint *words, uint row, uint k, uint cols)
 {
     if (bits == 4) {
         uint lo = words[tile_word(row, k, cols, 4)], hi = words[tile_word(row, k + 8, cols, 4)];
         uint16 w = (uint16)((uint8)(lo), (uint8)(hi));
-        return (w >> (uint16)(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28)) & 15u;
+        return w >> (uint16)(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
     }
     uint4 w4 = (uint4)(words[tile_word(row, k, cols, 8)], words[tile_word(row, k + 4, cols, 8)],
                        words[tile_word(row, k + 8, cols, 8)], words[tile_word(row, k + 12, cols, 8)]);
     uint16 w = (uint16)((uint4)(w4.s0), (uint4)(w4.s1), (uint4)(w4.s2), (uint4)(w4.s3));
-    return (w >> (uint16)(0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24)) & 255u;
+    return w >> (uint16)(0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24);
 }
 
 /* The weight as an N×K row-major fp32 or fp16 matrix: each work-item
@@ -653,7 +615,7 @@ kernel void clq_dequantize_spans(uint format, uint block, uint rows, uint cols, 
         float s = block_scale(fmt, dq, scales, g, nested, code, offset);                                   \
         uint z = fmt == CLQ_FMT_Q4Z ? zeros[g] : 0u;                                                       \
         uint bits = fmt == CLQ_FMT_Q8 || fmt == CLQ_FMT_DYNAMIC8 ? 8 : 4;                                  \
-        float16 v = unscaled_values16(fmt, codes16(bits, words, row, k, cols), z, code) * s;              \
+        float16 v = CLQ_UNSCALED(fmt, 16, codes16(bits, words, row, k, cols), (float)z, code) * s;        \
         ulong e = (ulong)row * cols + k;                                                                   \
         if (dst_half)                                                                                      \
             vstore_half16_rte(v, 0, (global half *)dst + e);                                              \

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../host/params_table.h"
 #include "folder.h"
 #include "support.h"
 
@@ -120,7 +121,7 @@ Test(tuning, options_override_the_file_and_the_environment_overrides_both)
 Test(tuning, bad_parameters_are_refused_with_their_source)
 {
     static const char *const bad[] = {"mm_lanes=3", "tiles_wg=0", "tiles_wg=3", "nonsense=1", "tiles_wg",
-                                      "tiles_wg=1x", "pf_tm=8 pf_wm=16"};
+                                      "tiles_wg=1x", "pf_tm=8 pf_wm=16", "class=tpu", "class"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         clq_context *ctx = NULL;
         cr_assert_eq(open_with("", bad[i], &ctx), CLQ_ERROR_INVALID_ARGUMENT, "'%s' was accepted", bad[i]);
@@ -144,5 +145,38 @@ Test(tuning, bad_parameters_are_refused_with_their_source)
     cr_assert_eq(count_lines_with(file, "mm_lanes=5"), 1);
     cr_assert_eq(clq_tuning_save(a, "tiles_wg=2\tx", file), CLQ_ERROR_INVALID_ARGUMENT);
     cr_assert_eq(clq_tuning_save(NULL, "tiles_wg=2", file), CLQ_ERROR_NULL_POINTER);
+    clq_context_destroy(a);
+}
+
+/* A class's defaults as the parameter table states them, in the printed
+ * form (the test device's work-groups are large enough that no default is
+ * clamped). */
+static void table_defaults(int cpu, char *buf, size_t len)
+{
+    size_t used = 0;
+#define DEFAULT_OF(name, type, lo, hi, pow2, cpu_value, gpu_value, ...)                                      \
+    used += (size_t)snprintf(buf + used, len - used, "%s%s=%u", used ? " " : "", #name,                      \
+                             (unsigned)(cpu ? (cpu_value) : (gpu_value)));
+    CLQ_PARAMS_TABLE(DEFAULT_OF)
+#undef DEFAULT_OF
+    cr_assert_lt(used, len);
+}
+
+Test(tuning, a_class_preset_starts_from_that_class_defaults)
+{
+    char p[512], want[512];
+    for (int cpu = 0; cpu <= 1; cpu++) {
+        clq_context *a = NULL;
+        TEST_OK(open_with("", cpu ? "class=cpu" : "class=gpu", &a));
+        params_of(a, p, sizeof p);
+        table_defaults(cpu, want, sizeof want);
+        cr_assert_str_eq(p, want, "class=%s", cpu ? "cpu" : "gpu");
+        clq_context_destroy(a);
+    }
+    /* The preset resets what came before it; what follows it applies. */
+    clq_context *a = NULL;
+    TEST_OK(open_with("", "tiles_wg=8 class=gpu quant_wg=16", &a));
+    params_of(a, p, sizeof p);
+    cr_assert(strstr(p, " tiles_wg=64 ") && strstr(p, "mm_lanes=1 ") && strstr(p, "quant_wg=16"), "%s", p);
     clq_context_destroy(a);
 }

@@ -5,12 +5,12 @@
  * shape (rows per work-item vector, work-group size) by the time of M = 1;
  * the prefill kernel (tiles or local-memory tiles and their shape) by the
  * time of a large M; the quantize span (elements of a row per work-item) and
- * work-group size by the time of quantizing the weight; and where decode's
- * LoRA shrink runs (launched first, or inside the matmul in this many
- * work-groups per compute unit) by the time of M = 1 with a rank-16
- * adapter. Each candidate is a fresh context with options.tuning set, so it
- * compiles its own kernels (PoCL: seconds each); the last two stages change
- * no kernel source.
+ * work-group size by the time of quantizing the weight; and the LoRA shrink
+ * kernel (a work-item per sum, or a work-group reduction) by the time of
+ * M = 1 with a rank-16 adapter. The candidates come from the parameter
+ * table (tune_candidates.h). Each candidate is a fresh context with
+ * options.tuning set, so it compiles its own kernels (PoCL: seconds each);
+ * the last two stages change no kernel source.
  * Times are device times from `clq bench`'s timer, with the caches evicted
  * before every run as the bench does: a weight that fits in a CPU's L3
  * would otherwise be timed from cache, and decode and quantize would be
@@ -25,6 +25,7 @@
 
 #include "measure.h"
 #include "tool.h"
+#include "tune_candidates.h"
 
 static const char *const NAME = "tune";
 
@@ -56,7 +57,8 @@ static void print_help(void)
            "fastest for this device and driver in the tuning file (default:\n"
            "$CLQ_TUNING_FILE, else tuning.txt in clq's cache directory). Stages, each\n"
            "keeping the winners before it: decode (M = 1), prefill (M = --prefill-m),\n"
-           "quantize (the weight from fp32), lora (M = 1 with a rank-%d adapter).\n\n"
+           "quantize (the weight from fp32), lora (M = 1 with a rank-%d adapter).\n"
+           "Each stage tries the values host/params_table.h lists for the device's class.\n\n"
            "  --shape NxK       the weight (default 4096x4096; --quick: 1024x1024)\n"
            "  --format F        nf4 (default), fp4, q4, q4z, q8, dynamic8\n"
            "  --block B         block size (default 64)\n"
@@ -230,74 +232,34 @@ static void print_row(const timing *t, const char *params)
     fflush(stdout);
 }
 
-/* The built-in candidates of each stage for a device class, in *out; returns
- * their count. A stage's candidates are appended to the winners of the
- * stages before it. */
-static size_t stage_candidates(int stage, int cpu, const char *const **out)
+/* Times the candidates of `stage` (each prefixed by `base`) on the
+ * measurements in `what`, prints a row each, and appends the fastest by
+ * that stage's measurement to `base`; returns -1 if none ran. */
+static int run_stage(const tune_args *args, int stage, int cpu, char *base, size_t base_len, const int *what,
+                     const float *w_host, timing *best)
 {
-    static const char *const decode_cpu[] = {"mm_lanes=16 tiles_wg=1", "mm_lanes=16 tiles_wg=2",
-                                             "mm_lanes=16 tiles_wg=4", "mm_lanes=16 tiles_wg=8",
-                                             "mm_lanes=1 tiles_wg=16"};
-    static const char *const decode_gpu[] = {"mm_lanes=1 tiles_wg=32", "mm_lanes=1 tiles_wg=64",
-                                             "mm_lanes=1 tiles_wg=128", "mm_lanes=1 tiles_wg=256",
-                                             "mm_lanes=16 tiles_wg=16"};
-    static const char *const prefill[] = {
-        "prefill_local=0",
-        "prefill_local=1 pf_tm=32 pf_tn=32 pf_wm=4 pf_wn=4",
-        "prefill_local=1 pf_tm=32 pf_tn=32 pf_wm=8 pf_wn=8",
-        "prefill_local=1 pf_tm=64 pf_tn=64 pf_wm=4 pf_wn=4",
-        "prefill_local=1 pf_tm=64 pf_tn=64 pf_wm=8 pf_wn=8",
-        "prefill_local=1 pf_tm=128 pf_tn=128 pf_wm=8 pf_wn=8",
-    };
-    /* One block per work-item (16 is below any block) up to 4096 elements,
-     * in work-groups the driver sizes or of 16 work-items (on PoCL the
-     * driver's choice left few work-groups to share between the cores). */
-    static const char *const quantize[] = {
-        "quant_span=16 quant_wg=0",    "quant_span=16 quant_wg=16",   "quant_span=256 quant_wg=0",
-        "quant_span=256 quant_wg=16",  "quant_span=1024 quant_wg=0",  "quant_span=1024 quant_wg=16",
-        "quant_span=4096 quant_wg=0",  "quant_span=4096 quant_wg=16",
-    };
-    /* 0: the shrink as its own launch first; else inside the matmul. */
-    static const char *const lora[] = {"lora_groups=0", "lora_groups=1", "lora_groups=2", "lora_groups=4",
-                                       "lora_groups=8"};
-#define COUNT(list) (sizeof list / sizeof list[0])
-    switch (stage) {
-    case T_DECODE:
-        *out = cpu ? decode_cpu : decode_gpu;
-        return cpu ? COUNT(decode_cpu) : COUNT(decode_gpu);
-    case T_PREFILL:
-        *out = prefill;
-        return COUNT(prefill);
-    case T_QUANTIZE:
-        *out = quantize;
-        return COUNT(quantize);
-    default:
-        *out = lora;
-        return COUNT(lora);
-    }
-#undef COUNT
-}
-
-/* Times `count` candidates (each prefixed by `base`) on the measurements in
- * `what`, prints a row each, and returns the index of the fastest by
- * measurement `by`, or -1 if none ran. */
-static int run_stage(const tune_args *args, const char *base, const char *const *cands, size_t count, const int *what,
-                     int by, const float *w_host, timing *best)
-{
-    int best_i = -1;
-    for (size_t i = 0; i < count; i++) {
-        char params[512];
-        snprintf(params, sizeof params, "%s%s%s", base, *base ? " " : "", cands[i]);
+    const char *name = MEASURE_NAMES[stage];
+    char winner[256] = "";
+    int found = 0;
+    for (size_t i = 0, count = tune_candidates(name, cpu, 0, NULL, 0); i < count; i++) {
+        char cand[256], params[512];
+        tune_candidates(name, cpu, i, cand, sizeof cand);
+        snprintf(params, sizeof params, "%s%s%s", base, *base ? " " : "", cand);
         timing t;
         if (time_candidate(args, params, w_host, what, &t) != 0)
             continue;
         print_row(&t, params);
-        if (best_i < 0 || t.t[by] < best->t[by]) {
-            best_i = (int)i;
+        if (!found || t.t[stage] < best->t[stage]) {
+            found = 1;
             *best = t;
+            snprintf(winner, sizeof winner, "%s", cand);
         }
     }
-    return best_i;
+    if (!found)
+        return -1;
+    size_t used = strlen(base);
+    snprintf(base + used, base_len - used, "%s%s", used ? " " : "", winner);
+    return 0;
 }
 
 /* The stages --only asked for, in order; the chosen candidates accumulate
@@ -315,13 +277,8 @@ static int run_stages(const tune_args *args, int cpu, const float *w_host, timin
         if (stage <= T_PREFILL)
             what[T_DECODE] = what[T_PREFILL] = 1;
         printf("%s:\n", MEASURE_NAMES[stage]);
-        const char *const *cands;
-        size_t n = stage_candidates(stage, cpu, &cands);
-        int found = run_stage(args, chosen, cands, n, what, stage, w_host, best);
-        if (found < 0)
+        if (run_stage(args, stage, cpu, chosen, sizeof chosen, what, w_host, best) != 0)
             return -1;
-        size_t used = strlen(chosen);
-        snprintf(chosen + used, sizeof chosen - used, "%s%s", used ? " " : "", cands[found]);
     }
     return 0;
 }
