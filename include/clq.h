@@ -83,7 +83,8 @@ extern "C" {
     X(ERROR_DEVICE_UNSUITABLE, -2014, "device lacks a capability clq needs")       \
     X(ERROR_INTERNAL, -2015, "internal error in clq")                              \
     X(ERROR_CONTEXT_MISMATCH, -2016, "objects belong to different clq contexts")    \
-    X(ERROR_NOT_FOUND, -2017, "no such key, tensor or index")
+    X(ERROR_NOT_FOUND, -2017, "no such key, tensor or index")                      \
+    X(ERROR_SCALE_OVERFLOW, -2018, "finite input too large for the format's scale")
 
 typedef enum clq_status {
 #define CLQ_STATUS_ENUM_(name, value, text) CLQ_##name = value,
@@ -257,8 +258,14 @@ typedef struct clq_weight clq_weight;
  * into a new weight. Waits for `wait_list`, then for its own work: it
  * returns only once the input has been checked, because a NaN or Inf
  * anywhere must be reported (CLQ_ERROR_NONFINITE_INPUT, with the first bad
- * index in clq_last_error) before a weight exists. `src` stays owned by the
- * caller. */
+ * index in clq_last_error) before a weight exists. So must a block whose
+ * scale would not be finite (CLQ_ERROR_SCALE_OVERFLOW, row and columns):
+ * Q8 with absmax/127 rounding to an fp16 Inf (|x| from 8321040 up), Q4
+ * with |m|/8 doing so (|m| from 524160 up), Q4Z with 15·((max−min)/15)
+ * above FLT_MAX; with double quantization, a block whose absmax (near
+ * FLT_MAX) would come back as code·absmax2 + offset beyond FLT_MAX (the
+ * mean itself never overflows). So every weight made dequantizes to
+ * finite values. `src` stays owned by the caller. */
 CLQ_API clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, clq_dtype src_type,
                                        cl_mem src, cl_uint num_wait, const cl_event *wait_list,
                                        clq_weight **out);
