@@ -363,7 +363,9 @@ typedef struct clq_lora clq_lora;
 
 /* Copies `count` adapters for an N×K weight to the device, packed together
  * (ranks may differ; all must share one dtype). A single adapter is a set of
- * one. The host arrays may be freed on return. */
+ * one. The host arrays may be freed on return. NaN or Inf in an A or B is
+ * CLQ_ERROR_NONFINITE_INPUT (adapter, matrix, row and column named); an
+ * alpha that is not finite, CLQ_ERROR_INVALID_ARGUMENT. */
 CLQ_API clq_status clq_lora_create(clq_context *ctx, uint64_t rows, uint64_t cols, const clq_adapter_desc *adapters,
                                    size_t count, clq_lora **out);
 

@@ -195,3 +195,167 @@ Test(scale_overflow, double_quant_absmax_back_beyond_fp32)
     expect_readable(&d, x, CLQ_LAYOUT_BNB);
     free(x);
 }
+
+/* ------------------------------------------------------------------------ */
+/* LoRA adapters holding NaN or Inf, or a scale that is not finite           */
+/* ------------------------------------------------------------------------ */
+
+#define LORA_N 16
+#define LORA_K 32
+#define LORA_R 2
+
+static void expect_lora_status(const clq_adapter_desc *ad, size_t count, int want, const char *text)
+{
+    clq_lora *l = NULL;
+    int got = clq_lora_create(test_context(), LORA_N, LORA_K, ad, count, &l);
+    clq_lora_destroy(l);
+    cr_assert_eq(got, want, "clq_lora_create gave %s, expected %s (%s)", clq_status_string(got),
+                 clq_status_string(want), clq_last_error());
+    if (text)
+        EXPECT_MESSAGE(text);
+}
+
+Test(lora_values, nan_or_inf_in_a_or_b_is_named)
+{
+    float a[LORA_R * LORA_K], b[LORA_N * LORA_R];
+    for (int i = 0; i < LORA_R * LORA_K; i++)
+        a[i] = 0.01f * (float)(i % 7);
+    for (int i = 0; i < LORA_N * LORA_R; i++)
+        b[i] = -0.02f * (float)(i % 5);
+    clq_adapter_desc ad[2] = {{LORA_R, 4.0f, 0, CLQ_DTYPE_F32, a, b}, {LORA_R, 4.0f, 0, CLQ_DTYPE_F32, a, b}};
+    expect_lora_status(ad, 2, CLQ_SUCCESS, NULL);
+    float a2[LORA_R * LORA_K], b2[LORA_N * LORA_R];
+    memcpy(a2, a, sizeof a);
+    memcpy(b2, b, sizeof b);
+    ad[1].a = a2;
+    ad[1].b = b2;
+    a2[1 * LORA_K + 5] = NAN;
+    expect_lora_status(ad, 2, CLQ_ERROR_NONFINITE_INPUT, "adapter 1: NaN or Inf in A at row 1, column 5");
+    a2[1 * LORA_K + 5] = 0.0f;
+    b2[7 * LORA_R + 1] = -INFINITY;
+    expect_lora_status(ad, 2, CLQ_ERROR_NONFINITE_INPUT, "adapter 1: NaN or Inf in B at row 7, column 1");
+    /* fp16: exponent all ones. */
+    uint16_t ha[LORA_R * LORA_K] = {0}, hb[LORA_N * LORA_R] = {0};
+    clq_adapter_desc hd = {LORA_R, 4.0f, 0, CLQ_DTYPE_F16, ha, hb};
+    expect_lora_status(&hd, 1, CLQ_SUCCESS, NULL);
+    hb[LORA_N * LORA_R - 1] = 0x7e00;
+    expect_lora_status(&hd, 1, CLQ_ERROR_NONFINITE_INPUT, "adapter 0: NaN or Inf in B at row 15, column 1");
+    hb[LORA_N * LORA_R - 1] = 0x7bff; /* 65504 is finite */
+    ha[0] = 0xfc00;
+    expect_lora_status(&hd, 1, CLQ_ERROR_NONFINITE_INPUT, "adapter 0: NaN or Inf in A at row 0, column 0");
+}
+
+Test(lora_values, scale_not_finite)
+{
+    float a[LORA_R * LORA_K] = {0}, b[LORA_N * LORA_R] = {0};
+    clq_adapter_desc ad = {LORA_R, INFINITY, 0, CLQ_DTYPE_F32, a, b};
+    expect_lora_status(&ad, 1, CLQ_ERROR_INVALID_ARGUMENT, "alpha is not finite");
+    ad.alpha = NAN;
+    ad.rslora = 1;
+    expect_lora_status(&ad, 1, CLQ_ERROR_INVALID_ARGUMENT, "alpha is not finite");
+    /* A finite alpha gives a finite alpha/r and alpha/sqrt(r) (r >= 1). */
+    ad.alpha = FLT_MAX;
+    expect_lora_status(&ad, 1, CLQ_SUCCESS, NULL);
+    float scale = INFINITY;
+    clq_lora *l = NULL;
+    cr_assert_eq(clq_lora_create_scaled(test_context(), LORA_N, LORA_K, &ad, &scale, 1, &l),
+                 CLQ_ERROR_INVALID_ARGUMENT);
+    EXPECT_MESSAGE("scale is not finite");
+}
+
+/* A safetensors file from a header and its data, little-endian length. */
+static unsigned char *st_file(const char *header, const void *data, size_t data_bytes, size_t *size)
+{
+    size_t h = strlen(header);
+    *size = 8 + h + data_bytes;
+    unsigned char *f = malloc(*size);
+    for (int k = 0; k < 8; k++)
+        f[k] = (unsigned char)((uint64_t)h >> (8 * k));
+    memcpy(f + 8, header, h);
+    memcpy(f + 8 + h, data, data_bytes);
+    return f;
+}
+
+/* PEFT lora_A / lora_B go through clq_lora_create_scaled, so through the
+ * same check; lora_alpha beyond fp32 is refused when the layer is found. */
+Test(lora_values, peft_tensors_and_alpha)
+{
+    static const char header[] =
+        "{\"m.lora_A.weight\":{\"dtype\":\"F32\",\"shape\":[2,32],\"data_offsets\":[0,256]},"
+        "\"m.lora_B.weight\":{\"dtype\":\"F32\",\"shape\":[16,2],\"data_offsets\":[256,384]}}";
+    float v[LORA_R * LORA_K + LORA_N * LORA_R];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        v[i] = 0.125f;
+    struct {
+        int at;
+        float value;
+        const char *config;
+        int want;
+        const char *text;
+    } cases[] = {
+        {0, 0.125f, "{\"r\":2,\"lora_alpha\":4}", CLQ_SUCCESS, NULL},
+        {33, NAN, "{\"r\":2,\"lora_alpha\":4}", CLQ_ERROR_NONFINITE_INPUT,
+         "NaN or Inf in A at row 1, column 1"},
+        {64 + 9, INFINITY, "{\"r\":2,\"lora_alpha\":4}", CLQ_ERROR_NONFINITE_INPUT,
+         "NaN or Inf in B at row 4, column 1"},
+        {0, 0.125f, "{\"r\":2,\"lora_alpha\":1e39}", CLQ_ERROR_BAD_DATA, "is beyond fp32"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        float saved = v[cases[c].at];
+        v[cases[c].at] = cases[c].value;
+        size_t size;
+        unsigned char *file = st_file(header, v, sizeof v, &size);
+        clq_peft *p = NULL;
+        TEST_OK(clq_peft_open_memory(cases[c].config, strlen(cases[c].config), file, size, &p));
+        const clq_peft *set[1] = {p};
+        clq_lora *l = NULL;
+        int got = clq_peft_lora_create(test_context(), set, 1, "m", LORA_N, LORA_K, &l);
+        cr_assert_eq(got, cases[c].want, "case %zu gave %s (%s)", c, clq_status_string(got),
+                     clq_last_error());
+        if (cases[c].text)
+            EXPECT_MESSAGE(cases[c].text);
+        clq_lora_destroy(l);
+        clq_peft_close(p);
+        free(file);
+        v[cases[c].at] = saved;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Device indices                                                            */
+/* ------------------------------------------------------------------------ */
+
+Test(device_selector, indices_beyond_unsigned_or_malformed_select_nothing)
+{
+    clq_device_info first;
+    size_t count = 0;
+    TEST_OK(clq_devices_list(&first, 1, &count));
+    cr_assert_geq(count, 1);
+    char sel[64];
+    clq_device_info got;
+    snprintf(sel, sizeof sel, "%u:%u", first.platform_index, first.device_index);
+    TEST_OK(clq_device_select(sel, &got));
+    cr_assert_eq(got.device, first.device);
+    snprintf(sel, sizeof sel, "00%u:0%u", first.platform_index, first.device_index);
+    TEST_OK(clq_device_select(sel, &got));
+    cr_assert_eq(got.device, first.device);
+    /* Each wrapped around or was read past its sign or space by %u. */
+    const char *bad[] = {"%u:%llu", "%u:%llu0", "%llu:%u", "+%u:%u", " %u:%u", "%u: %u", "-0%u:%u", "%u:+%u"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        int swap = strncmp(bad[k], "%llu", 4) == 0;
+        if (swap)
+            snprintf(sel, sizeof sel, bad[k], 4294967296ull + first.platform_index, first.device_index);
+        else if (strstr(bad[k], "%llu"))
+            snprintf(sel, sizeof sel, bad[k], first.platform_index, 4294967296ull + first.device_index);
+        else
+            snprintf(sel, sizeof sel, bad[k], first.platform_index, first.device_index);
+        EXPECT_STATUS(clq_device_select(sel, &got), CLQ_ERROR_NO_DEVICE);
+    }
+    EXPECT_STATUS(clq_device_select("0:99999999999999999999999", &got), CLQ_ERROR_NO_DEVICE);
+    /* The same through CLQ_DEVICE, which a context reads. */
+    snprintf(sel, sizeof sel, "%u:%llu", first.platform_index, 4294967296ull + first.device_index);
+    setenv("CLQ_DEVICE", sel, 1);
+    EXPECT_STATUS(clq_device_select(NULL, &got), CLQ_ERROR_NO_DEVICE);
+    EXPECT_MESSAGE("from CLQ_DEVICE");
+    unsetenv("CLQ_DEVICE");
+}
