@@ -359,3 +359,72 @@ Test(device_selector, indices_beyond_unsigned_or_malformed_select_nothing)
     EXPECT_MESSAGE("from CLQ_DEVICE");
     unsetenv("CLQ_DEVICE");
 }
+
+/* ------------------------------------------------------------------------ */
+/* A safetensors header with very many entries                               */
+/* ------------------------------------------------------------------------ */
+
+/* n one-byte U8 tensors "t.<i>" whose data lies in reverse order of their
+ * entries (tensor i at byte n-1-i), one metadata key per 1000 entries, in
+ * one safetensors file. */
+static unsigned char *many_entries(size_t n, size_t *size)
+{
+    size_t cap = 96 * n + 64, len = 0;
+    char *h = malloc(cap);
+    len += (size_t)snprintf(h + len, cap - len, "{\"__metadata__\":{");
+    for (size_t i = 0; i < n / 1000; i++)
+        len += (size_t)snprintf(h + len, cap - len, "%s\"k%zu\":\"v%zu\"", i ? "," : "", i, i);
+    len += (size_t)snprintf(h + len, cap - len, "}");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(h + len, cap - len,
+                                ",\"t.%zu\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%zu,%zu]}", i,
+                                n - 1 - i, n - i);
+    len += (size_t)snprintf(h + len, cap - len, "}");
+    cr_assert_lt(len, cap);
+    unsigned char *data = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        data[n - 1 - i] = (unsigned char)(i * 7);
+    unsigned char *file = st_file(h, data, n, size);
+    free(h);
+    free(data);
+    return file;
+}
+
+/* 200,000 entries (a 14 MB header): every tensor found at its place. Only
+ * correctness is asserted; opening was quadratic in the entries (a search
+ * through the header for each), and is linear now. */
+Test(safetensors_header, many_entries_open_and_resolve)
+{
+    const size_t n = 200000;
+    size_t size;
+    unsigned char *file = many_entries(n, &size);
+    clq_safetensors *st = NULL;
+    TEST_OK(clq_safetensors_open_memory(file, size, &st));
+    cr_assert_eq(clq_safetensors_tensor_count(st), n);
+    cr_assert_eq(clq_safetensors_metadata_count(st), n / 1000);
+    for (size_t i = 0; i < n; i += 997) {
+        char name[32];
+        snprintf(name, sizeof name, "t.%zu", i);
+        size_t index;
+        clq_safetensors_tensor t;
+        TEST_OK(clq_safetensors_find_tensor(st, name, &index));
+        TEST_OK(clq_safetensors_tensor_info(st, index, &t));
+        cr_assert_str_eq(t.name, name);
+        cr_assert(t.dtype == CLQ_SAFETENSORS_U8 && t.n_dims == 1 && t.dims[0] == 1 && t.size == 1);
+        cr_assert_eq(t.offset, size - n + (n - 1 - i));
+        cr_assert_eq(*(const unsigned char *)t.data, (unsigned char)(i * 7));
+    }
+    const char *value;
+    TEST_OK(clq_safetensors_metadata_find(st, "k199", &value));
+    cr_assert_str_eq(value, "v199");
+    clq_safetensors_close(st);
+    /* The messages still name the entry's place in the header. */
+    char *last = strstr((char *)file + 8, "\"t.199999\"");
+    memcpy(strstr(last, "U8"), "X8", 2);
+    cr_assert_eq(clq_safetensors_open_memory(file, size, &st), CLQ_ERROR_BAD_DATA);
+    char where[64];
+    snprintf(where, sizeof where, "at offset %zu:", (size_t)(last - (char *)file));
+    EXPECT_MESSAGE(where);
+    EXPECT_MESSAGE("unknown or unsupported dtype 'X8'");
+    free(file);
+}
