@@ -317,3 +317,18 @@ Test(tool_hostile, matmul_refuses_values_it_cannot_represent)
     cr_assert_neq(stat(y_path, &sb), 0, "y.f32 was written");
     run_free(&r);
 }
+
+/* An adapter folder's alpha beyond fp32 ("1e39") is refused when read. */
+Test(tool_hostile, lora_folder_alpha_beyond_fp32)
+{
+    float a[2 * 32] = {0}, b[16 * 2] = {0};
+    char dir[600], path[700], err[512];
+    in_root(dir, sizeof dir, "lora");
+    clq_lora_folder f = {2, 4.0f, 0, 16, 32, a, b};
+    TEST_OK(clq_lora_folder_write(dir, &f, err, sizeof err));
+    snprintf(path, sizeof path, "%s/meta.txt", dir);
+    write_file(path, "rank=2\nalpha=1e39\n", 18);
+    clq_lora_folder got;
+    cr_assert_eq(clq_lora_folder_read(dir, 16, 32, &got, err, sizeof err), CLQ_ERROR_BAD_DATA);
+    cr_assert_not_null(strstr(err, "alpha='1e39' is not a finite number"), "%s", err);
+}
