@@ -403,9 +403,9 @@ QUANT_INLINE void quantize_dynamic8(global const void *src, uint src_half, ulong
 }
 
 /* Whether a finite block's scale would not be finite: an fp16 d rounds to
- * Inf from 65520 up (round to nearest even), and Q4Z's s is checked as
- * (q-z)·s with |q-z| = 15 is dequantized, so every value clq can give back
- * is finite. NF4, FP4 and the dynamic code store the absmax itself. */
+ * Inf from 65520 up (round to nearest even); Q4Z's s is checked times 15,
+ * the largest |q-z| it is dequantized with, so that every value clq gives
+ * back is finite. NF4, FP4 and the dynamic code store the absmax itself. */
 inline int scale_overflows(uint format, block_stats st)
 {
     switch (format) {
@@ -551,10 +551,10 @@ inline float2 absmax_sum(global const float *a, uint n, float scale, local float
  * offset bitsandbytes subtracts before quantizing the absmax vector.
  * Double-float sums need no cl_khr_fp64; the order is fixed, so every device
  * gives the same bits. One work-group of CLQ_REDUCE_WG work-items.
- * A sum beyond fp32 (absmaxes near FLT_MAX; bitsandbytes' fp32 mean is Inf
- * there) is taken again over the values times 2^-32, exact for all but
- * subnormal results, which are far below the sum's last bit; the mean of
- * values that are all at most FLT_MAX is then at most FLT_MAX again. */
+ * A sum beyond fp32 (absmaxes near FLT_MAX; torch reduces fp32 in double)
+ * is taken again over the values times 2^-32, exact for all but subnormal
+ * results, which are far below the sum's last bit; the mean of values that
+ * are all at most FLT_MAX is then at most FLT_MAX again. */
 kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void clq_absmax_mean(global const float *a,
                                                                                         uint n,
                                                                                         global float *mean)

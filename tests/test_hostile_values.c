@@ -150,8 +150,8 @@ Test(scale_overflow, q4z_range)
 
 /* The issue's case: a few absmaxes of 2e38, whose fp32 sum overflows, made
  * every value NaN. The mean is now that of the exact sum, as the double-
- * precision reference computes it, so the result is bitsandbytes' bit for
- * bit (whose fp32 mean overflows there). */
+ * precision reference (and torch, which reduces fp32 in double) takes it,
+ * so the weight is the reference's bit for bit. */
 Test(scale_overflow, double_quant_mean_of_huge_absmaxes)
 {
     clq_weight_desc d = {CLQ_FORMAT_NF4, 64, 4, 128, 1};
