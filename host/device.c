@@ -2,6 +2,8 @@
  * the CLQ_DEVICE environment variable; otherwise the first GPU/accelerator,
  * else the first device (PoCL's CPU device on a machine without a GPU). */
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,13 +84,32 @@ static bool contains_ci(const char *hay, const char *needle)
     return nl == 0;
 }
 
-/* Index of the device a selector names, or -1. */
+/* "P:D" of decimal digits only: true, with the indices (-1 for one beyond
+ * unsigned, which names no device). sscanf's %u took signs and spaces and
+ * wrapped large numbers around, so 0:4294967296 chose 0:0. */
+static bool index_selector(const char *sel, long long *p, long long *d)
+{
+    static const char digits[] = "0123456789";
+    size_t np = strspn(sel, digits), nd = np ? strspn(sel + np + 1, digits) : 0;
+    if (np == 0 || sel[np] != ':' || nd == 0 || sel[np + 1 + nd] != '\0')
+        return false;
+    const char *parts[2] = {sel, sel + np + 1};
+    long long *out[2] = {p, d};
+    for (int k = 0; k < 2; k++) {
+        errno = 0;
+        unsigned long long v = strtoull(parts[k], NULL, 10);
+        *out[k] = errno == ERANGE || v > UINT_MAX ? -1 : (long long)v;
+    }
+    return true;
+}
+
+/* Index of the device a selector names, or -1. "P:D" (decimal digits
+ * only) is always read as indices, and names nothing when out of range. */
 static long match_selector(const clq_device_info *all, size_t n, const char *sel)
 {
-    unsigned p, d;
-    char tail;
-    if (sscanf(sel, "%u:%u%c", &p, &d, &tail) == 2) {
-        for (size_t i = 0; i < n; i++)
+    long long p, d;
+    if (index_selector(sel, &p, &d)) {
+        for (size_t i = 0; p >= 0 && d >= 0 && i < n; i++)
             if (all[i].platform_index == p && all[i].device_index == d)
                 return (long)i;
         return -1;

@@ -124,6 +124,31 @@ static clq_status fill_lora(clq_lora *l, const clq_adapter_desc *ad, const float
     return clq_upload(l->ctx, scale, l->count * sizeof scale[0], &l->scale);
 }
 
+/* NaN or Inf in an adapter's A (rank × K) or B (N × rank) would reach every
+ * output row using it: refused like a weight's, naming where it is. */
+static clq_status check_finite_values(const clq_adapter_desc *ad, size_t index, bool b_side, uint64_t rows,
+                                      uint64_t cols)
+{
+    const void *m = b_side ? ad->b : ad->a;
+    for (uint64_t i = 0; i < rows * cols; i++) {
+        bool finite;
+        if (ad->dtype == CLQ_DTYPE_F16) {
+            uint16_t h;
+            memcpy(&h, (const unsigned char *)m + 2 * i, 2);
+            finite = (h & 0x7c00) != 0x7c00;
+        } else {
+            float f;
+            memcpy(&f, (const unsigned char *)m + 4 * i, 4);
+            finite = isfinite(f);
+        }
+        if (!finite)
+            return CLQ_FAIL(
+                CLQ_ERROR_NONFINITE_INPUT, "adapter %zu: NaN or Inf in %s at row %llu, column %llu", index,
+                b_side ? "B" : "A", (unsigned long long)(i / cols), (unsigned long long)(i % cols));
+    }
+    return CLQ_SUCCESS;
+}
+
 clq_status clq_lora_create_scaled(clq_context *ctx, uint64_t rows, uint64_t cols, const clq_adapter_desc *adapters,
                                   const float *scales, size_t count, clq_lora **out)
 {
@@ -133,6 +158,10 @@ clq_status clq_lora_create_scaled(clq_context *ctx, uint64_t rows, uint64_t cols
     for (size_t i = 0; scales && i < count; i++)
         if (!isfinite(scales[i]))
             return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "adapter %zu: scale is not finite", i);
+    for (size_t i = 0; i < count; i++) {
+        CLQ_FORWARD(check_finite_values(&adapters[i], i, false, adapters[i].rank, cols));
+        CLQ_FORWARD(check_finite_values(&adapters[i], i, true, rows, adapters[i].rank));
+    }
     clq_lora *l = calloc(1, sizeof *l);
     if (!l)
         return CLQ_FAIL(CLQ_ERROR_OUT_OF_HOST_MEMORY, "allocating an adapter set");

@@ -73,7 +73,7 @@ uint64_t clq_weight_device_bytes(const clq_weight *w) { return w ? w->device_byt
 
 /* Double quantization: mean of the fp32 absmax vector, then 8-bit blockwise
  * quantization of (absmax - mean) in groups of 256. */
-static clq_status compress_statistics(clq_weight *w, cl_mem absmax)
+static clq_status compress_statistics(clq_weight *w, cl_mem absmax, cl_mem bad)
 {
     clq_context *ctx = w->ctx;
     cl_uint n = (cl_uint)w->nblocks;
@@ -81,13 +81,18 @@ static clq_status compress_statistics(clq_weight *w, cl_mem absmax)
     CLQ_FORWARD(clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_absmax_mean", mean_args, CLQ_NARGS(mean_args),
                            ctx->params.reduce_wg, ctx->params.reduce_wg, 0, NULL, NULL));
     clq_arg q_args[] = {CLQ_ARG(absmax), CLQ_ARG(n), CLQ_ARG(w->offset), CLQ_ARG(w->scales),
-                        CLQ_ARG(w->nested_absmax)};
+                        CLQ_ARG(w->nested_absmax), CLQ_ARG(bad)};
     return clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_absmax_quantize", q_args, CLQ_NARGS(q_args),
                       clq_ceil_div(n, CLQ_NESTED_BLOCK), 0, 0, NULL, NULL);
 }
 
-/* Enqueues the quantization of `src` into w; `bad` collects the first block
- * holding NaN or Inf. */
+/* What the quantize kernels record in the three words of `bad` (UINT32_MAX:
+ * none): the first block holding NaN or Inf, the first block whose scale
+ * would overflow, the first block whose double-quantized absmax would come
+ * back beyond fp32. */
+enum { BAD_NONFINITE, BAD_SCALE, BAD_NESTED, BAD_WORDS };
+
+/* Enqueues the quantization of `src` into w, recording bad blocks in `bad`. */
 static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src, cl_mem bad, cl_uint num_wait,
                                    const cl_event *wait_list)
 {
@@ -106,7 +111,7 @@ static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src
     int status = clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_quantize_blocks", args, CLQ_NARGS(args), rows * spans,
                             ctx->params.quant_wg, num_wait, wait_list, NULL);
     if (status == CLQ_SUCCESS && w->desc.double_quant)
-        status = compress_statistics(w, absmax);
+        status = compress_statistics(w, absmax, bad);
     if (status == CLQ_SUCCESS && w->code)
         status = clEnqueueWriteBuffer(ctx->queue, w->code, CL_TRUE, 0, sizeof clq_dynamic_code,
                                       clq_dynamic_code, 0, NULL, NULL) == CL_SUCCESS
@@ -115,6 +120,32 @@ static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src
     /* Released now: OpenCL keeps the buffer alive until queued kernels end. */
     clq_mem_release(&absmax);
     return status;
+}
+
+/* The first bad block the kernels found, as an error naming its row and
+ * columns; NaN or Inf first, as it also spoils the other checks. */
+static clq_status report_bad_block(const clq_weight_desc *desc, const uint32_t first_bad[BAD_WORDS])
+{
+    int kind = BAD_NONFINITE;
+    while (kind < BAD_WORDS && first_bad[kind] == UINT32_MAX)
+        kind++;
+    if (kind == BAD_WORDS)
+        return CLQ_SUCCESS;
+    uint64_t per_row = desc->cols / desc->block, g = first_bad[kind];
+    unsigned long long row = g / per_row, k0 = g % per_row * desc->block, k1 = k0 + desc->block - 1;
+    if (kind == BAD_NONFINITE)
+        return CLQ_FAIL(CLQ_ERROR_NONFINITE_INPUT, "NaN or Inf in row %llu, columns %llu..%llu", row, k0, k1);
+    if (kind == BAD_NESTED)
+        return CLQ_FAIL(CLQ_ERROR_SCALE_OVERFLOW,
+                        "row %llu, columns %llu..%llu: double quantization would give this block's absmax "
+                        "back as code x absmax2 + offset, beyond fp32",
+                        row, k0, k1);
+    const char *limit =
+        desc->format == CLQ_FORMAT_Q8   ? "q8's fp16 d = absmax/127 (|x| must stay below 127 x 65520)"
+        : desc->format == CLQ_FORMAT_Q4 ? "q4's fp16 d = m/-8 (|x| must stay below 8 x 65520)"
+                                        : "q4z's fp32 scale (max - min must stay below FLT_MAX)";
+    return CLQ_FAIL(CLQ_ERROR_SCALE_OVERFLOW, "row %llu, columns %llu..%llu: the block's values overflow %s",
+                    row, k0, k1, limit);
 }
 
 clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, clq_dtype src_type, cl_mem src,
@@ -127,21 +158,17 @@ clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, cl
     CLQ_FORWARD(clq_check_buffer(src, desc->rows * desc->cols * clq_dtype_size(src_type), "source"));
     clq_weight *w = NULL;
     cl_mem bad = NULL;
+    uint32_t first_bad[BAD_WORDS] = {UINT32_MAX, UINT32_MAX, UINT32_MAX};
     CLQ_FORWARD(clq_weight_alloc(ctx, desc, &w));
-    int status = clq_flag_create(ctx, &bad);
+    int status =
+        clq_buffer_create(ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof first_bad, first_bad, &bad);
     if (status == CLQ_SUCCESS)
         status = enqueue_quantize(w, src_type, src, bad, num_wait, wait_list);
-    uint32_t first_bad = UINT32_MAX;
     if (status == CLQ_SUCCESS)
-        status = clq_flag_read(ctx, bad, &first_bad);
+        status = clq_download(ctx, bad, first_bad, sizeof first_bad);
     clq_mem_release(&bad);
-    if (status == CLQ_SUCCESS && first_bad != UINT32_MAX) {
-        uint64_t per_row = desc->cols / desc->block;
-        status = CLQ_FAIL(CLQ_ERROR_NONFINITE_INPUT, "NaN or Inf in row %llu, columns %llu..%llu",
-                          (unsigned long long)(first_bad / per_row),
-                          (unsigned long long)(first_bad % per_row * desc->block),
-                          (unsigned long long)((first_bad % per_row + 1) * desc->block - 1));
-    }
+    if (status == CLQ_SUCCESS)
+        status = report_bad_block(desc, first_bad);
     if (status != CLQ_SUCCESS) {
         clq_weight_destroy(w);
         return status;

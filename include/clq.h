@@ -122,7 +122,8 @@ extern "C" {
     X(ERROR_DEVICE_UNSUITABLE, -2014, "device lacks a capability clq needs")       \
     X(ERROR_INTERNAL, -2015, "internal error in clq")                              \
     X(ERROR_CONTEXT_MISMATCH, -2016, "objects belong to different clq contexts")    \
-    X(ERROR_NOT_FOUND, -2017, "no such key, tensor or index")
+    X(ERROR_NOT_FOUND, -2017, "no such key, tensor or index")                      \
+    X(ERROR_SCALE_OVERFLOW, -2018, "finite input too large for the format's scale")
 
 typedef enum clq_status {
 #define CLQ_STATUS_ENUM_(name, value, text) CLQ_##name = value,
@@ -309,8 +310,14 @@ typedef struct clq_weight clq_weight;
  * into a new weight. Waits for `wait_list`, then for its own work: it
  * returns only once the input has been checked, because a NaN or Inf
  * anywhere must be reported (CLQ_ERROR_NONFINITE_INPUT, with the first bad
- * index in clq_last_error) before a weight exists. `src` stays owned by the
- * caller. */
+ * index in clq_last_error) before a weight exists. So must a block whose
+ * scale would not be finite (CLQ_ERROR_SCALE_OVERFLOW, row and columns):
+ * Q8 with absmax/127 rounding to an fp16 Inf (|x| from 8321040 up), Q4
+ * with |m|/8 doing so (|m| from 524160 up), Q4Z with 15·((max−min)/15)
+ * above FLT_MAX; with double quantization, a block whose absmax (near
+ * FLT_MAX) would come back as code·absmax2 + offset beyond FLT_MAX (the
+ * mean itself never overflows). So every weight made dequantizes to
+ * finite values. `src` stays owned by the caller. */
 CLQ_API clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, clq_dtype src_type,
                                        cl_mem src, cl_uint num_wait, const cl_event *wait_list,
                                        clq_weight **out);
@@ -411,7 +418,9 @@ typedef struct clq_lora clq_lora;
 
 /* Copies `count` adapters for an N×K weight to the device, packed together
  * (ranks may differ; all must share one dtype). A single adapter is a set of
- * one. The host arrays may be freed on return. */
+ * one. The host arrays may be freed on return. NaN or Inf in an A or B is
+ * CLQ_ERROR_NONFINITE_INPUT (adapter, matrix, row and column named); an
+ * alpha that is not finite, CLQ_ERROR_INVALID_ARGUMENT. */
 CLQ_API clq_status clq_lora_create(clq_context *ctx, uint64_t rows, uint64_t cols, const clq_adapter_desc *adapters,
                                    size_t count, clq_lora **out);
 

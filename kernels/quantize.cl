@@ -403,9 +403,28 @@ QUANT_INLINE void quantize_dynamic8(global const void *src, uint src_half, ulong
             (uchar)code_index(CLQ_FMT_DYNAMIC8, clamp(load_x(src, src_half, base + j) * inv, -1.0f, 1.0f));
 }
 
+/* Whether a finite block's scale would not be finite: an fp16 d rounds to
+ * Inf from 65520 up (round to nearest even); Q4Z's s is checked times 15,
+ * the largest |q-z| it is dequantized with, so that every value clq gives
+ * back is finite. NF4, FP4 and the dynamic code store the absmax itself. */
+inline int scale_overflows(uint format, block_stats st)
+{
+    switch (format) {
+    case CLQ_FMT_Q8:
+        return !(st.amax / 127.0f < 65520.0f);
+    case CLQ_FMT_Q4:
+        return !(fabs(st.m / -8.0f) < 65520.0f);
+    case CLQ_FMT_Q4Z:
+        return !isfinite((fmax(st.hi, 0.0f) - fmin(st.lo, 0.0f)) / 15.0f * 15.0f);
+    default:
+        return 0;
+    }
+}
+
 /* Block g (row `row`, elements k0 .. k0+block-1) of an N×K matrix, in a
- * format the caller fixes at compile time. Returns 0 (and writes nothing)
- * when the block holds NaN or Inf. */
+ * format the caller fixes at compile time. Returns 0 when the block holds
+ * NaN or Inf, -1 when its scale would overflow (scale_overflows), and
+ * writes nothing then. */
 QUANT_INLINE int quantize_block(uint format, global const void *src, uint src_half, uint block, uint g,
                                 QUANT_DEST, global void *scales, global uchar *zeros, const code4_table *t)
 {
@@ -414,6 +433,8 @@ QUANT_INLINE int quantize_block(uint format, global const void *src, uint src_ha
     stats_of(src, src_half, base, block, format == CLQ_FMT_Q4, &st);
     if (!st.finite)
         return 0;
+    if (scale_overflows(format, st))
+        return -1;
     global half *d16 = (global half *)scales;
     global float *s32 = (global float *)scales + g;
     switch (format) {
@@ -442,9 +463,10 @@ QUANT_INLINE int quantize_block(uint format, global const void *src, uint src_ha
  * because a work-item's own cost (its index arithmetic, PoCL's loop over
  * work-items) is as large as a small block's work: one block each ran at
  * half the speed on a CPU. The loop is written once per format so that
- * each copy is compiled for its format. A non-finite input records the
- * lowest such block in *first_bad; that block is not written. For double
- * quantization the host passes a temporary fp32 buffer as `scales`. */
+ * each copy is compiled for its format. The lowest block holding NaN or
+ * Inf is recorded in first_bad[0], the lowest whose scale would overflow in
+ * first_bad[1]; neither is written. For double quantization the host passes
+ * a temporary fp32 buffer as `scales`. */
 kernel void clq_quantize_blocks(global const void *src, uint src_half, uint format, uint block, uint rows, uint cols,
                                 uint span, global uchar *quants, global void *scales, global uchar *zeros,
                                 volatile global uint *first_bad)
@@ -459,10 +481,12 @@ kernel void clq_quantize_blocks(global const void *src, uint src_half, uint form
     code4_table codes;
     code4_table_of(code4_midpoints(format), &codes);
 #define QUANTIZE_SPAN(fmt)                                                                               \
-    for (uint b = b0; b < b1; b++)                                                                          \
-        if (!quantize_block(fmt, src, src_half, block, g0 + b, quants, row, b * block, cols, scales, zeros, \
-                            &codes))                                                                        \
-            atomic_min(first_bad, g0 + b);
+    for (uint b = b0; b < b1; b++) {                                                                        \
+        int done = quantize_block(fmt, src, src_half, block, g0 + b, quants, row, b * block, cols, scales,   \
+                                  zeros, &codes);                                                           \
+        if (done <= 0)                                                                                      \
+            atomic_min(first_bad + (done < 0), g0 + b);                                                     \
+    }
     FOR_FORMAT(format, QUANTIZE_SPAN);
 #undef QUANTIZE_SPAN
 }
@@ -485,10 +509,7 @@ inline float2 df_add(float2 x, float2 y)
     return two_sum(s.x, lo);
 }
 
-/* The mean of n fp32 values, rounded to fp32 as if summed exactly: the
- * offset bitsandbytes subtracts before quantizing the absmax vector.
- * Double-float sums need no cl_khr_fp64; the order is fixed, so every device
- * gives the same bits. One work-group of CLQ_REDUCE_WG work-items.
+/* The sum of the n values a[i]·scale in double-float, in every work-item.
  * Each work-item sums its own contiguous run of whole float8 vectors, lane by
  * lane: TwoSum adds a vector to the running sums and its rounding errors,
  * which are exact, are collected in a second vector (Ogita, Rump and Oishi's
@@ -496,17 +517,14 @@ inline float2 df_add(float2 x, float2 y)
  * eight independent chains instead of one; the values are absmaxes, never
  * negative, so nothing cancels). The lanes, the values past the last whole
  * vector and the work-items are then added in double-float. */
-kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void clq_absmax_mean(global const float *a,
-                                                                                        uint n,
-                                                                                        global float *mean)
+inline float2 absmax_sum(global const float *a, uint n, float scale, local float2 *partial)
 {
-    local float2 partial[CLQ_REDUCE_WG];
     uint lid = get_local_id(0);
     uint vectors = n / 8, per_item = (vectors + CLQ_REDUCE_WG - 1) / CLQ_REDUCE_WG;
     uint v0 = min(lid * per_item, vectors), v1 = min(v0 + per_item, vectors);
     float8 hi = (float8)(0.0f), lo = (float8)(0.0f);
     for (uint v = v0; v < v1; v++) {
-        float8 x = vload8(v, a);
+        float8 x = vload8(v, a) * scale;
         float8 s = hi + x, bb = s - hi;
         lo += (hi - (s - bb)) + (x - bb);
         hi = s;
@@ -517,7 +535,7 @@ kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void clq_absma
     ADD_LANE(s7);
 #undef ADD_LANE
     for (uint i = vectors * 8 + lid; i < n; i += CLQ_REDUCE_WG)
-        acc = df_add(acc, (float2)(a[i], 0.0f));
+        acc = df_add(acc, (float2)(a[i] * scale, 0.0f));
     partial[lid] = acc;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (uint stride = CLQ_REDUCE_WG / 2; stride > 0; stride /= 2) {
@@ -525,13 +543,36 @@ kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void clq_absma
             partial[lid] = df_add(partial[lid], partial[lid + stride]);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (lid == 0) {
+    float2 sum = partial[0];
+    barrier(CLK_LOCAL_MEM_FENCE); /* read by all before partial is reused */
+    return sum;
+}
+
+/* The mean of n fp32 values, rounded to fp32 as if summed exactly: the
+ * offset bitsandbytes subtracts before quantizing the absmax vector.
+ * Double-float sums need no cl_khr_fp64; the order is fixed, so every device
+ * gives the same bits. One work-group of CLQ_REDUCE_WG work-items.
+ * A sum beyond fp32 (absmaxes near FLT_MAX; torch reduces fp32 in double)
+ * is taken again over the values times 2^-32, exact for all but subnormal
+ * results, which are far below the sum's last bit; the mean of values that
+ * are all at most FLT_MAX is then at most FLT_MAX again. */
+kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void clq_absmax_mean(global const float *a,
+                                                                                        uint n,
+                                                                                        global float *mean)
+{
+    local float2 partial[CLQ_REDUCE_WG];
+    float2 sum = absmax_sum(a, n, 1.0f, partial);
+    float unscale = 1.0f;
+    if (!isfinite(sum.x)) { /* the same in every work-item */
+        sum = absmax_sum(a, n, 0x1p-32f, partial);
+        unscale = 0x1p32f;
+    }
+    if (get_local_id(0) == 0) {
         /* sum/n with one correction step: q + (sum - q·n)/n. */
-        float2 sum = partial[0];
         float fn = (float)n;
         float q = sum.x / fn;
         float r = fma(-q, fn, sum.x) + sum.y;
-        mean[0] = q + r / fn;
+        mean[0] = (q + r / fn) * unscale;
     }
 }
 
@@ -544,7 +585,7 @@ kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void clq_absma
  * midpoints and comparisons as sorted_code_rank, so the same codes, where a
  * branching search per value ran at a mispredicted branch per step. */
 kernel void clq_absmax_quantize(global const float *a, uint n, global const float *mean, global uchar *qa,
-                                global float *nested_absmax)
+                                global float *nested_absmax, volatile global uint *first_bad)
 {
     local float mids[255];
     for (uint i = get_local_id(0); i < 255; i += get_local_size(0))
@@ -555,10 +596,25 @@ kernel void clq_absmax_quantize(global const float *a, uint n, global const floa
     if (first >= n)
         return;
     uint last = min(first + CLQ_NESTED_BLOCK, n);
-    float offset = mean[0], amax = 0.0f;
-    for (uint i = first; i < last; i++)
+    float offset = mean[0], amax = 0.0f, top = -1.0f;
+    uint top_at = first;
+    for (uint i = first; i < last; i++) {
         amax = fmax(amax, fabs(a[i] - offset));
+        if (a[i] > top) {
+            top = a[i];
+            top_at = i;
+        }
+    }
     float inv = amax != 0.0f ? 1.0f / amax : 0.0f;
+    /* A block's absmax comes back as code·amax + offset, largest for the
+     * largest absmax (codes are ordered), and offset >= 0 bounds it below.
+     * Near FLT_MAX the code's rounding can carry it past fp32: that block
+     * is recorded in first_bad[2] and the group is not written. */
+    float top_code = dynamic_code[code_index(CLQ_FMT_DYNAMIC8, clamp((top - offset) * inv, -1.0f, 1.0f))];
+    if (!isfinite(top_code * amax + offset)) {
+        atomic_min(first_bad + 2, top_at);
+        return;
+    }
     nested_absmax[group] = amax;
     uint i = first;
     for (; i + 16 <= last; i += 16) {

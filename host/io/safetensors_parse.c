@@ -17,7 +17,9 @@ typedef struct st_header {
     json_t *root;
 } st_header;
 
-/* "at the entry called name": where its key is in the header. */
+/* "at the entry called name": where its key is in the header. A search
+ * through the header, so only for messages: called for every entry, it
+ * made opening quadratic in the number of entries. */
 static uint64_t entry_offset(const st_header *h, const char *name)
 {
     return st_json_key_offset(h->text, h->size, 8, name);
@@ -63,26 +65,27 @@ static clq_status read_dtype(const clq_safetensors *st, const st_header *h, cons
 static clq_status read_shape(const clq_safetensors *st, const st_header *h, const char *name, const json_t *v,
                              clq_safetensors_tensor *t)
 {
-    uint64_t at = entry_offset(h, name);
     if (!json_is_array(v))
-        return CLQ_BAD_AT(st->source, at, "tensor '%.200s': shape is not an array", name);
+        return CLQ_BAD_AT(st->source, entry_offset(h, name), "tensor '%.200s': shape is not an array", name);
     if (json_array_size(v) > CLQ_SAFETENSORS_MAX_DIMS)
-        return CLQ_BAD_AT(st->source, at, "tensor '%.200s' has %zu dimensions, at most %d are read", name,
-                          json_array_size(v), CLQ_SAFETENSORS_MAX_DIMS);
+        return CLQ_BAD_AT(st->source, entry_offset(h, name),
+                          "tensor '%.200s' has %zu dimensions, at most %d are read", name, json_array_size(v),
+                          CLQ_SAFETENSORS_MAX_DIMS);
     t->n_dims = (uint32_t)json_array_size(v);
     uint64_t elements = 1;
     for (uint32_t d = 0; d < t->n_dims; d++) {
         if (!st_json_uint(json_array_get(v, d), UINT64_MAX, &t->dims[d]))
-            return CLQ_BAD_AT(st->source, at, "tensor '%.200s': dimension %u is not a non-negative integer",
-                              name, d);
+            return CLQ_BAD_AT(st->source, entry_offset(h, name),
+                              "tensor '%.200s': dimension %u is not a non-negative integer", name, d);
         if (t->dims[d] != 0 && elements > UINT64_MAX / t->dims[d])
-            return CLQ_BAD_AT(st->source, at, "tensor '%.200s': the product of its dimensions overflows",
-                              name);
+            return CLQ_BAD_AT(st->source, entry_offset(h, name),
+                              "tensor '%.200s': the product of its dimensions overflows", name);
         elements *= t->dims[d];
     }
     size_t bytes = clq_safetensors_dtype_size(t->dtype);
     if (elements > UINT64_MAX / bytes)
-        return CLQ_BAD_AT(st->source, at, "tensor '%.200s': its byte size overflows", name);
+        return CLQ_BAD_AT(st->source, entry_offset(h, name), "tensor '%.200s': its byte size overflows",
+                          name);
     t->elements = elements;
     t->size = elements * bytes;
     return CLQ_SUCCESS;
@@ -93,15 +96,15 @@ static clq_status read_shape(const clq_safetensors *st, const st_header *h, cons
 static clq_status read_offsets(const clq_safetensors *st, const st_header *h, const char *name,
                                const json_t *v, clq_safetensors_tensor *t)
 {
-    uint64_t at = entry_offset(h, name), begin, end, room = st->size - st->data_start;
+    uint64_t begin, end, room = st->size - st->data_start;
     if (!json_is_array(v) || json_array_size(v) != 2 ||
         !st_json_uint(json_array_get(v, 0), UINT64_MAX, &begin) ||
         !st_json_uint(json_array_get(v, 1), UINT64_MAX, &end))
-        return CLQ_BAD_AT(st->source, at, "tensor '%.200s': data_offsets is not two non-negative integers",
-                          name);
+        return CLQ_BAD_AT(st->source, entry_offset(h, name),
+                          "tensor '%.200s': data_offsets is not two non-negative integers", name);
     if (begin > end || end > room)
         return CLQ_BAD_AT(
-            st->source, at,
+            st->source, entry_offset(h, name),
             "tensor '%.200s': data_offsets [%llu, %llu] do not lie inside the %llu bytes of data", name,
             (unsigned long long)begin, (unsigned long long)end, (unsigned long long)room);
     if (end - begin != t->size)
@@ -166,9 +169,8 @@ static clq_status check_tiling(clq_safetensors *st)
 
 static clq_status read_metadata(clq_safetensors *st, const st_header *h, const json_t *v)
 {
-    uint64_t at = entry_offset(h, "__metadata__");
     if (!json_is_object(v))
-        return CLQ_BAD_AT(st->source, at, "__metadata__ is not a JSON object");
+        return CLQ_BAD_AT(st->source, entry_offset(h, "__metadata__"), "__metadata__ is not a JSON object");
     st->metadata_count = json_object_size(v);
     st->metadata = calloc(2 * st->metadata_count + 1, sizeof *st->metadata);
     if (!st->metadata)
