@@ -278,7 +278,7 @@ no_cond:
     return status;
 }
 
-static double median3(double *v)
+static double median_pass(double *v)
 {
     for (int i = 0; i < PASSES; i++)
         for (int j = i + 1; j < PASSES; j++)
@@ -321,7 +321,7 @@ double bench_host_read_gbps(const void *buf, size_t bytes, int threads, const ch
     job->threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
     job->passes = PASSES;
     double seconds[PASSES];
-    double gbps = run_passes(job, seconds) == 0 ? (double)bytes / median3(seconds) / 1e9 : 0;
+    double gbps = run_passes(job, seconds) == 0 ? (double)bytes / median_pass(seconds) / 1e9 : 0;
     free(job);
     return gbps;
 }
@@ -345,7 +345,7 @@ double bench_host_fma_gflops(int threads, const char **isa)
     job->passes = 1;
     int status = 0;
     while ((status = run_passes(job, seconds)) == 0 && seconds[0] < FMA_PASS_SECONDS / 10 &&
-           job->iterations < (1L << 40))
+           job->iterations < (1L << 30))
         job->iterations *= 4;
     if (status == 0) {
         double scale = seconds[0] > 0 ? FMA_PASS_SECONDS / seconds[0] : 1;
@@ -354,7 +354,7 @@ double bench_host_fma_gflops(int threads, const char **isa)
         status = run_passes(job, seconds);
     }
     if (status == 0)
-        gflops = 2.0 * FMA_CHAINS * lanes * (double)job->iterations * job->threads / median3(seconds) / 1e9;
+        gflops = 2.0 * FMA_CHAINS * lanes * (double)job->iterations * job->threads / median_pass(seconds) / 1e9;
     free(job);
     return gflops;
 }

@@ -194,23 +194,6 @@ static int run_probe(void *user, cl_command_queue q, cl_event *last)
     return r->err == CL_SUCCESS ? 0 : -1;
 }
 
-/* One untimed launch (the device may compile the kernel for its NDRange,
- * and the pages come in), then one timed by its profiling event: seconds,
- * or 0 with r->err set. */
-static double screen(cl_command_queue q, probe_run *r)
-{
-    cl_event ev = NULL;
-    cl_ulong start = 0, end = 0;
-    if (run_probe(r, q, NULL) == 0 && (r->err = clFinish(q)) == CL_SUCCESS && run_probe(r, q, &ev) == 0 &&
-        (r->err = clWaitForEvents(1, &ev)) == CL_SUCCESS)
-        r->err = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL);
-    if (r->err == CL_SUCCESS)
-        r->err = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
-    if (ev)
-        clReleaseEvent(ev);
-    return r->err == CL_SUCCESS && end > start ? (end - start) * 1e-9 : 0;
-}
-
 /* A shape within this share of the best single run is measured in full. */
 #define FINALIST_SHARE 0.5
 
@@ -223,15 +206,26 @@ static double screen(cl_command_queue q, probe_run *r)
 static int probe_shapes(const bench_timer *timer, probe_run *runs, int n, bench_probe_try *tried,
                         int *n_tried, double *best, char (*best_name)[sizeof tried->kernel], cl_int *err)
 {
+    /* The single run is timed as every run is (measure.h), after one
+     * untimed launch in which the device may compile the kernel for its
+     * NDRange and the pages come in. */
+    bench_timer t = *timer;
+    t.evict = NULL; /* see probes.h */
+    t.warmup = 1;
+    t.min_reps = t.max_reps = 1;
     double rate[BENCH_PROBE_MAX], best_screen = 0;
     for (int i = 0; i < n; i++) {
-        double s = runs[i].err == CL_SUCCESS ? screen(timer->queue, &runs[i]) : 0;
-        rate[i] = s > 0 ? runs[i].work / s / 1e9 : 0;
+        bench_stats st;
+        rate[i] = 0;
+        if (runs[i].err == CL_SUCCESS && bench_measure(&t, run_probe, &runs[i], &st) == 0 && st.median_us > 0)
+            rate[i] = runs[i].work / (st.median_us * 1e-6) / 1e9;
+        else if (runs[i].err == CL_SUCCESS)
+            runs[i].err = CL_INVALID_OPERATION;
         if (rate[i] > best_screen)
             best_screen = rate[i];
     }
-    bench_timer t = *timer;
-    t.evict = NULL; /* see probes.h */
+    t.min_reps = timer->min_reps; /* the finalists: the timer's settings, warmed up already */
+    t.max_reps = timer->max_reps;
     int ran = 0;
     for (int i = 0; i < n; i++) {
         probe_run *r = &runs[i];
