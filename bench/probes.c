@@ -19,21 +19,26 @@
  * what C reaches with AVX-512 loads), for anything from one to 32 items a
  * core.
  *
- * FMA: independent vector mad chains hide FMA latency (4 cycles on x86,
+ * FMA: independent vector chains hide FMA latency (4 cycles on x86,
  * about as many on GPUs) behind throughput; the vector widths cover 128-
- * to 512-bit SIMD. On a CPU, a few items of float16 with 8-12 chains, one
- * per work-group, keep the chains in registers (412 GFLOP/s on that Xeon,
- * where 16384 items of 16 chains reach 163-206). mad() rather than fma():
- * mad may be contracted to whatever the device does fastest, and a
- * roofline is about the fastest. Results are stored so that the compiler
- * cannot drop the work.
+ * to 512-bit SIMD. The shapes of many items use mad(), which a GPU
+ * contracts to its FMA. PoCL compiles mad() as a multiply and an add (in
+ * the generated code for a Xeon: vmulps and vaddps, half the rate of
+ * vfmadd), so the CPU-shaped kernels call fma(): a few items of float16
+ * with 8-12 chains, one per work-group, keep the chains in registers (412
+ * GFLOP/s on that Xeon, where 16384 items of 16 mad chains reach
+ * 163-206). A device without FMA hardware emulates fma() slowly, and
+ * there a mad shape wins. Every lane of every chain goes into the stored
+ * result, so that the compiler can drop none of the work.
  *
- * LLVM prefers 256-bit vectors on AVX-512 CPUs unless a function asks for
- * wider ones (446 GFLOP/s against 412 with min_vector_width(512) on that
- * Xeon). The attribute is clang's: CPU devices (PoCL, rusticl) compile
- * through clang, but a GPU vendor's compiler may reject it, so the
- * program is built a second time with it on CPU devices only, and its
- * shapes are tried where that build succeeds. */
+ * LLVM may split 512-bit vectors on AVX-512 CPUs (it prefers 256-bit ones
+ * there) unless a function asks for them with min_vector_width(512).
+ * PoCL 3.1 emitted 512-bit FMAs for these kernels either way on the Xeon,
+ * but other versions and drivers may not. The attribute is clang's: CPU
+ * devices (PoCL, rusticl) compile through clang, but a GPU vendor's
+ * compiler may reject it, so the program is built a second time with it
+ * on CPU devices only, and its shapes are tried where that build
+ * succeeds. */
 static const char PROBE_SOURCE[] =
     "#ifdef CLQ_PROBE_WIDE\n"
     "#define PROBE_KERNEL __kernel __attribute__((min_vector_width(512)))\n"
@@ -87,27 +92,29 @@ static const char PROBE_SOURCE[] =
     "#define CHAINS12(op) X8(op, x) X4(op, y)\n"
     "#define CHAINS16(op) X8(op, x) X8(op, y)\n"
     "#define INIT(v) chain_t v = start; start += 0.0625f;\n"
-    "#define STEP(v) v = mad(v, va, vb);\n"
-    "#define SUM(v) s += v;\n"
-    "#define FMA_KERNEL(T, NAME, CHAINS)                                            \\\n"
+    "#define STEP_mad(v) v = mad(v, va, vb);\n"
+    "#define STEP_fma(v) v = fma(v, va, vb);\n"
+    "#define ADD(v) s += v;\n"
+    "#define FMA_KERNEL(T, OP, NAME, CHAINS, LANES)                                 \\\n"
     "PROBE_KERNEL void NAME(__global float *out, float a, float b, int iterations)  \\\n"
     "{                                                                              \\\n"
     "    typedef T chain_t;                                                         \\\n"
     "    T start = (T)((float)get_global_id(0) * 1e-7f), va = (T)a, vb = (T)b;      \\\n"
     "    CHAINS(INIT)                                                               \\\n"
     "    for (int i = 0; i < iterations; i++) {                                     \\\n"
-    "        CHAINS(STEP)                                                           \\\n"
+    "        CHAINS(STEP_##OP)                                                      \\\n"
     "    }                                                                          \\\n"
     "    T s = 0.0f;                                                                \\\n"
-    "    CHAINS(SUM)                                                                \\\n"
-    "    out[get_global_id(0)] = s.s0 + s.s1;                                       \\\n"
+    "    CHAINS(ADD)                                                                \\\n"
+    "    out[get_global_id(0)] = LANES(s);                                          \\\n"
     "}\n"
-    "FMA_KERNEL(float4, fma_float4_x16, CHAINS16)\n"
-    "FMA_KERNEL(float8, fma_float8_x16, CHAINS16)\n"
-    "FMA_KERNEL(float16, fma_float16_x16, CHAINS16)\n"
-    "FMA_KERNEL(float8, fma_float8_x8, CHAINS8)\n"
-    "FMA_KERNEL(float16, fma_float16_x8, CHAINS8)\n"
-    "FMA_KERNEL(float16, fma_float16_x12, CHAINS12)\n";
+    "FMA_KERNEL(float4, mad, mad_float4_x16, CHAINS16, SUM4)\n"
+    "FMA_KERNEL(float8, mad, mad_float8_x16, CHAINS16, SUM8)\n"
+    "FMA_KERNEL(float16, mad, mad_float16_x16, CHAINS16, SUM16)\n"
+    "FMA_KERNEL(float16, fma, fma_float16_x16, CHAINS16, SUM16)\n"
+    "FMA_KERNEL(float8, fma, fma_float8_x8, CHAINS8, SUM8)\n"
+    "FMA_KERNEL(float16, fma, fma_float16_x8, CHAINS8, SUM16)\n"
+    "FMA_KERNEL(float16, fma, fma_float16_x12, CHAINS12, SUM16)\n";
 
 /* A kernel shape: the entry point, its vector width and accumulators or
  * chains, and its launch. items = max(min_items, per_cu × compute units);
@@ -115,7 +122,7 @@ static const char PROBE_SOURCE[] =
  * wide uses the min_vector_width(512) build. */
 typedef struct probe_shape {
     const char *kernel;
-    const char *pattern; /* reads: how the items cover the buffer */
+    const char *pattern; /* reads: how the items cover the buffer; FMA: mad or fma */
     int width, chains;   /* floats per vector; accumulators (reads) or chains (FMA) */
     unsigned per_cu, min_items;
     int one_per_group, wide;
@@ -133,14 +140,15 @@ static const probe_shape READ_SHAPES[] = {
 };
 
 static const probe_shape FMA_SHAPES[] = {
-    {"fma_float4_x16", NULL, 4, 16, 2048, 16384, 0, 0},
-    {"fma_float8_x16", NULL, 8, 16, 2048, 16384, 0, 0},
-    {"fma_float16_x16", NULL, 16, 16, 2048, 16384, 0, 0},
-    {"fma_float8_x8", NULL, 8, 8, 64, 128, 1, 0},
-    {"fma_float16_x8", NULL, 16, 8, 64, 128, 1, 0},
-    {"fma_float16_x12", NULL, 16, 12, 64, 128, 1, 0},
-    {"fma_float16_x8", NULL, 16, 8, 64, 128, 1, 1},
-    {"fma_float16_x12", NULL, 16, 12, 64, 128, 1, 1},
+    {"mad_float4_x16", "mad", 4, 16, 2048, 16384, 0, 0},
+    {"mad_float8_x16", "mad", 8, 16, 2048, 16384, 0, 0},
+    {"mad_float16_x16", "mad", 16, 16, 2048, 16384, 0, 0},
+    {"fma_float16_x16", "fma", 16, 16, 2048, 16384, 0, 0},
+    {"fma_float8_x8", "fma", 8, 8, 64, 128, 1, 0},
+    {"fma_float16_x8", "fma", 16, 8, 64, 128, 1, 0},
+    {"fma_float16_x12", "fma", 16, 12, 64, 128, 1, 0},
+    {"fma_float16_x8", "fma", 16, 8, 64, 128, 1, 1},
+    {"fma_float16_x12", "fma", 16, 12, 64, 128, 1, 1},
 };
 // clang-format on
 
@@ -172,7 +180,7 @@ static void read_name(const probe_shape *s, size_t items, char *buf, size_t len)
 
 static void fma_name(const probe_shape *s, size_t items, char *buf, size_t len)
 {
-    snprintf(buf, len, "float%d x%d chains, %zu items%s%s", s->width, s->chains, items,
+    snprintf(buf, len, "float%d x%d %s chains, %zu items%s%s", s->width, s->chains, s->pattern, items,
              s->one_per_group ? ", 1 per group" : "", s->wide ? ", min_vector_width(512)" : "");
 }
 
