@@ -33,12 +33,12 @@
  *
  * LLVM may split 512-bit vectors on AVX-512 CPUs (it prefers 256-bit ones
  * there) unless a function asks for them with min_vector_width(512).
- * PoCL 3.1 emitted 512-bit FMAs for these kernels either way on the Xeon,
- * but other versions and drivers may not. The attribute is clang's: CPU
- * devices (PoCL, rusticl) compile through clang, but a GPU vendor's
- * compiler may reject it, so the program is built a second time with it
- * on CPU devices only, and its shapes are tried where that build
- * succeeds. */
+ * PoCL 3.1 on the Xeon emits 512-bit FMAs for the FMA kernels either way,
+ * but without it loads a third of the float16 slices in 256-bit halves
+ * (the generated code). The attribute is clang's: CPU devices (PoCL,
+ * rusticl) compile through clang, but a GPU vendor's compiler may reject
+ * it, so the program is built a second time with it on CPU devices only,
+ * and its shapes are tried where that build succeeds. */
 static const char PROBE_SOURCE[] =
     "#ifdef CLQ_PROBE_WIDE\n"
     "#define PROBE_KERNEL __kernel __attribute__((min_vector_width(512)))\n"

@@ -29,10 +29,10 @@ typedef struct bench_probe_try {
 /* The device's own roofline, measured by the probes (probes.h): the best of
  * several kernel shapes for each figure. */
 typedef struct bench_roofline {
-    double read_gbps; /* best streaming-read kernel, buffer larger than the cache */
-    char read_kernel[96];
+    double read_gbps;     /* best streaming-read kernel, buffer larger than the cache */
+    char read_kernel[96]; /* its shape (bench_probe_try) */
     uint64_t read_buffer_bytes;
-    double fma_gflops; /* best independent-mad-chain kernel */
+    double fma_gflops; /* best kernel of independent mad or fma chains */
     char fma_kernel[96];
     bench_probe_try read_tried[BENCH_PROBE_MAX], fma_tried[BENCH_PROBE_MAX];
     int n_read_tried, n_fma_tried;
