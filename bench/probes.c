@@ -3,22 +3,49 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* Two read patterns, because devices disagree on which streams best:
- * GPUs want neighbouring work-items on neighbouring addresses (strided: a
- * grid-stride loop), while a CPU runs a work-group's items one after
- * another on one core and wants each on its own contiguous chunk (PoCL
- * reads 2 GB/s strided and 20 GB/s chunked on the 2-core CI machine).
- * The better of the two is the device's read bandwidth.
+#include "host_probe.h"
+
+/* Devices disagree on which kernel shape reaches their limit, so each
+ * figure is the best of several shapes, and the winner is named.
  *
- * The FMA kernels keep 16 independent chains per work-item so that FMA
- * latency (4 cycles on x86, about as many on GPUs) is hidden by
- * throughput; the vector widths cover 128- to 512-bit SIMD. mad() rather
- * than fma(): mad may be contracted to whatever the device does fastest,
- * and a roofline is about the fastest. The result is stored so that the
- * compiler cannot drop the chains. */
+ * Reads: GPUs want neighbouring work-items on neighbouring addresses
+ * (strided: a grid-stride loop). A CPU runs a work-group's items one after
+ * another on one core and wants each on its own contiguous chunk (PoCL
+ * reads 2 GB/s strided and 20 GB/s chunked on a 2-core Xeon); it comes
+ * closer still with one item per work-group streaming a long contiguous
+ * slice in wide vectors with independent accumulators (28.6 GB/s there,
+ * what C reaches with AVX-512 loads), for anything from one to 32 items a
+ * core.
+ *
+ * FMA: independent vector chains hide FMA latency (4 cycles on x86,
+ * about as many on GPUs) behind throughput; the vector widths cover 128-
+ * to 512-bit SIMD. The shapes of many items use mad(), which a GPU
+ * contracts to its FMA. PoCL compiles mad() as a multiply and an add (in
+ * the generated code for a Xeon: vmulps and vaddps, half the rate of
+ * vfmadd), so the CPU-shaped kernels call fma(): a few items of float16
+ * with 8-12 chains, one per work-group, keep the chains in registers (412
+ * GFLOP/s on that Xeon, where 16384 items of 16 mad chains reach
+ * 163-206). A device without FMA hardware emulates fma() slowly, and
+ * there a mad shape wins. Every lane of every chain goes into the stored
+ * result, so that the compiler can drop none of the work.
+ *
+ * LLVM may split 512-bit vectors on AVX-512 CPUs (it prefers 256-bit ones
+ * there) unless a function asks for them with min_vector_width(512).
+ * PoCL 3.1 on the Xeon emits 512-bit FMAs for the FMA kernels either way,
+ * but without it loads a third of the float16 slices in 256-bit halves
+ * (the generated code). The attribute is clang's: CPU devices (PoCL,
+ * rusticl) compile through clang, but a GPU vendor's compiler may reject
+ * it, so the program is built a second time with it on CPU devices only,
+ * and its shapes are tried where that build succeeds. */
 static const char PROBE_SOURCE[] =
-    "__kernel void read_strided(__global const float4 *src, ulong n, __global float *out)\n"
+    "#ifdef CLQ_PROBE_WIDE\n"
+    "#define PROBE_KERNEL __kernel __attribute__((min_vector_width(512)))\n"
+    "#else\n"
+    "#define PROBE_KERNEL __kernel\n"
+    "#endif\n"
+    "PROBE_KERNEL void read_strided(__global const float4 *src, ulong n, __global float *out)\n"
     "{\n"
     "    size_t gid = get_global_id(0), stride = get_global_size(0);\n"
     "    float4 acc = 0.0f;\n"
@@ -26,7 +53,7 @@ static const char PROBE_SOURCE[] =
     "        acc += src[i];\n"
     "    out[gid] = acc.x + acc.y + acc.z + acc.w;\n"
     "}\n"
-    "__kernel void read_chunked(__global const float4 *src, ulong n, __global float *out)\n"
+    "PROBE_KERNEL void read_chunked(__global const float4 *src, ulong n, __global float *out)\n"
     "{\n"
     "    size_t gid = get_global_id(0), items = get_global_size(0);\n"
     "    ulong chunk = (n + items - 1) / items, begin = gid * chunk, end = min(begin + chunk, n);\n"
@@ -35,53 +62,215 @@ static const char PROBE_SOURCE[] =
     "        acc += src[i];\n"
     "    out[gid] = acc.x + acc.y + acc.z + acc.w;\n"
     "}\n"
-    "#define CHAIN8(op, p) op(p##0) op(p##1) op(p##2) op(p##3) op(p##4) op(p##5) op(p##6) op(p##7)\n"
-    "#define STEP(v) v = mad(v, a, b);\n"
-    "#define SUM(v) s += v;\n"
-    "#define FMA_KERNEL(T, NAME)                                                     \\\n"
-    "__kernel void NAME(__global float *out, float a, float b, int iterations)      \\\n"
+    "#define SUM4(s) ((s).x + (s).y + (s).z + (s).w)\n"
+    "#define SUM8(s) SUM4((s).lo + (s).hi)\n"
+    "#define SUM16(s) SUM8((s).lo + (s).hi)\n"
+    /* Each item's share is a whole number of 4-vector steps; the last
+     * item takes what is left. */
+    "#define READ_SLICES(T, NAME, SUM)                                              \\\n"
+    "PROBE_KERNEL void NAME(__global const T *src, ulong n, __global float *out)     \\\n"
     "{                                                                              \\\n"
-    "    T x0 = (T)((float)get_global_id(0) * 1e-7f), x1 = x0 + 0.1f, x2 = x0 + 0.2f,  \\\n"
-    "      x3 = x0 + 0.3f, x4 = x0 + 0.4f, x5 = x0 + 0.5f, x6 = x0 + 0.6f, x7 = x0 + 0.7f; \\\n"
-    "    T y0 = x0 + 0.8f, y1 = x0 + 0.9f, y2 = x0 + 1.0f, y3 = x0 + 1.1f, y4 = x0 + 1.2f, \\\n"
-    "      y5 = x0 + 1.3f, y6 = x0 + 1.4f, y7 = x0 + 1.5f;                             \\\n"
+    "    ulong id = get_global_id(0), items = get_global_size(0);                   \\\n"
+    "    ulong share = n / items / 4 * 4, begin = id * share;                       \\\n"
+    "    ulong end = id + 1 == items ? n : begin + share, i = begin;                \\\n"
+    "    T a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;                               \\\n"
+    "    for (; i + 4 <= end; i += 4) {                                             \\\n"
+    "        a0 += src[i];                                                          \\\n"
+    "        a1 += src[i + 1];                                                      \\\n"
+    "        a2 += src[i + 2];                                                      \\\n"
+    "        a3 += src[i + 3];                                                      \\\n"
+    "    }                                                                          \\\n"
+    "    for (; i < end; i++)                                                       \\\n"
+    "        a0 += src[i];                                                          \\\n"
+    "    out[id] = SUM((a0 + a1) + (a2 + a3));                                      \\\n"
+    "}\n"
+    "READ_SLICES(float8, read_slices_float8, SUM8)\n"
+    "READ_SLICES(float16, read_slices_float16, SUM16)\n"
+    "#define X4(op, p) op(p##0) op(p##1) op(p##2) op(p##3)\n"
+    "#define X8(op, p) X4(op, p) op(p##4) op(p##5) op(p##6) op(p##7)\n"
+    "#define CHAINS8(op) X8(op, x)\n"
+    "#define CHAINS12(op) X8(op, x) X4(op, y)\n"
+    "#define CHAINS16(op) X8(op, x) X8(op, y)\n"
+    "#define INIT(v) chain_t v = start; start += 0.0625f;\n"
+    "#define STEP_mad(v) v = mad(v, va, vb);\n"
+    "#define STEP_fma(v) v = fma(v, va, vb);\n"
+    "#define ADD(v) s += v;\n"
+    "#define FMA_KERNEL(T, OP, NAME, CHAINS, LANES)                                 \\\n"
+    "PROBE_KERNEL void NAME(__global float *out, float a, float b, int iterations)  \\\n"
+    "{                                                                              \\\n"
+    "    typedef T chain_t;                                                         \\\n"
+    "    T start = (T)((float)get_global_id(0) * 1e-7f), va = (T)a, vb = (T)b;      \\\n"
+    "    CHAINS(INIT)                                                               \\\n"
     "    for (int i = 0; i < iterations; i++) {                                     \\\n"
-    "        CHAIN8(STEP, x) CHAIN8(STEP, y)                                        \\\n"
+    "        CHAINS(STEP_##OP)                                                      \\\n"
     "    }                                                                          \\\n"
     "    T s = 0.0f;                                                                \\\n"
-    "    CHAIN8(SUM, x) CHAIN8(SUM, y)                                              \\\n"
-    "    out[get_global_id(0)] = s.s0 + s.s1;                                       \\\n"
+    "    CHAINS(ADD)                                                                \\\n"
+    "    out[get_global_id(0)] = LANES(s);                                          \\\n"
     "}\n"
-    "FMA_KERNEL(float4, fma_float4)\n"
-    "FMA_KERNEL(float8, fma_float8)\n"
-    "FMA_KERNEL(float16, fma_float16)\n";
+    "FMA_KERNEL(float4, mad, mad_float4_x16, CHAINS16, SUM4)\n"
+    "FMA_KERNEL(float8, mad, mad_float8_x16, CHAINS16, SUM8)\n"
+    "FMA_KERNEL(float16, mad, mad_float16_x16, CHAINS16, SUM16)\n"
+    "FMA_KERNEL(float16, fma, fma_float16_x16, CHAINS16, SUM16)\n"
+    "FMA_KERNEL(float8, fma, fma_float8_x8, CHAINS8, SUM8)\n"
+    "FMA_KERNEL(float16, fma, fma_float16_x8, CHAINS8, SUM16)\n"
+    "FMA_KERNEL(float16, fma, fma_float16_x12, CHAINS12, SUM16)\n";
 
-#define FMA_CHAINS 16
+/* A kernel shape: the entry point, its vector width and accumulators or
+ * chains, and its launch. items = max(min_items, per_cu × compute units);
+ * one_per_group launches work-groups of one item (else the device picks);
+ * wide uses the min_vector_width(512) build. */
+typedef struct probe_shape {
+    const char *kernel;
+    const char *pattern; /* reads: how the items cover the buffer; FMA: mad or fma */
+    int width, chains;   /* floats per vector; accumulators (reads) or chains (FMA) */
+    unsigned per_cu, min_items;
+    int one_per_group, wide;
+} probe_shape;
+
+// clang-format off
+static const probe_shape READ_SHAPES[] = {
+    {"read_strided", "strided", 4, 1, 1024, 4096, 0, 0},
+    {"read_chunked", "chunked", 4, 1, 1024, 4096, 0, 0},
+    {"read_slices_float16", "slices", 16, 4, 1, 1, 1, 0},
+    {"read_slices_float16", "slices", 16, 4, 8, 8, 1, 0},
+    {"read_slices_float16", "slices", 16, 4, 32, 32, 1, 0},
+    {"read_slices_float8", "slices", 8, 4, 8, 8, 1, 0},
+    {"read_slices_float16", "slices", 16, 4, 8, 8, 1, 1},
+};
+
+static const probe_shape FMA_SHAPES[] = {
+    {"mad_float4_x16", "mad", 4, 16, 2048, 16384, 0, 0},
+    {"mad_float8_x16", "mad", 8, 16, 2048, 16384, 0, 0},
+    {"mad_float16_x16", "mad", 16, 16, 2048, 16384, 0, 0},
+    {"fma_float16_x16", "fma", 16, 16, 2048, 16384, 0, 0},
+    {"fma_float8_x8", "fma", 8, 8, 64, 128, 1, 0},
+    {"fma_float16_x8", "fma", 16, 8, 64, 128, 1, 0},
+    {"fma_float16_x12", "fma", 16, 12, 64, 128, 1, 0},
+    {"fma_float16_x8", "fma", 16, 8, 64, 128, 1, 1},
+    {"fma_float16_x12", "fma", 16, 12, 64, 128, 1, 1},
+};
+// clang-format on
+
+#define N_READ_SHAPES (sizeof READ_SHAPES / sizeof READ_SHAPES[0])
+#define N_FMA_SHAPES (sizeof FMA_SHAPES / sizeof FMA_SHAPES[0])
+_Static_assert(N_READ_SHAPES <= BENCH_PROBE_MAX && N_FMA_SHAPES <= BENCH_PROBE_MAX,
+               "bench_roofline holds BENCH_PROBE_MAX shapes per probe");
+
+/* Shapes of many items run this many iterations, as before; shapes of one
+ * item per group run as many as give a launch about this many flops
+ * (some 10 ms on a CPU, well under one on a GPU). */
 #define FMA_ITERATIONS 256
+#define FMA_LAUNCH_FLOPS 4294967296.0
 
-typedef struct probe_launch {
+static size_t shape_items(const probe_shape *s, cl_uint cus)
+{
+    size_t items = (size_t)s->per_cu * cus;
+    return items < s->min_items ? s->min_items : items;
+}
+
+static void read_name(const probe_shape *s, size_t items, char *buf, size_t len)
+{
+    char accs[24] = "";
+    if (s->chains > 1)
+        snprintf(accs, sizeof accs, " x%d acc", s->chains);
+    snprintf(buf, len, "%s float%d%s, %zu items%s%s", s->pattern, s->width, accs, items,
+             s->one_per_group ? ", 1 per group" : "", s->wide ? ", min_vector_width(512)" : "");
+}
+
+static void fma_name(const probe_shape *s, size_t items, char *buf, size_t len)
+{
+    snprintf(buf, len, "float%d x%d %s chains, %zu items%s%s", s->width, s->chains, s->pattern, items,
+             s->one_per_group ? ", 1 per group" : "", s->wide ? ", min_vector_width(512)" : "");
+}
+
+/* One shape, set up to launch: its kernel with arguments set, NDRange,
+ * work per launch (bytes or flops), name and result. */
+typedef struct probe_run {
     cl_kernel kernel;
-    size_t global;
-} probe_launch;
+    size_t global, local; /* local 0: the device picks */
+    double work;
+    cl_int err;
+    char name[96];
+} probe_run;
 
 static int run_probe(void *user, cl_command_queue q, cl_event *last)
 {
-    probe_launch *l = user;
-    return clEnqueueNDRangeKernel(q, l->kernel, 1, NULL, &l->global, NULL, 0, NULL, last) == CL_SUCCESS ? 0
-                                                                                                        : -1;
+    probe_run *r = user;
+    r->err =
+        clEnqueueNDRangeKernel(q, r->kernel, 1, NULL, &r->global, r->local ? &r->local : NULL, 0, NULL, last);
+    return r->err == CL_SUCCESS ? 0 : -1;
 }
 
-/* Times one kernel with the timer's settings: seconds per launch (median). */
-static int time_kernel(const bench_timer *timer, cl_kernel kernel, size_t global, double *seconds)
+/* A shape within this share of the best single run is measured in full. */
+#define FINALIST_SHARE 0.5
+
+/* Every shape is first timed over a single run, and only those within
+ * FINALIST_SHARE of the best are measured with the timer's settings: on a
+ * CPU the strided read takes a tenth of a second or more per pass, and a
+ * full measurement of it would cost seconds to learn nothing. Fills
+ * tried[] and the best measured figure and its name; 0, or -1 if no shape
+ * ran (the last error in *err). */
+static int probe_shapes(const bench_timer *timer, probe_run *runs, int n, bench_probe_try *tried,
+                        int *n_tried, double *best, char (*best_name)[sizeof tried->kernel], cl_int *err)
 {
+    /* The single run is timed as every run is (measure.h), after one
+     * untimed launch in which the device may compile the kernel for its
+     * NDRange and the pages come in. */
     bench_timer t = *timer;
     t.evict = NULL; /* see probes.h */
-    probe_launch l = {kernel, global};
-    bench_stats st;
-    if (bench_measure(&t, run_probe, &l, &st) != 0)
-        return -1;
-    *seconds = st.median_us * 1e-6;
-    return 0;
+    t.warmup = 1;
+    t.min_reps = t.max_reps = 1;
+    double rate[BENCH_PROBE_MAX], best_screen = 0;
+    for (int i = 0; i < n; i++) {
+        bench_stats st;
+        rate[i] = 0;
+        if (runs[i].err == CL_SUCCESS && bench_measure(&t, run_probe, &runs[i], &st) == 0 && st.median_us > 0)
+            rate[i] = runs[i].work / (st.median_us * 1e-6) / 1e9;
+        else if (runs[i].err == CL_SUCCESS)
+            runs[i].err = CL_INVALID_OPERATION;
+        if (rate[i] > best_screen)
+            best_screen = rate[i];
+    }
+    t.min_reps = timer->min_reps; /* the finalists: the timer's settings, warmed up already */
+    t.max_reps = timer->max_reps;
+    int ran = 0;
+    for (int i = 0; i < n; i++) {
+        probe_run *r = &runs[i];
+        bench_probe_try *tr = &tried[(*n_tried)++];
+        snprintf(tr->kernel, sizeof tr->kernel, "%s", r->name);
+        tr->value = rate[i];
+        tr->runs = 1;
+        if (r->err == CL_SUCCESS && rate[i] >= FINALIST_SHARE * best_screen) {
+            bench_stats st;
+            if (bench_measure(&t, run_probe, r, &st) == 0 && st.median_us > 0) {
+                tr->value = r->work / (st.median_us * 1e-6) / 1e9;
+                tr->runs = st.reps;
+                tr->measured = 1;
+                ran = 1;
+                if (tr->value > *best) {
+                    *best = tr->value;
+                    memcpy(*best_name, tr->kernel, sizeof tr->kernel);
+                }
+            } else if (r->err == CL_SUCCESS) {
+                r->err = CL_INVALID_OPERATION;
+            }
+        }
+        tr->error = r->err;
+        if (r->err != CL_SUCCESS) {
+            tr->value = 0;
+            tr->runs = 0;
+            *err = r->err;
+        }
+    }
+    return ran ? 0 : -1;
+}
+
+static void release_runs(probe_run *runs, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (runs[i].kernel)
+            clReleaseKernel(runs[i].kernel);
 }
 
 static int fail(char *why, size_t len, const char *what, cl_int err)
@@ -90,85 +279,149 @@ static int fail(char *why, size_t len, const char *what, cl_int err)
     return -1;
 }
 
-static int probe_read(cl_context cl, cl_device_id dev, cl_program prog, const bench_timer *timer,
-                      bench_roofline *out, char *why, size_t why_len)
+typedef struct probe_programs {
+    cl_program plain, wide; /* wide: NULL unless built */
+} probe_programs;
+
+/* The host's own read figure over the probe's buffer, mapped: the same
+ * memory the kernels read (PoCL and rusticl map a CPU device's buffers
+ * without a copy). Left at 0 if the buffer cannot be mapped. */
+static void host_read(cl_command_queue q, cl_mem src, size_t bytes, bench_roofline *out)
+{
+    cl_int err;
+    void *p = clEnqueueMapBuffer(q, src, CL_TRUE, CL_MAP_READ, 0, bytes, 0, NULL, NULL, &err);
+    if (err != CL_SUCCESS)
+        return;
+    out->host_threads = bench_host_threads();
+    out->host_read_gbps = bench_host_read_gbps(p, bytes, out->host_threads, &out->host_read_isa);
+    clEnqueueUnmapMemObject(q, src, p, 0, NULL, NULL);
+    clFinish(q);
+}
+
+static size_t max_items(const probe_shape *shapes, size_t n, cl_uint cus)
+{
+    size_t most = 0;
+    for (size_t i = 0; i < n; i++)
+        if (shape_items(&shapes[i], cus) > most)
+            most = shape_items(&shapes[i], cus);
+    return most;
+}
+
+static int probe_read(cl_context cl, cl_device_id dev, const probe_programs *progs, int cpu,
+                      const bench_timer *timer, bench_roofline *out, char *why, size_t why_len)
 {
     cl_uint cus = 1;
     clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
     /* Eight times the last-level cache: a buffer only twice its size read
      * up to 39 GB/s where DRAM gives 30-33 (Zen 4 CI VM, 32 MiB L3). */
-    size_t bytes = bench_cache_multiple_bytes(dev, 8), items = cus * 1024 < 4096 ? 4096 : cus * 1024;
-    cl_ulong n = bytes / 16;
+    size_t bytes = bench_cache_multiple_bytes(dev, 8);
     cl_int err;
     cl_mem src = clCreateBuffer(cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS)
         return fail(why, why_len, "allocating the read buffer", err);
-    cl_mem sink = clCreateBuffer(cl, CL_MEM_WRITE_ONLY, items * sizeof(float), NULL, &err);
+    cl_mem sink = clCreateBuffer(cl, CL_MEM_WRITE_ONLY,
+                                 max_items(READ_SHAPES, N_READ_SHAPES, cus) * sizeof(float), NULL, &err);
     /* Written once so that the pages exist and hold ordinary floats; not
      * zeros, which a hypervisor may back with one shared page. */
     float fill = 0.0078125f;
     if (err == CL_SUCCESS)
         err = clEnqueueFillBuffer(timer->queue, src, &fill, sizeof fill, 0, bytes, 0, NULL, NULL);
-    const char *names[] = {"read_strided", "read_chunked"};
-    out->read_gbps = 0;
-    for (int i = 0; i < 2 && err == CL_SUCCESS; i++) {
-        cl_kernel k = clCreateKernel(prog, names[i], &err);
-        if (err != CL_SUCCESS)
-            break;
-        clSetKernelArg(k, 0, sizeof src, &src);
-        clSetKernelArg(k, 1, sizeof n, &n);
-        clSetKernelArg(k, 2, sizeof sink, &sink);
-        double s = 0;
-        if (time_kernel(timer, k, items, &s) != 0)
-            err = CL_INVALID_OPERATION;
-        else if (s > 0 && bytes / s / 1e9 > out->read_gbps) {
-            out->read_gbps = bytes / s / 1e9;
-            out->read_kernel = names[i] + 5;
-        }
-        clReleaseKernel(k);
-    }
+    if (err == CL_SUCCESS)
+        err = clFinish(timer->queue);
     out->read_buffer_bytes = bytes;
+    probe_run runs[BENCH_PROBE_MAX] = {0};
+    int n = 0;
+    for (size_t i = 0; i < N_READ_SHAPES && err == CL_SUCCESS; i++) {
+        const probe_shape *s = &READ_SHAPES[i];
+        cl_program prog = s->wide ? progs->wide : progs->plain;
+        if (!prog)
+            continue;
+        probe_run *r = &runs[n++];
+        *r = (probe_run){
+            .global = shape_items(s, cus), .local = s->one_per_group ? 1 : 0, .work = (double)bytes};
+        read_name(s, r->global, r->name, sizeof r->name);
+        r->kernel = clCreateKernel(prog, s->kernel, &r->err);
+        cl_ulong elems = bytes / (sizeof(float) * s->width);
+        if (r->err == CL_SUCCESS)
+            r->err = clSetKernelArg(r->kernel, 0, sizeof src, &src);
+        if (r->err == CL_SUCCESS)
+            r->err = clSetKernelArg(r->kernel, 1, sizeof elems, &elems);
+        if (r->err == CL_SUCCESS)
+            r->err = clSetKernelArg(r->kernel, 2, sizeof sink, &sink);
+    }
+    int status = err == CL_SUCCESS ? probe_shapes(timer, runs, n, out->read_tried, &out->n_read_tried,
+                                                  &out->read_gbps, &out->read_kernel, &err)
+                                   : -1;
+    release_runs(runs, n);
+    if (status == 0 && cpu)
+        host_read(timer->queue, src, bytes, out);
     clReleaseMemObject(src);
     if (sink)
         clReleaseMemObject(sink);
-    return err == CL_SUCCESS ? 0 : fail(why, why_len, "the read-bandwidth kernel", err);
+    return status == 0 ? 0 : fail(why, why_len, "every read-bandwidth kernel", err);
 }
 
-static int probe_fma(cl_context cl, cl_device_id dev, cl_program prog, const bench_timer *timer,
-                     bench_roofline *out, char *why, size_t why_len)
+static int probe_fma(cl_context cl, cl_device_id dev, const probe_programs *progs, int cpu,
+                     const bench_timer *timer, bench_roofline *out, char *why, size_t why_len)
 {
     cl_uint cus = 1;
     clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
-    size_t items = cus * 2048 < 16384 ? 16384 : cus * 2048;
     cl_int err;
-    cl_mem sink = clCreateBuffer(cl, CL_MEM_WRITE_ONLY, items * sizeof(float), NULL, &err);
+    cl_mem sink = clCreateBuffer(cl, CL_MEM_WRITE_ONLY,
+                                 max_items(FMA_SHAPES, N_FMA_SHAPES, cus) * sizeof(float), NULL, &err);
     if (err != CL_SUCCESS)
         return fail(why, why_len, "allocating the FMA output", err);
-    const char *names[] = {"fma_float4", "fma_float8", "fma_float16"};
-    const int widths[] = {4, 8, 16};
     /* a < 1 and b small keep every chain finite: x -> x·a + b converges. */
     float a = 0.999f, b = 0.001f;
-    int iterations = FMA_ITERATIONS;
-    out->fma_gflops = 0;
-    for (int i = 0; i < 3 && err == CL_SUCCESS; i++) {
-        cl_kernel k = clCreateKernel(prog, names[i], &err);
-        if (err != CL_SUCCESS)
-            break;
-        clSetKernelArg(k, 0, sizeof sink, &sink);
-        clSetKernelArg(k, 1, sizeof a, &a);
-        clSetKernelArg(k, 2, sizeof b, &b);
-        clSetKernelArg(k, 3, sizeof iterations, &iterations);
-        double s = 0, flops = 2.0 * FMA_CHAINS * widths[i] * (double)iterations * (double)items;
-        if (time_kernel(timer, k, items, &s) != 0)
-            err = CL_INVALID_OPERATION;
-        else if (s > 0 && flops / s / 1e9 > out->fma_gflops) {
-            out->fma_gflops = flops / s / 1e9;
-            out->fma_kernel = names[i] + 4;
-        }
-        clReleaseKernel(k);
+    probe_run runs[BENCH_PROBE_MAX] = {0};
+    int n = 0;
+    for (size_t i = 0; i < N_FMA_SHAPES; i++) {
+        const probe_shape *s = &FMA_SHAPES[i];
+        cl_program prog = s->wide ? progs->wide : progs->plain;
+        if (!prog)
+            continue;
+        probe_run *r = &runs[n++];
+        *r = (probe_run){.global = shape_items(s, cus), .local = s->one_per_group ? 1 : 0};
+        double per_iteration = 2.0 * s->chains * s->width * (double)r->global;
+        int iterations = s->one_per_group ? (int)(FMA_LAUNCH_FLOPS / per_iteration) : FMA_ITERATIONS;
+        if (iterations < FMA_ITERATIONS)
+            iterations = FMA_ITERATIONS;
+        r->work = per_iteration * iterations;
+        fma_name(s, r->global, r->name, sizeof r->name);
+        r->kernel = clCreateKernel(prog, s->kernel, &r->err);
+        if (r->err == CL_SUCCESS)
+            r->err = clSetKernelArg(r->kernel, 0, sizeof sink, &sink);
+        if (r->err == CL_SUCCESS)
+            r->err = clSetKernelArg(r->kernel, 1, sizeof a, &a);
+        if (r->err == CL_SUCCESS)
+            r->err = clSetKernelArg(r->kernel, 2, sizeof b, &b);
+        if (r->err == CL_SUCCESS)
+            r->err = clSetKernelArg(r->kernel, 3, sizeof iterations, &iterations);
     }
+    int status = probe_shapes(timer, runs, n, out->fma_tried, &out->n_fma_tried, &out->fma_gflops,
+                              &out->fma_kernel, &err);
+    release_runs(runs, n);
     clReleaseMemObject(sink);
-    return err == CL_SUCCESS ? 0 : fail(why, why_len, "the FMA kernel", err);
+    if (status == 0 && cpu) {
+        if (!out->host_threads)
+            out->host_threads = bench_host_threads();
+        out->host_fma_gflops = bench_host_fma_gflops(out->host_threads, &out->host_fma_isa);
+    }
+    return status == 0 ? 0 : fail(why, why_len, "every FMA kernel", err);
+}
+
+static cl_program build(cl_context cl, cl_device_id dev, const char *options, cl_int *err)
+{
+    const char *src = PROBE_SOURCE;
+    cl_program prog = clCreateProgramWithSource(cl, 1, &src, NULL, err);
+    if (*err != CL_SUCCESS)
+        return NULL;
+    *err = clBuildProgram(prog, 1, &dev, options, NULL, NULL);
+    if (*err != CL_SUCCESS) {
+        clReleaseProgram(prog);
+        return NULL;
+    }
+    return prog;
 }
 
 int bench_probe_roofline(clq_context *ctx, const bench_timer *timer, bench_roofline *out, char *why,
@@ -176,18 +429,23 @@ int bench_probe_roofline(clq_context *ctx, const bench_timer *timer, bench_roofl
 {
     cl_context cl = clq_context_cl_context(ctx);
     cl_device_id dev = clq_context_cl_device(ctx);
-    const char *src = PROBE_SOURCE;
-    cl_int err;
-    cl_program prog = clCreateProgramWithSource(cl, 1, &src, NULL, &err);
-    if (err != CL_SUCCESS)
-        return fail(why, why_len, "creating the probe program", err);
-    err = clBuildProgram(prog, 1, &dev, "", NULL, NULL);
-    int status = err == CL_SUCCESS ? 0 : fail(why, why_len, "building the probe program", err);
+    cl_device_type type = 0;
+    clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    int cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
     *out = (bench_roofline){0};
+    cl_int err;
+    probe_programs progs = {build(cl, dev, "", &err), NULL};
+    if (!progs.plain)
+        return fail(why, why_len, "building the probe program", err);
+    if (cpu) {
+        progs.wide = build(cl, dev, "-DCLQ_PROBE_WIDE", &err);
+        out->wide = progs.wide ? 1 : -1;
+    }
+    int status = probe_read(cl, dev, &progs, cpu, timer, out, why, why_len);
     if (status == 0)
-        status = probe_read(cl, dev, prog, timer, out, why, why_len);
-    if (status == 0)
-        status = probe_fma(cl, dev, prog, timer, out, why, why_len);
-    clReleaseProgram(prog);
+        status = probe_fma(cl, dev, &progs, cpu, timer, out, why, why_len);
+    clReleaseProgram(progs.plain);
+    if (progs.wide)
+        clReleaseProgram(progs.wide);
     return status;
 }

@@ -63,6 +63,12 @@ static bench_value real_or_none(double v)
     return (bench_value){isnan(v) ? BENCH_FIELD_NONE : BENCH_FIELD_REAL, NULL, 0, v};
 }
 
+/* A figure that is 0 where it was not measured (the host's, off CPU devices). */
+static bench_value measured(double v)
+{
+    return (bench_value){v > 0 ? BENCH_FIELD_REAL : BENCH_FIELD_NONE, NULL, 0, v};
+}
+
 /* Every column once: its name and how to read it from record r (device d).
  * The CSV header, the JSON keys and the values all come from this list. */
 // clang-format off
@@ -104,7 +110,11 @@ static bench_value real_or_none(double v)
     X(roofline_fraction,  real(r->roofline_fraction))               \
     X(lora_overhead,      real_or_none(r->lora_overhead))           \
     X(peak_read_gbps,     real(d->roof.read_gbps))                  \
-    X(peak_fma_gflops,    real(d->roof.fma_gflops))
+    X(peak_fma_gflops,    real(d->roof.fma_gflops))                 \
+    X(peak_read_kernel,   text(d->roof.read_kernel))                \
+    X(peak_fma_kernel,    text(d->roof.fma_kernel))                 \
+    X(host_read_gbps,     measured(d->roof.host_read_gbps))         \
+    X(host_fma_gflops,    measured(d->roof.host_fma_gflops))
 // clang-format on
 
 enum {

@@ -13,13 +13,37 @@
 #include "measure.h"
 #include "ops.h"
 
-/* The device's own roofline, measured by the probes (probes.h). */
+/* One kernel shape a probe tried: what it reached, or the OpenCL error that
+ * stopped it (then value and runs are 0). A shape whose one timed run fell
+ * far behind the best is not measured further (probes.c): its value is
+ * that run's; the others' is the median of `runs` repetitions. */
+#define BENCH_PROBE_MAX 12
+typedef struct bench_probe_try {
+    char kernel[96]; /* the shape, e.g. "slices float16 x4 acc, 16 items, 1 per group" */
+    double value;    /* GB/s or GFLOP/s */
+    int measured;    /* measured in full, with the run's timer settings */
+    int runs;
+    int error;
+} bench_probe_try;
+
+/* The device's own roofline, measured by the probes (probes.h): the best of
+ * several kernel shapes for each figure. */
 typedef struct bench_roofline {
-    double read_gbps;        /* best streaming-read kernel, buffer larger than the cache */
-    const char *read_kernel; /* which access pattern gave it */
+    double read_gbps;     /* best streaming-read kernel, buffer larger than the cache */
+    char read_kernel[96]; /* its shape (bench_probe_try) */
     uint64_t read_buffer_bytes;
-    double fma_gflops; /* best independent-mad-chain kernel */
-    const char *fma_kernel;
+    double fma_gflops; /* best kernel of independent mad or fma chains */
+    char fma_kernel[96];
+    bench_probe_try read_tried[BENCH_PROBE_MAX], fma_tried[BENCH_PROBE_MAX];
+    int n_read_tried, n_fma_tried;
+    /* The min_vector_width(512) variants: 1 built and tried, 0 not tried
+     * (not a CPU device), -1 the device's compiler rejected them. */
+    int wide;
+    /* On a CPU device, the host's own figures from C (host_probe.h), with
+     * the threads and the instructions used; 0 where not measured. */
+    double host_read_gbps, host_fma_gflops;
+    int host_threads;
+    const char *host_read_isa, *host_fma_isa;
 } bench_roofline;
 
 typedef struct bench_device {

@@ -29,18 +29,57 @@ static json_t *record_json(const bench_record *r)
     return obj;
 }
 
+/* The shapes a probe tried, in order: [{"kernel", unit: the figure, or
+ * null with "opencl_error", "runs", "measured": false for a shape left at
+ * one run (record.h)}] */
+static json_t *tried_json(const bench_probe_try *tried, int n, const char *unit)
+{
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < n; i++) {
+        json_t *t = json_pack("{s:s, s:o, s:i, s:b}", "kernel", tried[i].kernel, unit,
+                              tried[i].error ? json_null() : json_real(tried[i].value), "runs", tried[i].runs,
+                              "measured", tried[i].measured);
+        if (t && tried[i].error)
+            json_object_set_new(t, "opencl_error", json_integer(tried[i].error));
+        json_array_append_new(arr, t);
+    }
+    return arr;
+}
+
+/* The host's own figures from C on a CPU device; null where not measured. */
+static json_t *host_json(const bench_roofline *roof)
+{
+    if (!(roof->host_read_gbps > 0) && !(roof->host_fma_gflops > 0))
+        return json_null();
+    return json_pack("{s:i, s:o, s:s?, s:o, s:s?}", "threads", roof->host_threads, "read_gbps",
+                     roof->host_read_gbps > 0 ? json_real(roof->host_read_gbps) : json_null(), "read_isa",
+                     roof->host_read_isa, "fma_gflops",
+                     roof->host_fma_gflops > 0 ? json_real(roof->host_fma_gflops) : json_null(), "fma_isa",
+                     roof->host_fma_isa);
+}
+
+static json_t *roofline_json(const bench_roofline *roof)
+{
+    const char *wide = roof->wide > 0   ? "tried"
+                       : roof->wide < 0 ? "rejected by the compiler"
+                                        : "not a CPU device";
+    return json_pack("{s:f, s:s, s:I, s:f, s:s, s:o, s:o, s:s, s:o}", "read_gbps", roof->read_gbps,
+                     "read_kernel", roof->read_kernel, "read_buffer_bytes",
+                     (json_int_t)roof->read_buffer_bytes, "fma_gflops", roof->fma_gflops, "fma_kernel",
+                     roof->fma_kernel, "read_kernels",
+                     tried_json(roof->read_tried, roof->n_read_tried, "gbps"), "fma_kernels",
+                     tried_json(roof->fma_tried, roof->n_fma_tried, "gflops"), "min_vector_width_512", wide,
+                     "host", host_json(roof));
+}
+
 static json_t *device_json(const bench_device *d)
 {
-    const bench_roofline *roof = &d->roof;
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:b, s:I, s:f, s:f, s:{s:f, s:s, s:I, s:f, s:s}}",
-                     "selector", d->selector, "name", d->name, "platform", d->platform, "driver_version",
-                     d->driver, "memory_bytes", (json_int_t)d->memory_bytes, "cache_bytes",
-                     (json_int_t)d->cache_bytes, "compute_units", (int)d->compute_units, "fp16", d->has_fp16,
-                     "eviction_bytes", (json_int_t)d->evict_bytes, "eviction_us", d->evict_us, "spacer_us",
-                     d->spacer_us, "roofline", "read_gbps", roof->read_gbps, "read_kernel",
-                     roof->read_kernel ? roof->read_kernel : "", "read_buffer_bytes",
-                     (json_int_t)roof->read_buffer_bytes, "fma_gflops", roof->fma_gflops, "fma_kernel",
-                     roof->fma_kernel ? roof->fma_kernel : "");
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:b, s:I, s:f, s:f, s:o}", "selector", d->selector,
+                     "name", d->name, "platform", d->platform, "driver_version", d->driver, "memory_bytes",
+                     (json_int_t)d->memory_bytes, "cache_bytes", (json_int_t)d->cache_bytes, "compute_units",
+                     (int)d->compute_units, "fp16", d->has_fp16, "eviction_bytes", (json_int_t)d->evict_bytes,
+                     "eviction_us", d->evict_us, "spacer_us", d->spacer_us, "roofline",
+                     roofline_json(&d->roof));
 }
 
 static json_t *method_json(const bench_options *o)

@@ -60,6 +60,32 @@ void bench_table_intro(FILE *out, const bench_options *o, int n_devices)
                      "  in each round the ratio of their medians, taken seconds apart; the median ratio, less 1.\n");
 }
 
+/* The roofline: each figure with the kernel shape that reached it, then on
+ * a CPU device the host's own figures from C and how near the kernels come. */
+static void roofline_lines(FILE *out, const bench_roofline *roof, const char *read_buf)
+{
+    fprintf(out, "  roofline: read %.1f GB/s, fp32 FMA %.1f GFLOP/s, each the best of its probe's kernels:\n",
+            roof->read_gbps, roof->fma_gflops);
+    fprintf(out, "    read (%s buffer, best of %d): %s\n", read_buf, roof->n_read_tried, roof->read_kernel);
+    fprintf(out, "    FMA (best of %d): %s\n", roof->n_fma_tried, roof->fma_kernel);
+    if (roof->wide < 0)
+        fprintf(out, "    the device's compiler rejected min_vector_width(512): kernels without it only\n");
+    if (roof->host_read_gbps > 0 && roof->host_fma_gflops > 0)
+        fprintf(out,
+                "  host CPU from C, %d thread%s: read %.1f GB/s (%s loads), fp32 FMA %.1f GFLOP/s (%s);\n"
+                "    the best kernels reach %.0f%% and %.0f%% of these\n",
+                roof->host_threads, roof->host_threads == 1 ? "" : "s", roof->host_read_gbps,
+                roof->host_read_isa, roof->host_fma_gflops, roof->host_fma_isa,
+                100.0 * roof->read_gbps / roof->host_read_gbps,
+                100.0 * roof->fma_gflops / roof->host_fma_gflops);
+    else if (roof->host_fma_gflops > 0) /* the read buffer could not be mapped */
+        fprintf(
+            out,
+            "  host CPU from C, %d thread%s: fp32 FMA %.1f GFLOP/s (%s); the best kernel reaches %.0f%%\n",
+            roof->host_threads, roof->host_threads == 1 ? "" : "s", roof->host_fma_gflops, roof->host_fma_isa,
+            100.0 * roof->fma_gflops / roof->host_fma_gflops);
+}
+
 void bench_table_device(bench_table *t, const bench_device *d)
 {
     char cache[32], read_buf[32];
@@ -67,9 +93,7 @@ void bench_table_device(bench_table *t, const bench_device *d)
     format_bytes((double)d->roof.read_buffer_bytes, read_buf, sizeof read_buf);
     fprintf(t->out, "\ndevice %s: %s\n  platform %s, driver %s, %u compute units, last-level cache %s\n",
             d->selector, d->name, d->platform, d->driver, d->compute_units, cache);
-    fprintf(t->out, "  roofline: read %.1f GB/s (%s kernel, %s buffer), fp32 FMA %.1f GFLOP/s (%s)\n",
-            d->roof.read_gbps, d->roof.read_kernel ? d->roof.read_kernel : "?", read_buf, d->roof.fma_gflops,
-            d->roof.fma_kernel ? d->roof.fma_kernel : "?");
+    roofline_lines(t->out, &d->roof, read_buf);
     if (d->evict_bytes) {
         char evict[32];
         format_bytes((double)d->evict_bytes, evict, sizeof evict);
