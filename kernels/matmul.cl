@@ -35,7 +35,7 @@
 #if !defined(CLQ_FORMAT) || !defined(CLQ_DQ) || !defined(CLQ_MM_GROUP)
 #error "CLQ_FORMAT, CLQ_DQ and CLQ_MM_GROUP come from the host (host/matmul.c)"
 #endif
-#if !defined(CLQ_MM_LANES) || !defined(CLQ_PF_TM) || !defined(CLQ_PF_TN) || !defined(CLQ_PF_WM) ||            \
+#if !defined(CLQ_MM_LANES) || !defined(CLQ_PF_TM) || !defined(CLQ_PF_TN) || !defined(CLQ_PF_WM) ||           \
     !defined(CLQ_PF_WN)
 #error "CLQ_MM_LANES and CLQ_PF_* come from the host's parameter table (host/params_table.h)"
 #endif
@@ -423,11 +423,12 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                 for (uint i = 0; i < WORD_ELEMS; i++) {
                     vfloat v = unscaled_lanes(w, i, z, code) * s;
 #pragma unroll
-                    for (uint m = 0; m < MR; m++)
-                        acc[m] = fma(v,
-                                     X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)(k + i) * CLQ_TILE_ROWS + m]
-                                                 : load_x(x, x_half, xrow[m] + k + i),
-                                     acc[m]);
+                    for (uint m = 0; m < MR; m++) {
+                        ulong xt_at = x_tiled + (ulong)(k + i) * CLQ_TILE_ROWS + m;
+                        float xm = X_TILED(MR) ? ((global const float *)x)[xt_at]
+                                               : load_x(x, x_half, xrow[m] + k + i);
+                        acc[m] = fma(v, xm, acc[m]);
+                    }
                 }
             }
         }
