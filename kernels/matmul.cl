@@ -22,9 +22,10 @@
  *
  * A build holds one group of kernels, CLQ_MM_GROUP: MR (1, 2, 4, 8 or 16)
  * for clq_matmul_tiles<MR> (with clq_interleave_x for 16 rows on CPUs:
- * X_TILED), 0 for clq_matmul_prefill. Loading a cached program binary, PoCL parses all of
- * its bitcode (about 20 ms per MB on a Zen 4 core): a process's first
- * M = 1 matmul loads its 0.16 MB group instead of all 1.5 MB.
+ * X_TILED), 0 for clq_matmul_prefill. Loading a cached program binary,
+ * PoCL parses all of its bitcode (about 20 ms per MB on a Zen 4 core): a
+ * process's first M = 1 matmul loads its 0.16 MB group instead of all
+ * 1.5 MB.
  */
 #pragma OPENCL FP_CONTRACT ON
 
@@ -455,10 +456,10 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
          * without a test per element (and fp32 X as an fma operand). */    \
         if (x_half && !X_TILED(MR)) /* interleaved X is always fp32 */                                      \
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u,  \
-                  y, EPILOGUE_ARGS);                                                 \
+                  y, EPILOGUE_ARGS);                                                                         \
         else                                                                                                 \
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
-                  y, EPILOGUE_ARGS);                                                 \
+                  y, EPILOGUE_ARGS);                                                                         \
     }
 
 /* The group's kernels (through EXPAND, so that CLQ_MM_GROUP becomes its
