@@ -178,7 +178,8 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
         size_t wg = p->tiles_wg;
         size_t items = clq_ceil_div(w->desc.rows, CLQ_TILE_ROWS) * (CLQ_TILE_ROWS / p->mm_lanes);
         size_t global[2] = {clq_ceil_div(items, wg) * wg, clq_ceil_div(a->m, mr)}, local[2] = {wg, 1};
-        cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, global, local, num_wait, wait_list, event);
+        cl_int err =
+            clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, global, local, num_wait, wait_list, event);
         if (err != CL_SUCCESS)
             status = CLQ_FAIL(err, "clEnqueueNDRangeKernel (%s): %s", name, clq_status_string(err));
     }
@@ -193,7 +194,8 @@ static clq_status enqueue_interleave(clq_context *ctx, launch *l, cl_uint num_wa
 {
     const clq_matmul_args *a = l->a;
     cl_uint m_count = (cl_uint)a->m, k_count = (cl_uint)l->w->desc.cols, x_half = a->x_type == CLQ_DTYPE_F16;
-    size_t groups = clq_ceil_div(a->m, CLQ_TILE_ROWS), bytes = groups * CLQ_TILE_ROWS * k_count * sizeof(float);
+    size_t groups = clq_ceil_div(a->m, CLQ_TILE_ROWS);
+    size_t bytes = groups * CLQ_TILE_ROWS * k_count * sizeof(float);
     CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, bytes, NULL, &l->x_tiles));
     char defines[128];
     matmul_defines(&l->w->desc, CLQ_TILE_ROWS, defines, sizeof defines);
@@ -233,7 +235,8 @@ clq_status clq_matmul(const clq_weight *w, const clq_matmul_args *a, cl_uint num
     int status = CLQ_SUCCESS;
     if (a->lora) {
         status = prepare_lora(ctx, &l);
-        if (status == CLQ_SUCCESS && (status = enqueue_shrink(ctx, &l, num_wait, wait_list, &done)) == CLQ_SUCCESS)
+        if (status == CLQ_SUCCESS &&
+            (status = enqueue_shrink(ctx, &l, num_wait, wait_list, &done)) == CLQ_SUCCESS)
             before[n_before++] = done;
     }
     if (status == CLQ_SUCCESS && x_interleaved(ctx, a, decode) &&

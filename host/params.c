@@ -80,16 +80,18 @@ void clq_device_params_defines(const clq_device_params *p, char *buf, size_t len
 static clq_status check_params(const clq_context *ctx, const clq_device_params *p)
 {
     if (p->mm_lanes != 1 && p->mm_lanes != CLQ_TILE_ROWS)
-        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "mm_lanes must be 1 or %d, not %u", CLQ_TILE_ROWS, p->mm_lanes);
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "mm_lanes must be 1 or %d, not %u", CLQ_TILE_ROWS,
+                        p->mm_lanes);
     if (p->pf_wm > p->pf_tm || p->pf_wn > p->pf_tn)
         return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "prefill tile %ux%u is smaller than a work-item's %ux%u",
                         p->pf_tm, p->pf_tn, p->pf_wm, p->pf_wn);
     size_t pf_wg = (size_t)(p->pf_tm / p->pf_wm) * (p->pf_tn / p->pf_wn);
-    if (p->reduce_wg > ctx->max_work_group || p->tiles_wg > ctx->max_work_group || pf_wg > ctx->max_work_group ||
-        p->quant_wg > ctx->max_work_group)
-        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "a work-group size (reduce_wg %u, tiles_wg %u, prefill %zu, "
-                        "quant_wg %u) exceeds the device's %zu", p->reduce_wg, p->tiles_wg, pf_wg, p->quant_wg,
-                        ctx->max_work_group);
+    if (p->reduce_wg > ctx->max_work_group || p->tiles_wg > ctx->max_work_group ||
+        pf_wg > ctx->max_work_group || p->quant_wg > ctx->max_work_group)
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT,
+                        "a work-group size (reduce_wg %u, tiles_wg %u, prefill %zu, "
+                        "quant_wg %u) exceeds the device's %zu",
+                        p->reduce_wg, p->tiles_wg, pf_wg, p->quant_wg, ctx->max_work_group);
     return CLQ_SUCCESS;
 }
 
@@ -103,8 +105,8 @@ static clq_status parse_item(const clq_context *ctx, char *item, clq_device_para
     const char *value = eq + 1;
     if (strcmp(item, CLQ_PARAMS_CLASS_KEY) == 0) {
         if (strcmp(value, "cpu") != 0 && strcmp(value, "gpu") != 0)
-            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tuning parameter %s = '%s': expected cpu or gpu", item,
-                            value);
+            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tuning parameter %s = '%s': expected cpu or gpu",
+                            item, value);
         class_defaults(ctx, strcmp(value, "cpu") == 0, p);
         return CLQ_SUCCESS;
     }
@@ -117,8 +119,8 @@ static clq_status parse_item(const clq_context *ctx, char *item, clq_device_para
     char *end;
     unsigned long v = strtoul(value, &end, 10);
     if (end == value || *end || v < f->min || v > f->max || (f->power_of_two && (v & (v - 1))))
-        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tuning parameter %s = '%s': expected %s%u..%u", item, value,
-                        f->power_of_two ? "a power of two in " : "", f->min, f->max);
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "tuning parameter %s = '%s': expected %s%u..%u", item,
+                        value, f->power_of_two ? "a power of two in " : "", f->min, f->max);
     set_field(p, f, (unsigned)v);
     return CLQ_SUCCESS;
 }
@@ -151,7 +153,8 @@ void clq_device_params_format(const clq_device_params *p, char *buf, size_t len)
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < FIELD_COUNT && used < len; i++) {
-        int n = snprintf(buf + used, len - used, "%s%s=%u", i ? " " : "", fields[i].name, get_field(p, &fields[i]));
+        int n = snprintf(buf + used, len - used, "%s%s=%u", i ? " " : "", fields[i].name,
+                         get_field(p, &fields[i]));
         if (n < 0)
             break;
         used += (size_t)n;

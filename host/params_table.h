@@ -38,27 +38,27 @@
 
 /* clang-format off */
 #define CLQ_PARAMS_TABLE(X)                                                                                  \
-    X(reduce_wg, unsigned, 1, 1024, 1, 256, 256, "CLQ_REDUCE_WG", "", "", "", (256), (256),                    \
+    X(reduce_wg, unsigned, 1, 1024, 1, 256, 256, "CLQ_REDUCE_WG", "", "", "", (256), (256),                  \
       "work-group size of single-group reductions")                                                          \
-    X(mm_lanes, unsigned, 1, 16, 1, 16, 1, "CLQ_MM_LANES", "decode", "", "", (16, 1), (1, 16),                  \
+    X(mm_lanes, unsigned, 1, 16, 1, 16, 1, "CLQ_MM_LANES", "decode", "", "", (16, 1), (1, 16),               \
       "matmul tiles kernels: rows of a 16-row tile per work-item (16 or 1)")                                 \
-    X(tiles_wg, unsigned, 1, 1024, 1, 1, 64, "", "decode", "", "", (1, 2, 4, 8, 16), (16, 32, 64, 128, 256),   \
+    X(tiles_wg, unsigned, 1, 1024, 1, 1, 64, "", "decode", "", "", (1, 2, 4, 8, 16), (16, 32, 64, 128, 256), \
       "matmul tiles kernels: work-items per work-group")                                                     \
-    X(prefill_local, bool, 0, 1, 0, 0, 1, "", "prefill", "", "", (0, 1), (0, 1),                               \
+    X(prefill_local, bool, 0, 1, 0, 0, 1, "", "prefill", "", "", (0, 1), (0, 1),                             \
       "prefill (M > 16) by the local-memory kernel, not the tiles kernel")                                   \
-    X(shrink_rows, bool, 0, 1, 0, 1, 0, "", "lora", "", "", (1, 0), (0, 1),                                    \
+    X(shrink_rows, bool, 0, 1, 0, 1, 0, "", "lora", "", "", (1, 0), (0, 1),                                  \
       "LoRA shrink: a work-item per (row, rank index), not a work-group reduction")                          \
-    X(pf_tm, unsigned, 1, 256, 1, 32, 64, "CLQ_PF_TM", "prefill", "", "prefill_local", (32, 64, 128),           \
+    X(pf_tm, unsigned, 1, 256, 1, 32, 64, "CLQ_PF_TM", "prefill", "", "prefill_local", (32, 64, 128),        \
       (32, 64, 128), "matmul prefill: rows of X per work-group tile")                                        \
-    X(pf_tn, unsigned, 1, 256, 1, 32, 64, "CLQ_PF_TN", "prefill", "pf_tm", "prefill_local", (32, 64, 128),     \
-      (32, 64, 128), "matmul prefill: rows of W (outputs) per work-group tile")                                             \
-    X(pf_wm, unsigned, 1, 16, 1, 8, 4, "CLQ_PF_WM", "prefill", "", "prefill_local", (4, 8), (4, 8),             \
+    X(pf_tn, unsigned, 1, 256, 1, 32, 64, "CLQ_PF_TN", "prefill", "pf_tm", "prefill_local", (32, 64, 128),   \
+      (32, 64, 128), "matmul prefill: rows of W (outputs) per work-group tile")                              \
+    X(pf_wm, unsigned, 1, 16, 1, 8, 4, "CLQ_PF_WM", "prefill", "", "prefill_local", (4, 8), (4, 8),          \
       "matmul prefill: rows of X per work-item")                                                             \
-    X(pf_wn, unsigned, 1, 16, 1, 8, 4, "CLQ_PF_WN", "prefill", "pf_wm", "prefill_local", (4, 8), (4, 8),        \
+    X(pf_wn, unsigned, 1, 16, 1, 8, 4, "CLQ_PF_WN", "prefill", "pf_wm", "prefill_local", (4, 8), (4, 8),     \
       "matmul prefill: outputs per work-item")                                                               \
-    X(quant_span, unsigned, 16, 65536, 1, 1024, 16, "", "quantize", "", "", (16, 256, 1024, 4096),              \
+    X(quant_span, unsigned, 16, 65536, 1, 1024, 16, "", "quantize", "", "", (16, 256, 1024, 4096),           \
       (16, 256, 1024, 4096), "quantize, dequantize: elements of a row per work-item")                        \
-    X(quant_wg, unsigned, 0, 1024, 1, 16, 0, "", "quantize", "", "", (0, 16), (0, 16),                         \
+    X(quant_wg, unsigned, 0, 1024, 1, 16, 0, "", "quantize", "", "", (0, 16), (0, 16),                       \
       "quantize, dequantize: work-items per work-group (0: the driver chooses)")
 /* clang-format on */
 

@@ -60,7 +60,8 @@ constant float q4_code[16] = {-8.0f, -7.0f, -6.0f, -5.0f, -4.0f, -3.0f, -2.0f, -
 constant float q4z_code[16] = {0.0f, 1.0f, 2.0f,  3.0f,  4.0f,  5.0f,  6.0f,  7.0f,
                                8.0f, 9.0f, 10.0f, 11.0f, 12.0f, 13.0f, 14.0f, 15.0f};
 #define CODE4_TABLE(FMT)                                                                                     \
-    ((FMT) == CLQ_FMT_NF4 ? nf4_code : (FMT) == CLQ_FMT_FP4 ? fp4_code : (FMT) == CLQ_FMT_Q4Z ? q4z_code : q4_code)
+    ((FMT) == CLQ_FMT_NF4 ? nf4_code : (FMT) == CLQ_FMT_FP4 ? fp4_code : (FMT) == CLQ_FMT_Q4Z ? q4z_code     \
+                                                                                              : q4_code)
 
 /* table[i] for N indices i (an int or intN), loaded lane by lane; on
  * AVX-512, 16 indices into a table in memory (global, constant, or local:
@@ -71,7 +72,8 @@ constant float q4z_code[16] = {0.0f, 1.0f, 2.0f,  3.0f,  4.0f,  5.0f,  6.0f,  7.
     (float8)((t)[(i).s0], (t)[(i).s1], (t)[(i).s2], (t)[(i).s3], (t)[(i).s4], (t)[(i).s5], (t)[(i).s6],      \
              (t)[(i).s7])
 #if defined(__AVX512F__)
-#define GATHER16(t, i) __builtin_ia32_gathersiv16sf((float16)(0.0f), (const void *)(ulong)(t), (i), (short)-1, 4)
+#define GATHER16(t, i)                                                                                       \
+    __builtin_ia32_gathersiv16sf((float16)(0.0f), (const void *)(ulong)(t), (i), (short)-1, 4)
 #else
 #define GATHER16(t, i)                                                                                       \
     (float16)((t)[(i).s0], (t)[(i).s1], (t)[(i).s2], (t)[(i).s3], (t)[(i).s4], (t)[(i).s5], (t)[(i).s6],     \
@@ -98,8 +100,8 @@ constant float q4z_code[16] = {0.0f, 1.0f, 2.0f,  3.0f,  4.0f,  5.0f,  6.0f,  7.
 #define VEC(N, name) VEC_OF(N, name) /* N expanded first: CLQ_MM_LANES -> 16 */
 
 #define CLQ_UNSCALED(FMT, N, q, z, code) CLQ_UNSCALED_OF(FMT, N, q, z, code) /* N expanded first */
-#define CLQ_UNSCALED_OF(FMT, N, q, z, code)                                                                   \
-    ((FMT) == CLQ_FMT_Q8         ? VEC(N, convert_float)(VEC(N, as_int)((q) << 24) >> 24)                     \
-     : (FMT) == CLQ_FMT_DYNAMIC8 ? GATHER##N(code, VEC(N, as_int)((q) & 255u))                                \
-     : (FMT) == CLQ_FMT_Q4Z      ? LOOKUP4_##N(q4z_code, q) - (z)                                             \
+#define CLQ_UNSCALED_OF(FMT, N, q, z, code)                                                                  \
+    ((FMT) == CLQ_FMT_Q8         ? VEC(N, convert_float)(VEC(N, as_int)((q) << 24) >> 24)                    \
+     : (FMT) == CLQ_FMT_DYNAMIC8 ? GATHER##N(code, VEC(N, as_int)((q) & 255u))                               \
+     : (FMT) == CLQ_FMT_Q4Z      ? LOOKUP4_##N(q4z_code, q) - (z)                                            \
                                  : LOOKUP4_##N(CODE4_TABLE(FMT), q))

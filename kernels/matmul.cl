@@ -22,9 +22,10 @@
  *
  * A build holds one group of kernels, CLQ_MM_GROUP: MR (1, 2, 4, 8 or 16)
  * for clq_matmul_tiles<MR> (with clq_interleave_x for 16 rows on CPUs:
- * X_TILED), 0 for clq_matmul_prefill. Loading a cached program binary, PoCL parses all of
- * its bitcode (about 20 ms per MB on a Zen 4 core): a process's first
- * M = 1 matmul loads its 0.16 MB group instead of all 1.5 MB.
+ * X_TILED), 0 for clq_matmul_prefill. Loading a cached program binary,
+ * PoCL parses all of its bitcode (about 20 ms per MB on a Zen 4 core): a
+ * process's first M = 1 matmul loads its 0.16 MB group instead of all
+ * 1.5 MB.
  */
 #pragma OPENCL FP_CONTRACT ON
 
@@ -35,7 +36,7 @@
 #if !defined(CLQ_FORMAT) || !defined(CLQ_DQ) || !defined(CLQ_MM_GROUP)
 #error "CLQ_FORMAT, CLQ_DQ and CLQ_MM_GROUP come from the host (host/matmul.c)"
 #endif
-#if !defined(CLQ_MM_LANES) || !defined(CLQ_PF_TM) || !defined(CLQ_PF_TN) || !defined(CLQ_PF_WM) ||            \
+#if !defined(CLQ_MM_LANES) || !defined(CLQ_PF_TM) || !defined(CLQ_PF_TN) || !defined(CLQ_PF_WM) ||           \
     !defined(CLQ_PF_WN)
 #error "CLQ_MM_LANES and CLQ_PF_* come from the host's parameter table (host/params_table.h)"
 #endif
@@ -423,11 +424,12 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                 for (uint i = 0; i < WORD_ELEMS; i++) {
                     vfloat v = unscaled_lanes(w, i, z, code) * s;
 #pragma unroll
-                    for (uint m = 0; m < MR; m++)
-                        acc[m] = fma(v,
-                                     X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)(k + i) * CLQ_TILE_ROWS + m]
-                                                 : load_x(x, x_half, xrow[m] + k + i),
-                                     acc[m]);
+                    for (uint m = 0; m < MR; m++) {
+                        ulong xt_at = x_tiled + (ulong)(k + i) * CLQ_TILE_ROWS + m;
+                        float xm = X_TILED(MR) ? ((global const float *)x)[xt_at]
+                                               : load_x(x, x_half, xrow[m] + k + i);
+                        acc[m] = fma(v, xm, acc[m]);
+                    }
                 }
             }
         }
@@ -454,10 +456,10 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
          * without a test per element (and fp32 X as an fma operand). */    \
         if (x_half && !X_TILED(MR)) /* interleaved X is always fp32 */                                      \
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u,  \
-                  y, EPILOGUE_ARGS);                                                 \
+                  y, EPILOGUE_ARGS);                                                                         \
         else                                                                                                 \
             tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
-                  y, EPILOGUE_ARGS);                                                 \
+                  y, EPILOGUE_ARGS);                                                                         \
     }
 
 /* The group's kernels (through EXPAND, so that CLQ_MM_GROUP becomes its

@@ -881,7 +881,8 @@ static size_t stage_candidates(const char *stage)
     clq_context *ctx = NULL;
     TEST_OK(clq_context_create(NULL, &ctx));
     cl_device_type type = 0;
-    cr_assert_eq(clGetDeviceInfo(clq_context_cl_device(ctx), CL_DEVICE_TYPE, sizeof type, &type, NULL), CL_SUCCESS);
+    cl_int err = clGetDeviceInfo(clq_context_cl_device(ctx), CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    cr_assert_eq(err, CL_SUCCESS);
     clq_context_destroy(ctx);
     size_t n = tune_candidates(stage, (type & CL_DEVICE_TYPE_CPU) != 0, 0, NULL, 0);
     cr_assert_gt(n, 1, "the %s stage has %zu candidates", stage, n);
@@ -918,7 +919,8 @@ Test(tool, tune_stages_keep_their_winners)
         words += 1 + strcspn(first + words + 1, " \n"); /* "quant_span=S quant_wg=W" */
     snprintf(span, sizeof span, "%.*s", (int)words, first);
     rows = 0;
-    for (const char *at = strstr(lora, "shrink_rows="); at && at < best; at = strstr(at + 1, "shrink_rows=")) {
+    for (const char *at = strstr(lora, "shrink_rows="); at && at < best;
+         at = strstr(at + 1, "shrink_rows=")) {
         const char *line = at;
         while (line > lora && line[-1] != '\n')
             line--;

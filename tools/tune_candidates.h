@@ -22,17 +22,18 @@ typedef struct tune_param {
 } tune_param;
 
 #define TUNE_UNPAREN(...) __VA_ARGS__
-#define TUNE_TRIES(name, type, lo, hi, pow2, cpu, gpu, define, stage, follows, needs, cpu_tries, gpu_tries, ...) \
-    static const unsigned tune_cpu_##name[] = {TUNE_UNPAREN cpu_tries};                                         \
+#define TUNE_TRIES(name, type, lo, hi, pow2, cpu, gpu, define, stage, follows, needs, cpu_tries, gpu_tries,  \
+                   ...)                                                                                      \
+    static const unsigned tune_cpu_##name[] = {TUNE_UNPAREN cpu_tries};                                      \
     static const unsigned tune_gpu_##name[] = {TUNE_UNPAREN gpu_tries};
 CLQ_PARAMS_TABLE(TUNE_TRIES)
 #undef TUNE_TRIES
-#define TUNE_ROW(name, type, lo, hi, pow2, cpu, gpu, define, stage, follows, needs, ...)                         \
-    {#name,                                                                                                      \
-     stage,                                                                                                      \
-     follows,                                                                                                    \
-     needs,                                                                                                      \
-     {tune_gpu_##name, tune_cpu_##name},                                                                         \
+#define TUNE_ROW(name, type, lo, hi, pow2, cpu, gpu, define, stage, follows, needs, ...)                     \
+    {#name,                                                                                                  \
+     stage,                                                                                                  \
+     follows,                                                                                                \
+     needs,                                                                                                  \
+     {tune_gpu_##name, tune_cpu_##name},                                                                     \
      {sizeof tune_gpu_##name / sizeof(unsigned), sizeof tune_cpu_##name / sizeof(unsigned)}},
 static const tune_param tune_params[] = {CLQ_PARAMS_TABLE(TUNE_ROW)};
 #undef TUNE_ROW
