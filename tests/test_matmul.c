@@ -326,7 +326,7 @@ Test(matmul, decode_and_prefill_agree)
  * one call; then each row alone with its own adapter gives the same row. */
 Test(matmul, multi_lora)
 {
-    static const uint64_t ms[] = {5, 12, 37}; /* 12: 16 rows of X interleaved (CPUs) or the shrink inside */
+    static const uint64_t ms[] = {5, 12, 37}; /* 12: decode over X interleaved in 16 rows (CPUs, M > 8) */
     for (size_t t = 0; t < 3; t++) {
         matmul_case c = {CLQ_FORMAT_Q4, 0, 32, 50, 128, ms[t], 3, {4, 16, 7}, 1, 1, CLQ_DTYPE_F32, CLQ_DTYPE_F32,
                          0, 30 + t};
