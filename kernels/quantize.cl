@@ -255,7 +255,9 @@ QUANT_INLINE void quantize_q4z(global const void *src, uint src_half, ulong base
     *s_out = s;
     *z_out = (uchar)z;
     for (uint j = 0; j < block; j += 16) {
-        int16 q = clamp(round_away16(load_x16(src, src_half, base + j) * rs + (float)z), 0, 15);
+        /* Vector bounds, not scalar ones: the same in OpenCL C, and oclgrind
+         * (21.10) gets the scalar-bound form of integer clamp wrong. */
+        int16 q = clamp(round_away16(load_x16(src, src_half, base + j) * rs + (float)z), (int16)(0), (int16)(15));
         store_codes4(as_uint16(q), QUANT_AT, j);
     }
 }
