@@ -25,7 +25,10 @@ static inline uint64_t clq_rng_next(clq_rng *r)
 }
 
 /* Uniform in [0, 1), 24 random bits. */
-static inline float clq_rng_uniform(clq_rng *r) { return (float)(clq_rng_next(r) >> 40) / (float)(1u << 24); }
+static inline float clq_rng_uniform(clq_rng *r)
+{
+    return (float)(clq_rng_next(r) >> 40) / (float)(1u << 24);
+}
 
 /* Two independent normal values of standard deviation sd from two uniforms
  * (u1 in (0, 1], so log(u1) is finite; u2 in [0, 1)). */

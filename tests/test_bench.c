@@ -353,9 +353,12 @@ Test(bench, tiny_sweep_writes_csv_and_json, .init = cr_redirect_stdout, .timeout
  * only then. */
 Test(bench, table_says_whether_the_baseline_is_built, .init = cr_redirect_stdout, .timeout = 600)
 {
-    const char *args[] = {"bench", "--device", default_device(), "--shape",  "64x256",   "--op",
-                          "matmul", "--format", "nf4",            "--m",      "1",        "--rank",
-                          "0",      "--quick",  "--no-evict",     "--target", "0.000001", "--quiet"};
+    const char *args[] = {"bench",    "--device", default_device(),
+                          "--shape",  "64x256",   "--op",
+                          "matmul",   "--format", "nf4",
+                          "--m",      "1",        "--rank",
+                          "0",        "--quick",  "--no-evict",
+                          "--target", "0.000001", "--quiet"};
     cr_assert_eq(clq_bench_main(sizeof args / sizeof args[0], (char **)args), 0);
     fflush(stdout);
     FILE *out = cr_get_redirected_stdout();
@@ -501,8 +504,8 @@ Test(bench, queued_sweep_records_its_spacer, .init = cr_redirect_stdout, .timeou
     json_error_t err;
     json_t *root = json_load_file(json, 0, &err);
     cr_assert_not_null(root, "%s", err.text);
-    double spacer_us = json_number_value(
-        json_object_get(json_array_get(json_object_get(root, "devices"), 0), "spacer_us"));
+    double spacer_us =
+        json_number_value(json_object_get(json_array_get(json_object_get(root, "devices"), 0), "spacer_us"));
     json_decref(root);
     cr_assert_gt(spacer_us, 0, "no spacer in the JSON");
     csv_reader c;
@@ -557,9 +560,11 @@ static cl_uint sample_counting_spacers(bool queued, cl_uint seen[6])
     cr_assert_eq(err, CL_SUCCESS);
     cr_assert_eq(clBuildProgram(program, 1, &dev, "", NULL, NULL), CL_SUCCESS);
     cl_uint zero[7] = {0};
-    cl_mem spacers = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof(cl_uint), zero, &err);
+    cl_mem spacers =
+        clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof(cl_uint), zero, &err);
     cr_assert_eq(err, CL_SUCCESS);
-    cl_mem seen_buf = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 6 * sizeof(cl_uint), zero, &err);
+    cl_mem seen_buf =
+        clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 6 * sizeof(cl_uint), zero, &err);
     cr_assert_eq(err, CL_SUCCESS);
     counting_op op = {clCreateKernel(program, "record_spacers", &err), 0};
     cr_assert_eq(err, CL_SUCCESS);
