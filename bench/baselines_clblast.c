@@ -2,6 +2,7 @@
  * same device. Row-major throughout: Y (M×N) = X (M×K) · Wᵀ (W is N×K). */
 #include <clblast_c.h>
 
+#include "fp16.h"
 #include "ops.h"
 #include "problem.h"
 
@@ -13,7 +14,7 @@ static CLBlastStatusCode gemm_nt(int half, size_t m, size_t n, size_t k, float a
 {
     if (half)
         return CLBlastHgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, m, n, k,
-                            bench_f32_to_f16(alpha), a, a_off, lda, b, b_off, ldb, bench_f32_to_f16(beta), c,
+                            clq_fp32_to_fp16(alpha), a, a_off, lda, b, b_off, ldb, clq_fp32_to_fp16(beta), c,
                             c_off, ldc, q, e);
     return CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, m, n, k, alpha, a,
                         a_off, lda, b, b_off, ldb, beta, c, c_off, ldc, q, e);
@@ -24,8 +25,8 @@ static CLBlastStatusCode gemv(int half, size_t n, size_t k, cl_mem w, cl_mem x, 
                               cl_event *e)
 {
     if (half)
-        return CLBlastHgemv(CLBlastLayoutRowMajor, CLBlastTransposeNo, n, k, bench_f32_to_f16(1.0f), w, 0, k,
-                            x, 0, 1, bench_f32_to_f16(0.0f), y, 0, 1, q, e);
+        return CLBlastHgemv(CLBlastLayoutRowMajor, CLBlastTransposeNo, n, k, clq_fp32_to_fp16(1.0f), w, 0, k,
+                            x, 0, 1, clq_fp32_to_fp16(0.0f), y, 0, 1, q, e);
     return CLBlastSgemv(CLBlastLayoutRowMajor, CLBlastTransposeNo, n, k, 1.0f, w, 0, k, x, 0, 1, 0.0f, y, 0,
                         1, q, e);
 }

@@ -4,6 +4,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "fp16.h"
+#include "rng.h"
+
 static const char *const OP_NAMES[BENCH_OP_COUNT] = {"quantize", "dequantize", "matmul"};
 
 const char *bench_op_name(bench_op op)
@@ -146,26 +149,16 @@ double bench_roofline_bound_s(double bytes, double flops, double bytes_per_s, do
 
 /* ---- inputs -------------------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 void bench_fill_normal(float *v, size_t count, float sd, uint64_t seed)
 {
-    uint64_t s = seed;
-    /* Box-Muller gives two values per pair of uniforms: use both, which
-     * halves the cost on the 58M-element 14336×4096 weight. */
+    clq_rng r = {seed};
+    /* Both values of each pair: half the cost on the 58M-element
+     * 14336×4096 weight. */
     for (size_t i = 0; i < count; i += 2) {
-        double u1 = ((splitmix64(&s) >> 11) + 1.0) / 9007199254740993.0;
-        double u2 = (splitmix64(&s) >> 11) / 9007199254740992.0;
-        double r = sd * sqrt(-2.0 * log(u1)), t = 6.283185307179586 * u2;
-        v[i] = (float)(r * cos(t));
+        float second;
+        clq_rng_normal_pair(&r, sd, &v[i], &second);
         if (i + 1 < count)
-            v[i + 1] = (float)(r * sin(t));
+            v[i + 1] = second;
     }
 }
 
@@ -204,31 +197,8 @@ void bench_lora_rows(int32_t *index, uint64_t m, uint32_t adapters)
         index[i] = adapters ? (int32_t)(i % adapters) : -1;
 }
 
-uint16_t bench_f32_to_f16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, sizeof x);
-    uint32_t sign = (x >> 16) & 0x8000u, abs = x & 0x7fffffffu;
-    if (abs >= 0x7f800000u) /* Inf or NaN (NaN stays a quiet NaN) */
-        return (uint16_t)(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0));
-    if (abs >= 0x477ff000u) /* rounds to or beyond 65520: overflow to Inf */
-        return (uint16_t)(sign | 0x7c00u);
-    if (abs < 0x38800000u) { /* below the smallest normal half: subnormal or zero */
-        if (abs < 0x33000000u)
-            return (uint16_t)sign;
-        uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
-        int shift = 126 - (int)(abs >> 23); /* 14..24 */
-        uint32_t half = mant >> shift, rest = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
-        half += rest > mid || (rest == mid && (half & 1));
-        return (uint16_t)(sign | half);
-    }
-    uint32_t h = ((abs - 0x38000000u) >> 13), rest = abs & 0x1fffu;
-    h += rest > 0x1000u || (rest == 0x1000u && (h & 1));
-    return (uint16_t)(sign | h);
-}
-
 void bench_to_f16(const float *src, uint16_t *dst, size_t count)
 {
     for (size_t i = 0; i < count; i++)
-        dst[i] = bench_f32_to_f16(src[i]);
+        dst[i] = clq_fp32_to_fp16(src[i]);
 }

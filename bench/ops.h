@@ -81,8 +81,8 @@ double bench_roofline_bound_s(double bytes, double flops, double bytes_per_s, do
 
 /* ---- inputs -------------------------------------------------------------------- */
 
-/* Deterministic normal values (splitmix64 + Box-Muller), independent of
- * libc's rand(), so every run and every test sees the same data. */
+/* Deterministic normal values (rng.h, seeded with `seed`), so every run and
+ * every test sees the same data. */
 void bench_fill_normal(float *v, size_t count, float sd, uint64_t seed);
 
 /* An N×K weight with the spread of trained LLM weights (sd 0.02). */
@@ -104,8 +104,7 @@ float bench_lora_scale(uint32_t rank);
 /* Row i uses adapter i % adapters (multi-LoRA serving with mixed batches). */
 void bench_lora_rows(int32_t *index, uint64_t m, uint32_t adapters);
 
-/* fp32 -> IEEE binary16 bits, round to nearest even, for the fp16 baseline. */
-uint16_t bench_f32_to_f16(float f);
+/* fp32 -> IEEE binary16 bits (host/fp16.h), for the fp16 baseline. */
 void bench_to_f16(const float *src, uint16_t *dst, size_t count);
 
 #endif

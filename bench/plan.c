@@ -40,15 +40,15 @@ static int plan_codec(const bench_options *o, int shape, bench_op op, bench_path
 
 /* One M and LoRA configuration: the baselines, then each format fused
  * (with each of --lora-dtype's adapter types) and unfused, so the rows a
- * reader compares sit together. */
+ * reader compares sit together. Without CLBlast, the fused rows alone. */
 static int plan_matmul_group(const bench_options *o, int has_fp16, int shape, uint64_t m, uint32_t rank,
                              uint32_t adapters, plan *p)
 {
     bench_case c = {BENCH_OP_MATMUL, BENCH_PATH_F32, shape, -1, m, rank, adapters, CLQ_DTYPE_F32};
-    if (add(p, c) != 0)
+    if (BENCH_HAS_CLBLAST && add(p, c) != 0)
         return -1;
     c.path = BENCH_PATH_F16;
-    if (has_fp16 && add(p, c) != 0)
+    if (BENCH_HAS_CLBLAST && has_fp16 && add(p, c) != 0)
         return -1;
     for (int i = 0; i < o->n_pairs; i++) {
         if (!pair_fits(o, i, &o->shapes[shape]))
@@ -62,7 +62,7 @@ static int plan_matmul_group(const bench_options *o, int has_fp16, int shape, ui
         }
         c.lora_dtype = CLQ_DTYPE_F32;
         c.path = BENCH_PATH_UNFUSED;
-        if (add(p, c) != 0)
+        if (BENCH_HAS_CLBLAST && add(p, c) != 0)
             return -1;
     }
     return 0;

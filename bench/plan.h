@@ -30,6 +30,15 @@ typedef struct bench_case {
     clq_dtype lora_dtype;    /* clq's adapters: --lora-dtype's in fused rows with LoRA, else f32 */
 } bench_case;
 
+/* 1 when the CLBlast baselines (the F32, F16 and UNFUSED paths) are built
+ * (bench/CMakeLists.txt defines CLQ_BENCH_CLBLAST where CLBlast is found);
+ * without them a plan holds clq's own rows only. */
+#ifdef CLQ_BENCH_CLBLAST
+#define BENCH_HAS_CLBLAST 1
+#else
+#define BENCH_HAS_CLBLAST 0
+#endif
+
 /* Builds the plan for a device (has_fp16: add the F16 baseline). Pairs
  * whose block does not divide a shape's K are left out of that shape.
  * Returns the number of cases (0 if nothing applies) with a malloc'd array

@@ -5,6 +5,7 @@
  * stands alone when records of several runs are pooled. */
 #include <jansson.h>
 
+#include "plan.h"
 #include "report.h"
 
 static json_t *value_json(bench_value v)
@@ -84,9 +85,9 @@ static json_t *device_json(const bench_device *d)
 
 static json_t *method_json(const bench_options *o)
 {
-    return json_pack("{s:b, s:b, s:f, s:i, s:i, s:i, s:i, s:b, s:s, s:s}", "evict", o->evict, "queued", o->queued,
+    return json_pack("{s:b, s:b, s:f, s:i, s:i, s:i, s:i, s:b, s:b, s:s, s:s}", "evict", o->evict, "queued", o->queued,
                      "target_s", o->target, "rounds", o->rounds, "warmup", o->warmup, "min_reps", o->min_reps,
-                     "max_reps", o->max_reps, "quick", o->quick, "time",
+                     "max_reps", o->max_reps, "quick", o->quick, "clblast_baseline", BENCH_HAS_CLBLAST, "time",
                      "device time from profiling events; median, min and max over the repetitions",
                      "lora_overhead",
                      "fused rows with LoRA: per round, the row's median over the same product's without LoRA; "

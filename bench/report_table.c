@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "plan.h"
 #include "report.h"
 
 void bench_table_init(bench_table *t, FILE *out)
@@ -103,7 +104,7 @@ void bench_table_device(bench_table *t, const bench_device *d)
     if (d->spacer_us > 0)
         fprintf(t->out, "  --queued: each run waits behind a %.0f us spacer kernel (time runs from its end)\n",
                 d->spacer_us);
-    if (!d->has_fp16)
+    if (BENCH_HAS_CLBLAST && !d->has_fp16)
         fprintf(t->out, "  note: no cl_khr_fp16 on this device: the CLBlast HGEMM baseline is left out\n");
     t->started = 0;
 }

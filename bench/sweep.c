@@ -1,7 +1,9 @@
 /* Running a sweep on one device (see sweep.h). */
 #include "sweep.h"
 
+#if BENCH_HAS_CLBLAST
 #include <clblast_c.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,12 +149,17 @@ static bench_run_fn run_function(const bench_case *c)
         return bench_run_clq_dequantize;
     case BENCH_PATH_FUSED:
         return bench_run_clq_matmul;
+#if BENCH_HAS_CLBLAST
     case BENCH_PATH_F32:
         return bench_run_clblast_f32;
     case BENCH_PATH_F16:
         return bench_run_clblast_f16;
     default:
         return bench_run_unfused;
+#else
+    default:
+        return NULL; /* the baselines are not planned without CLBlast */
+#endif
     }
 }
 
@@ -334,8 +341,10 @@ static void close_device(device_run *run)
 {
     bench_workspace_release(&run->ws);
     bench_timer_release(&run->timer);
+#if BENCH_HAS_CLBLAST
     /* CLBlast keeps compiled programs per context; drop them with it. */
     CLBlastClearCache();
+#endif
     clq_context_destroy(run->ctx);
 }
 
@@ -364,6 +373,8 @@ long bench_sweep_device(const bench_sweep *s, bench_device *dev, const bench_cas
         return -1;
     }
     bench_table_device(s->table, dev);
+    if (!BENCH_HAS_CLBLAST)
+        fprintf(s->table->out, "  note: CLBlast baseline: not built (clq bench was built without CLBlast)\n");
     for (int round = 0; round < s->o->rounds; round++)
         for (long i = 0; i < n_cases; i++)
             bench_progress_predict(s->progress, s->progress_base + (size_t)(round * n_cases + i),

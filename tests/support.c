@@ -25,35 +25,18 @@ void test_context_release(void)
     shared_ctx = NULL;
 }
 
-uint64_t test_rng_next(test_rng *r)
-{
-    uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-float test_rng_uniform(test_rng *r) { return (float)(test_rng_next(r) >> 40) / (float)(1u << 24); }
-
-float test_rng_normal(test_rng *r, float sd)
-{
-    double u1 = ((test_rng_next(r) >> 11) + 1.0) / 9007199254740993.0;
-    double u2 = (test_rng_next(r) >> 11) / 9007199254740992.0;
-    return (float)(sd * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-}
-
-void test_fill_matrix(test_rng *r, float *x, uint64_t rows, uint64_t cols)
+void test_fill_matrix(clq_rng *r, float *x, uint64_t rows, uint64_t cols)
 {
     for (uint64_t i = 0; i < rows; i++) {
         float *row = x + i * cols;
         for (uint64_t j = 0; j < cols; j++) {
             switch (i % 8) {
             case 1: row[j] = 0.0f; break;                                   /* all zero */
-            case 2: row[j] = j == cols / 3 ? 1000.0f : test_rng_normal(r, 0.01f); break; /* outlier */
+            case 2: row[j] = j == cols / 3 ? 1000.0f : clq_rng_normal(r, 0.01f); break; /* outlier */
             case 3: row[j] = 0.125f; break;                                 /* constant */
-            case 4: row[j] = -fabsf(test_rng_normal(r, 0.05f)) - 1e-4f; break; /* negative only */
-            case 5: row[j] = test_rng_normal(r, 1e-30f); break;             /* tiny */
-            default: row[j] = test_rng_normal(r, 0.05f); break;
+            case 4: row[j] = -fabsf(clq_rng_normal(r, 0.05f)) - 1e-4f; break; /* negative only */
+            case 5: row[j] = clq_rng_normal(r, 1e-30f); break;             /* tiny */
+            default: row[j] = clq_rng_normal(r, 0.05f); break;
             }
         }
     }

@@ -7,24 +7,17 @@
 #include <stdint.h>
 
 #include "clq.h"
+#include "rng.h" /* clq_rng: the random inputs, shared with the benchmark */
 
 /* A context on the default device (CLQ_DEVICE may choose another), created
  * at first use and kept for the process. Fails the test if none. */
 clq_context *test_context(void);
 void test_context_release(void);
 
-/* Deterministic generator (splitmix64), independent of libc's rand(). */
-typedef struct test_rng {
-    uint64_t state;
-} test_rng;
-uint64_t test_rng_next(test_rng *r);
-float test_rng_uniform(test_rng *r);          /* [0, 1) */
-float test_rng_normal(test_rng *r, float sd);  /* Box-Muller */
-
 /* Fills an N×K matrix with normal values plus, by row, the edge cases the
  * formats must survive: an all-zero row, a single huge outlier, a constant
  * row, a negative-only row, tiny values. */
-void test_fill_matrix(test_rng *r, float *x, uint64_t rows, uint64_t cols);
+void test_fill_matrix(clq_rng *r, float *x, uint64_t rows, uint64_t cols);
 
 /* Allocates zeroed host arrays of the sizes an external layout needs for a
  * description (one spare byte each, so none is zero-sized); free them with

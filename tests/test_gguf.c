@@ -133,7 +133,7 @@ static float *halves_to_floats(const uint16_t *h, size_t n)
 {
     float *x = malloc(n * sizeof *x);
     for (size_t i = 0; i < n; i++)
-        x[i] = ref_fp16_to_fp32(h[i]);
+        x[i] = clq_fp16_to_fp32(h[i]);
     return x;
 }
 
@@ -206,7 +206,7 @@ Test(gguf, ggml_file_tensors)
     float *input = test_read_data("ggml-q4-b32/input.f32", &size);
     const uint16_t *h = f16.data;
     for (size_t i = 0; i < 64 * 256; i++)
-        cr_assert_eq(h[i], ref_fp32_to_fp16(input[i]), "f16 element %zu", i);
+        cr_assert_eq(h[i], clq_fp32_to_fp16(input[i]), "f16 element %zu", i);
     free(input);
     const float *v = f32.data;
     for (int j = 0; j < 256; j++)

@@ -102,7 +102,7 @@ Test(scale_overflow, q8_fp16_scale)
     clq_weight_desc d = {CLQ_FORMAT_Q8, 32, 4, 128, 0};
     float *x = small_matrix(4, 128);
     float ok = largest_fitting(127.0f * 65520.0f, q8_fits);
-    cr_assert_eq(ref_fp32_to_fp16(ok / 127.0f), 0x7bff, "the largest q8 d is 65504");
+    cr_assert_eq(clq_fp32_to_fp16(ok / 127.0f), 0x7bff, "the largest q8 d is 65504");
     x[1 * 128 + 40] = ok;
     x[2 * 128 + 3] = -ok;
     expect_readable(&d, x, CLQ_LAYOUT_GGML);

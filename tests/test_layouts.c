@@ -10,7 +10,7 @@
 
 static void round_trip(clq_format format, uint32_t block, int double_quant, clq_layout layout, uint64_t seed)
 {
-    test_rng rng = {seed};
+    clq_rng rng = {seed};
     clq_weight_desc d = {format, block, 13, block * 5, double_quant};
     size_t n = d.rows * d.cols;
     float *x = malloc(n * 4), *y1 = malloc(n * 4), *y2 = malloc(n * 4);

@@ -40,7 +40,7 @@ typedef struct case_data {
 static void round_to(clq_dtype t, float *v, size_t n)
 {
     for (size_t i = 0; t == CLQ_DTYPE_F16 && i < n; i++)
-        v[i] = ref_fp16_to_fp32(ref_fp32_to_fp16(v[i]));
+        v[i] = clq_fp16_to_fp32(clq_fp32_to_fp16(v[i]));
 }
 
 /* Host array of dtype t from floats (fp16 when asked). Caller frees. */
@@ -53,19 +53,19 @@ static void *as_dtype(clq_dtype t, const float *v, size_t n)
     }
     uint16_t *h = malloc(n * 2);
     for (size_t i = 0; i < n; i++)
-        h[i] = ref_fp32_to_fp16(v[i]);
+        h[i] = clq_fp32_to_fp16(v[i]);
     return h;
 }
 
-static void random_values(test_rng *r, float *v, size_t n, float sd)
+static void random_values(clq_rng *r, float *v, size_t n, float sd)
 {
     for (size_t i = 0; i < n; i++)
-        v[i] = test_rng_normal(r, sd);
+        v[i] = clq_rng_normal(r, sd);
 }
 
 static void make_case(const matmul_case *c, case_data *d)
 {
-    test_rng rng = {c->seed};
+    clq_rng rng = {c->seed};
     clq_context *ctx = test_context();
     memset(d, 0, sizeof *d);
     size_t nk = c->n * c->k;
@@ -152,7 +152,7 @@ static float *run_device(const matmul_case *c, const case_data *d, clq_matmul_ke
     clEnqueueReadBuffer(clq_context_cl_queue(ctx), a.y, CL_TRUE, 0, my * e, yh, 0, NULL, NULL);
     float *y = malloc(my * 4);
     for (size_t i = 0; i < my; i++)
-        y[i] = e == 2 ? ref_fp16_to_fp32(((uint16_t *)yh)[i]) : ((float *)yh)[i];
+        y[i] = e == 2 ? clq_fp16_to_fp32(((uint16_t *)yh)[i]) : ((float *)yh)[i];
     clReleaseMemObject(a.x);
     clReleaseMemObject(a.y);
     if (a.bias)

@@ -126,12 +126,12 @@ Test(peft, multi_adapter_matmul)
     float *dequant = test_read_data("bnb-nf4-b64-dq/dequant.f32", &size);
 
     for (uint64_t m = 4; m <= 36; m += 32) {
-        test_rng rng = {m};
+        clq_rng rng = {m};
         float *x = malloc(m * 256 * sizeof *x), *y = malloc(m * 64 * sizeof *y);
         double *want = malloc(m * 64 * sizeof *want), *bound = malloc(m * 64 * sizeof *bound);
         int32_t *index = malloc(m * sizeof *index);
         for (uint64_t i = 0; i < m * 256; i++)
-            x[i] = test_rng_normal(&rng, 1.0f);
+            x[i] = clq_rng_normal(&rng, 1.0f);
         for (uint64_t i = 0; i < m; i++)
             index[i] = (int32_t)(i % 4) - 1;
         TEST_OK(clq_matmul_host(w, m, CLQ_DTYPE_F32, x, NULL, y, lora, index));

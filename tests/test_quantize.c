@@ -82,10 +82,10 @@ static void check_against_reference(const clq_weight_desc *d, const float *x, co
 
 static void check_format(clq_format format, int double_quant, uint64_t seed)
 {
-    test_rng rng = {seed};
+    clq_rng rng = {seed};
     for (uint32_t block = 16; block <= 4096; block *= 2) {
         /* Odd row counts, so no tile of rows divides N. */
-        clq_weight_desc d = {format, block, 3 + 2 * (test_rng_next(&rng) % 9), block * (1 + test_rng_next(&rng) % 3),
+        clq_weight_desc d = {format, block, 3 + 2 * (clq_rng_next(&rng) % 9), block * (1 + clq_rng_next(&rng) % 3),
                              double_quant};
         size_t n = d.rows * d.cols;
         float *x = malloc(n * sizeof *x), *xh = malloc(n * sizeof *xh);
@@ -94,8 +94,8 @@ static void check_format(clq_format format, int double_quant, uint64_t seed)
         check_against_reference(&d, x, NULL);
         /* fp16 input: the reference sees the same values widened to fp32. */
         for (size_t i = 0; i < n; i++) {
-            h[i] = ref_fp32_to_fp16(x[i]);
-            xh[i] = ref_fp16_to_fp32(h[i]);
+            h[i] = clq_fp32_to_fp16(x[i]);
+            xh[i] = clq_fp16_to_fp32(h[i]);
         }
         check_against_reference(&d, xh, h);
         free(x);
@@ -143,7 +143,7 @@ static void check_code_midpoints(clq_format format, uint64_t seed)
 
     clq_weight_desc d = {format, 16, 3, 16 * 8, 0};
     float *x = malloc(d.rows * d.cols * sizeof *x);
-    test_rng rng = {seed};
+    clq_rng rng = {seed};
     test_fill_matrix(&rng, x, d.rows, d.cols);
     /* 15 values and a ±1 per block, the ±1 in a different place each time */
     size_t b = 0;
@@ -172,10 +172,10 @@ Test(quantize, q4_first_of_largest)
     size_t nrows = sizeof at / sizeof at[0];
     clq_weight_desc d = {CLQ_FORMAT_Q4, 64, nrows, 64, 0};
     float *x = malloc(d.rows * d.cols * sizeof *x);
-    test_rng rng = {14};
+    clq_rng rng = {14};
     for (size_t r = 0; r < nrows; r++) {
         for (size_t j = 0; j < 64; j++)
-            x[r * 64 + j] = test_rng_normal(&rng, 0.1f);
+            x[r * 64 + j] = clq_rng_normal(&rng, 0.1f);
         x[r * 64 + at[r][0]] = r % 2 ? 2.5f : -2.5f;
         x[r * 64 + at[r][1]] = r % 2 ? -2.5f : 2.5f;
     }
@@ -186,7 +186,7 @@ Test(quantize, q4_first_of_largest)
 /* Several groups of 256 absmax values and a partial last group. */
 Test(quantize, double_quant_many_groups)
 {
-    test_rng rng = {9};
+    clq_rng rng = {9};
     clq_weight_desc d = {CLQ_FORMAT_NF4, 16, 41, 16 * 31, 1}; /* 1271 blocks: 4 full groups + 247 */
     float *x = malloc(d.rows * d.cols * sizeof *x);
     test_fill_matrix(&rng, x, d.rows, d.cols);
@@ -197,7 +197,7 @@ Test(quantize, double_quant_many_groups)
 /* A weight shaped like a real layer row count, one row of K = 4096. */
 Test(quantize, single_row_and_wide)
 {
-    test_rng rng = {10};
+    clq_rng rng = {10};
     clq_weight_desc d = {CLQ_FORMAT_Q4, 32, 1, 4096, 0};
     float x[4096];
     test_fill_matrix(&rng, x, 1, 4096);
@@ -213,7 +213,7 @@ Test(quantize, row_spans)
     static const unsigned spans[] = {16, 64, 1024};
     static const clq_format formats[] = {CLQ_FORMAT_Q8,  CLQ_FORMAT_Q4,  CLQ_FORMAT_Q4Z,
                                          CLQ_FORMAT_NF4, CLQ_FORMAT_FP4, CLQ_FORMAT_DYNAMIC8};
-    test_rng rng = {11};
+    clq_rng rng = {11};
     for (size_t s = 0; s < sizeof spans / sizeof spans[0]; s++) {
         char tuning[32];
         snprintf(tuning, sizeof tuning, "quant_span=%u", spans[s]);

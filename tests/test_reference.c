@@ -206,29 +206,29 @@ Test(fp16, edge_cases)
         {0.1f, 0x2e66},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint16_t h = ref_fp32_to_fp16(cases[i].in);
+        uint16_t h = clq_fp32_to_fp16(cases[i].in);
         cr_expect_eq(h, cases[i].out, "fp16(%a) = 0x%04x, expected 0x%04x", (double)cases[i].in, h,
                      cases[i].out);
     }
-    uint16_t nan = ref_fp32_to_fp16(NAN);
+    uint16_t nan = clq_fp32_to_fp16(NAN);
     cr_expect((nan & 0x7c00) == 0x7c00 && (nan & 0x3ff) != 0, "fp16(NaN) = 0x%04x is not a NaN", nan);
 }
 
 /* Every half value converts to fp32 exactly and back to itself. */
 Test(fp16, round_trip_all)
 {
-    cr_expect_eq(bits(ref_fp16_to_fp32(0x0001)), bits(0x1p-24f));
-    cr_expect_eq(bits(ref_fp16_to_fp32(0x83ff)), bits(-0x3ffp-24f));
-    cr_expect_eq(bits(ref_fp16_to_fp32(0x7bff)), bits(65504.0f));
-    cr_expect_eq(bits(ref_fp16_to_fp32(0xfc00)), bits(-INFINITY));
-    cr_expect_eq(bits(ref_fp16_to_fp32(0x8000)), bits(-0.0f));
+    cr_expect_eq(bits(clq_fp16_to_fp32(0x0001)), bits(0x1p-24f));
+    cr_expect_eq(bits(clq_fp16_to_fp32(0x83ff)), bits(-0x3ffp-24f));
+    cr_expect_eq(bits(clq_fp16_to_fp32(0x7bff)), bits(65504.0f));
+    cr_expect_eq(bits(clq_fp16_to_fp32(0xfc00)), bits(-INFINITY));
+    cr_expect_eq(bits(clq_fp16_to_fp32(0x8000)), bits(-0.0f));
     for (uint32_t h = 0; h < 0x10000u; h++) {
-        float f = ref_fp16_to_fp32((uint16_t)h);
+        float f = clq_fp16_to_fp32((uint16_t)h);
         if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0) {
             cr_assert(isnan(f), "0x%04x is a NaN", h);
             continue;
         }
-        cr_assert_eq(ref_fp32_to_fp16(f), h, "0x%04x -> %a -> 0x%04x", h, (double)f, ref_fp32_to_fp16(f));
+        cr_assert_eq(clq_fp32_to_fp16(f), h, "0x%04x -> %a -> 0x%04x", h, (double)f, clq_fp32_to_fp16(f));
     }
 }
 

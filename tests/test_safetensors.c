@@ -161,7 +161,7 @@ Test(safetensors, python_file_float_weights)
             uint16_t h;
             memcpy(&h, (const char *)t.data + 2 * i, 2);
             uint32_t bits = (uint32_t)h << 16;
-            widened[i] = k == 0 ? x[i] : k == 1 ? ref_fp16_to_fp32(h) : 0;
+            widened[i] = k == 0 ? x[i] : k == 1 ? clq_fp16_to_fp32(h) : 0;
             if (k == 2)
                 memcpy(&widened[i], &bits, 4);
         }
@@ -196,13 +196,13 @@ static void check_matmul(const clq_weight *w, const float *dequant, const char *
 {
     clq_weight_desc d = clq_weight_get_desc(w);
     const uint64_t ms[] = {1, 40};
-    test_rng rng = {77};
+    clq_rng rng = {77};
     for (int t = 0; t < 2; t++) {
         uint64_t m = ms[t];
         float *x = malloc(m * d.cols * sizeof *x), *y = malloc(m * d.rows * sizeof *y);
         double *want = malloc(m * d.rows * sizeof *want), *bound = malloc(m * d.rows * sizeof *bound);
         for (uint64_t i = 0; i < m * d.cols; i++)
-            x[i] = test_rng_normal(&rng, 1.0f);
+            x[i] = clq_rng_normal(&rng, 1.0f);
         TEST_OK(clq_matmul_host(w, m, CLQ_DTYPE_F32, x, NULL, y, NULL, NULL));
         ref_matmul(dequant, d.rows, d.cols, x, m, NULL, NULL, 0, NULL, want, bound);
         for (uint64_t i = 0; i < m * d.rows; i++)

@@ -570,7 +570,7 @@ static void write_raw(char *path, size_t len, const char *name, const void *data
     cr_assert_eq(clq_write_file(path, data, bytes), 0, "cannot write %s: %s", path, strerror(errno));
 }
 
-static void make_adapter(test_rng *r, clq_lora_folder *f, uint32_t rank, float alpha, int rslora,
+static void make_adapter(clq_rng *r, clq_lora_folder *f, uint32_t rank, float alpha, int rslora,
                          const char *name, char *dir, size_t len)
 {
     *f = (clq_lora_folder){.rank = rank, .alpha = alpha, .rslora = rslora, .rows = MM_N, .cols = MM_K};
@@ -578,9 +578,9 @@ static void make_adapter(test_rng *r, clq_lora_folder *f, uint32_t rank, float a
     f->b = malloc(MM_N * rank * sizeof(float));
     cr_assert(f->a && f->b, "out of memory");
     for (size_t i = 0; i < rank * MM_K; i++)
-        f->a[i] = test_rng_normal(r, 0.1f);
+        f->a[i] = clq_rng_normal(r, 0.1f);
     for (size_t i = 0; i < MM_N * rank; i++)
-        f->b[i] = test_rng_normal(r, 0.1f);
+        f->b[i] = clq_rng_normal(r, 0.1f);
     snprintf(dir, len, "%s/%s", box.root, name);
     char err[512];
     clq_status st = clq_lora_folder_write(dir, f, err, sizeof err);
@@ -589,7 +589,7 @@ static void make_adapter(test_rng *r, clq_lora_folder *f, uint32_t rank, float a
 
 static void mm_setup(void)
 {
-    test_rng r = {20240611};
+    clq_rng r = {20240611};
     static float input[MM_N * MM_K];
     test_fill_matrix(&r, input, MM_N, MM_K);
     char input_path[700];
@@ -607,11 +607,11 @@ static void mm_setup(void)
     clq_folder_free(&fo);
 
     for (size_t i = 0; i < MM_M_SMALL * MM_K; i++)
-        mm.x_small_v[i] = test_rng_normal(&r, 1.0f);
+        mm.x_small_v[i] = clq_rng_normal(&r, 1.0f);
     for (size_t i = 0; i < MM_M_LARGE * MM_K; i++)
-        mm.x_large_v[i] = test_rng_normal(&r, 1.0f);
+        mm.x_large_v[i] = clq_rng_normal(&r, 1.0f);
     for (size_t i = 0; i < MM_N; i++)
-        mm.bias_v[i] = test_rng_normal(&r, 0.5f);
+        mm.bias_v[i] = clq_rng_normal(&r, 0.5f);
     /* Every row kind of a set: no adapter, the first, the second. */
     for (int i = 0; i < MM_M_LARGE; i++) {
         mm.index_set_v[i] = i % 3 - 1;
@@ -1001,10 +1001,10 @@ Test(tool, inspect_safetensors_and_peft)
 /* X of m rows of 256 under root/, its values in *values (caller frees). */
 static void write_x256(const char *name, uint64_t m, char *path, size_t len, float **values)
 {
-    test_rng r = {m * 31 + 7};
+    clq_rng r = {m * 31 + 7};
     float *x = malloc(m * 256 * sizeof *x);
     for (uint64_t i = 0; i < m * 256; i++)
-        x[i] = test_rng_normal(&r, 1.0f);
+        x[i] = clq_rng_normal(&r, 1.0f);
     write_raw(path, len, name, x, m * 256 * sizeof *x);
     *values = x;
 }

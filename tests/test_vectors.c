@@ -53,7 +53,7 @@ static void assert_dequant_equal(const char *folder, clq_weight *w, const float 
     uint16_t *h = malloc(n * sizeof *h);
     TEST_OK(clq_weight_dequantize_host(w, CLQ_DTYPE_F16, h, n * sizeof *h));
     for (size_t i = 0; i < n; i++)
-        cr_assert_eq(h[i], ref_fp32_to_fp16(want[i]), "%s: fp16 dequant %zu", folder, i);
+        cr_assert_eq(h[i], clq_fp32_to_fp16(want[i]), "%s: fp16 dequant %zu", folder, i);
     free(h);
     free(y);
 }

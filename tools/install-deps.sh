@@ -8,6 +8,13 @@
 #   libcriterion-dev                 the test framework
 #   libxxhash-dev                    XXH64 for the program cache (header-only use)
 #   oclgrind                         simulates OpenCL to catch kernel out-of-bounds and races
+#   mesa-opencl-icd                  rusticl, a second OpenCL implementation: its llvmpipe device
+#                                    (RUSTICL_ENABLE=llvmpipe) runs work-items in SIMD lanes as a
+#                                    GPU does, so the tests labelled rusticl run the GPU-shaped
+#                                    kernels on real hardware threads, not only in oclgrind. It
+#                                    exposes no device unless RUSTICL_ENABLE is set, so PoCL
+#                                    stays the default device
+#   clang-format                     tools/check-format.sh (Debian 12's is version 14)
 #   libjansson-dev                   the library's JSON parser (safetensors headers, bitsandbytes
 #                                    quant states, PEFT adapter configs) and the benchmark's
 #                                    JSON output (clq bench --json)
@@ -17,7 +24,8 @@
 #                                    against (tests/gen/make_gguf.py, make_safetensors.py)
 set -euo pipefail
 packages=(cmake gcc make pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev
-          libcriterion-dev libxxhash-dev oclgrind libjansson-dev gnuplot-nox python3-pip)
+          libcriterion-dev libxxhash-dev oclgrind mesa-opencl-icd libjansson-dev gnuplot-nox python3-pip
+          clang-format)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

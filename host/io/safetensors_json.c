@@ -1,10 +1,10 @@
 /* Helpers of the safetensors reader and the formats built on it: the dtype
  * table, JSON through jansson with offsets for messages, name tables, and
  * widening of fp16 / bf16 to fp32. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fp16.h"
 #include "safetensors_internal.h"
 
 /* ---- dtypes ---------------------------------------------------------------- */
@@ -92,16 +92,6 @@ size_t st_lookup(const st_name *names, size_t count, const char *name)
 
 /* ---- widening to fp32 ------------------------------------------------------ */
 
-static float half_to_float(uint16_t h)
-{
-    int exponent = (h >> 10) & 0x1f;
-    float mantissa = (float)(h & 0x3ff);
-    float v = exponent == 0    ? ldexpf(mantissa, -24)
-              : exponent == 31 ? (mantissa != 0 ? NAN : INFINITY)
-                               : ldexpf(mantissa + 1024.0f, exponent - 25);
-    return (h & 0x8000) ? -v : v;
-}
-
 void st_to_f32(clq_safetensors_dtype dtype, const void *src, size_t count, float *dst)
 {
     const unsigned char *p = src;
@@ -112,7 +102,7 @@ void st_to_f32(clq_safetensors_dtype dtype, const void *src, size_t count, float
         }
         uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
         if (dtype == CLQ_SAFETENSORS_F16) {
-            dst[i] = half_to_float(h);
+            dst[i] = clq_fp16_to_fp32(h);
         } else { /* BF16: the top half of an fp32 */
             uint32_t bits = (uint32_t)h << 16;
             memcpy(&dst[i], &bits, 4);

@@ -12,74 +12,6 @@
 #define REF_NESTED_BLOCK 256
 
 /* ------------------------------------------------------------------------ */
-/* fp16                                                                      */
-/* ------------------------------------------------------------------------ */
-
-static uint32_t f32_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static float bits_f32(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-/* Rounds `value` >> `shift` to nearest, ties to even (shift >= 1). */
-static uint32_t shift_rne(uint32_t value, unsigned shift)
-{
-    uint32_t q = value >> shift;
-    uint32_t rem = value & ((1u << shift) - 1u);
-    uint32_t half = 1u << (shift - 1u);
-    if (rem > half || (rem == half && (q & 1u)))
-        q++;
-    return q;
-}
-
-uint16_t ref_fp32_to_fp16(float f)
-{
-    uint32_t x = f32_bits(f);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-    uint32_t abs = x & 0x7fffffffu;
-
-    if (abs > 0x7f800000u) /* NaN: quiet, sign kept (as ggml's fp16 conversion) */
-        return sign | 0x7e00u;
-    if (abs >= 0x477ff000u) /* >= 65520 rounds (ties to even) to infinity */
-        return sign | 0x7c00u;
-    if (abs <= 0x33000000u) /* <= 2^-25: rounds to zero (2^-25 is a tie, 0 is even) */
-        return sign;
-    if (abs < 0x38800000u) { /* below 2^-14: an fp16 subnormal, in units of 2^-24 */
-        uint32_t exp = abs >> 23;
-        uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
-        /* a carry to 0x400 is the smallest normal, which is the right encoding */
-        return sign | (uint16_t)shift_rne(mant, 126u - exp);
-    }
-    /* Normal: rebias the exponent, round the mantissa; a carry out of the
-     * mantissa bumps the exponent, which is again the right encoding. */
-    uint32_t rebased = abs - ((127u - 15u) << 23);
-    return sign | (uint16_t)shift_rne(rebased, 13u);
-}
-
-float ref_fp16_to_fp32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu;
-    uint32_t mant = h & 0x3ffu;
-
-    if (exp == 0) { /* zero or subnormal: mant * 2^-24, exact in fp32 */
-        float v = (float)mant * 0x1p-24f;
-        return sign ? -v : v;
-    }
-    if (exp == 31)
-        return bits_f32(sign | 0x7f800000u | (mant << 13));
-    return bits_f32(sign | ((exp + 127u - 15u) << 23) | (mant << 13));
-}
-
-/* ------------------------------------------------------------------------ */
 /* Codes                                                                     */
 /* ------------------------------------------------------------------------ */
 
@@ -234,8 +166,8 @@ static void quant_block_q8(const float *x, size_t n, uint8_t *q, float *scale, u
         amax = amax > fabsf(x[j]) ? amax : fabsf(x[j]);
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    *scale_f16 = ref_fp32_to_fp16(d);
-    *scale = ref_fp16_to_fp32(*scale_f16);
+    *scale_f16 = clq_fp32_to_fp16(d);
+    *scale = clq_fp16_to_fp32(*scale_f16);
     for (size_t j = 0; j < n; j++)
         q[j] = (uint8_t)to_int8_x86(roundf(x[j] * id));
 }
@@ -253,8 +185,8 @@ static void quant_block_q4(const float *x, size_t n, uint8_t *q, float *scale, u
     }
     const float d = m / -8.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    *scale_f16 = ref_fp32_to_fp16(d);
-    *scale = ref_fp16_to_fp32(*scale_f16);
+    *scale_f16 = clq_fp32_to_fp16(d);
+    *scale = clq_fp16_to_fp32(*scale_f16);
     for (size_t j = 0; j < n; j++) {
         const int v = to_int8_x86(x[j] * id + 8.5f); /* truncation, as ggml */
         q[j] = (uint8_t)(v < 15 ? v : 15);

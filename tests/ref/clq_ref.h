@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "clq.h"
+#include "fp16.h"
 
 typedef struct ref_quant {
     clq_weight_desc desc;
@@ -34,9 +35,8 @@ typedef struct ref_quant {
     float offset;
 } ref_quant;
 
-/* fp16 <-> fp32, round to nearest even (as ggml and vstore_half_rte). */
-uint16_t ref_fp32_to_fp16(float f);
-float ref_fp16_to_fp32(uint16_t h);
+/* fp16 <-> fp32: clq_fp32_to_fp16 and clq_fp16_to_fp32 of host/fp16.h, the
+ * conversion the library and the benchmark use too. */
 
 /* The 16-entry NF4 / FP4 codes and the 256-entry bnb dynamic code. */
 const float *ref_code(clq_format format);

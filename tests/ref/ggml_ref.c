@@ -13,21 +13,11 @@
 
 #include "clq_common.h"
 #include "clq_ref.h"
+#include "fp16.h" /* round to nearest even, as ggml's GGML_FP32_TO_FP16 */
 
 /* ------------------------------------------------------------------------ */
 /* Shared pieces                                                             */
 /* ------------------------------------------------------------------------ */
-
-/* fp16 <-> fp32, round to nearest even (ggml's GGML_FP32_TO_FP16). Every
- * use in this file goes through these two. */
-static uint16_t f16_bits(float f)
-{
-    return ref_fp32_to_fp16(f);
-}
-static float f16_value(uint16_t h)
-{
-    return ref_fp16_to_fp32(h);
-}
 
 /* The threshold under which ggml treats a group's largest magnitude (or
  * largest scale) as zero: 1e-15 in fp32. */
@@ -332,7 +322,7 @@ void ggml_ref_to_float_q4_1(const void *blocks, float *y, size_t n)
 {
     const clq_block_q4_1 *b = blocks;
     for (size_t g = 0; g < n / 32; g++, y += 32) {
-        const float d = f16_value(b[g].d), m = f16_value(b[g].m);
+        const float d = clq_fp16_to_fp32(b[g].d), m = clq_fp16_to_fp32(b[g].m);
         for (int j = 0; j < 32; j++) {
             int q = j < 16 ? b[g].qs[j] & 15 : b[g].qs[j - 16] >> 4;
             y[j] = q * d + m;
@@ -344,7 +334,7 @@ void ggml_ref_to_float_q5_0(const void *blocks, float *y, size_t n)
 {
     const clq_block_q5_0 *b = blocks;
     for (size_t g = 0; g < n / 32; g++, y += 32) {
-        const float d = f16_value(b[g].d);
+        const float d = clq_fp16_to_fp32(b[g].d);
         for (int j = 0; j < 32; j++)
             y[j] = (q5_level(b[g].qs, b[g].qh, j) - 16) * d;
     }
@@ -354,7 +344,7 @@ void ggml_ref_to_float_q5_1(const void *blocks, float *y, size_t n)
 {
     const clq_block_q5_1 *b = blocks;
     for (size_t g = 0; g < n / 32; g++, y += 32) {
-        const float d = f16_value(b[g].d), m = f16_value(b[g].m);
+        const float d = clq_fp16_to_fp32(b[g].d), m = clq_fp16_to_fp32(b[g].m);
         for (int j = 0; j < 32; j++)
             y[j] = q5_level(b[g].qs, b[g].qh, j) * d + m;
     }
@@ -389,8 +379,8 @@ void ggml_ref_quantize_q4_1(const float *x, void *blocks, size_t n)
             int q = (int)((x[j] - min) * inv + 0.5f); /* truncation, as ggml's (int8_t) cast */
             l[j] = (uint8_t)(q < 15 ? q : 15);
         }
-        b[g].d = f16_bits(d);
-        b[g].m = f16_bits(min);
+        b[g].d = clq_fp32_to_fp16(d);
+        b[g].m = clq_fp32_to_fp16(min);
         pack_nibbles32(l, b[g].qs);
     }
 }
@@ -423,7 +413,7 @@ void ggml_ref_quantize_q5_0(const float *x, void *blocks, size_t n)
             int q = (int)(x[j] * inv + 16.5f);
             l[j] = (uint8_t)(q < 31 ? q : 31);
         }
-        b[g].d = f16_bits(d);
+        b[g].d = clq_fp32_to_fp16(d);
         pack_q5(l, b[g].qs, b[g].qh);
     }
 }
@@ -438,8 +428,8 @@ void ggml_ref_quantize_q5_1(const float *x, void *blocks, size_t n)
         uint8_t l[32];
         for (int j = 0; j < 32; j++) /* no clamp in ggml: (x−min)/d + 0.5 stays below 32 */
             l[j] = (uint8_t)(int)((x[j] - min) * inv + 0.5f);
-        b[g].d = f16_bits(d);
-        b[g].m = f16_bits(min);
+        b[g].d = clq_fp32_to_fp16(d);
+        b[g].m = clq_fp32_to_fp16(min);
         pack_q5(l, b[g].qs, b[g].qh);
     }
 }
@@ -452,7 +442,7 @@ void ggml_ref_to_float_iq4_nl(const void *blocks, float *y, size_t n)
 {
     const clq_block_iq4_nl *b = blocks;
     for (size_t g = 0; g < n / 32; g++, y += 32) {
-        const float d = f16_value(b[g].d);
+        const float d = clq_fp16_to_fp32(b[g].d);
         for (int j = 0; j < 16; j++) {
             y[j] = d * iq4nl_code[b[g].qs[j] & 15];
             y[j + 16] = d * iq4nl_code[b[g].qs[j] >> 4];
@@ -464,7 +454,7 @@ void ggml_ref_to_float_iq4_xs(const void *blocks, float *y, size_t n)
 {
     const clq_block_iq4_xs *b = blocks;
     for (size_t g = 0; g < n / 256; g++) {
-        const float d = f16_value(b[g].d);
+        const float d = clq_fp16_to_fp32(b[g].d);
         for (int s = 0; s < 8; s++, y += 32) {
             int ls = ((b[g].scales_l[s / 2] >> 4 * (s % 2)) & 15) | ((b[g].scales_h >> 2 * s) & 3) << 4;
             const float dl = d * (ls - 32);
@@ -532,7 +522,7 @@ void ggml_ref_quantize_iq4_nl(const float *x, void *blocks, size_t n)
         const float d = iq4_group_scale(x);
         /* d is stored as fp16, but the codes come from its fp32 value (a
          * zero group: 1/d = 0, so every element takes code 8, value 1). */
-        b[g].d = f16_bits(d);
+        b[g].d = clq_fp32_to_fp16(d);
         const float inv = d ? 1 / d : 0;
         for (int j = 0; j < 32; j++)
             l[j] = (uint8_t)nearest_code(inv * x[j]);
@@ -558,7 +548,7 @@ void ggml_ref_quantize_iq4_xs(const float *x, void *blocks, size_t n)
          * it. Each group's 6-bit scale is chosen with the fp32 d, and its
          * codes with the fp32 product d·ls, not the fp16-rounded ones. */
         const float d = -max_scale / 32;
-        b[g].d = f16_bits(d);
+        b[g].d = clq_fp32_to_fp16(d);
         const float inv = d ? 1 / d : 0.0f;
         b[g].scales_h = 0;
         memset(b[g].scales_l, 0, sizeof b[g].scales_l);
@@ -585,7 +575,7 @@ void ggml_ref_to_float_q2_k(const void *blocks, float *y, size_t n)
 {
     const clq_block_q2_k *b = blocks;
     for (size_t g = 0; g < n / 256; g++, y += 256) {
-        const float d = f16_value(b[g].d), dmin = f16_value(b[g].dmin);
+        const float d = clq_fp16_to_fp32(b[g].d), dmin = clq_fp16_to_fp32(b[g].dmin);
         for (int e = 0; e < 256; e++) {
             int h = e / 128, s = e % 128 / 32, i = e % 32;
             int q = b[g].qs[32 * h + i] >> 2 * s & 3;
@@ -600,7 +590,7 @@ void ggml_ref_to_float_q3_k(const void *blocks, float *y, size_t n)
 {
     const clq_block_q3_k *b = blocks;
     for (size_t g = 0; g < n / 256; g++, y += 256) {
-        const float d = f16_value(b[g].d);
+        const float d = clq_fp16_to_fp32(b[g].d);
         for (int e = 0; e < 256; e++) {
             int h = e / 128, s = e % 128 / 32, i = e % 32;
             int low = b[g].qs[32 * h + i] >> 2 * s & 3;
@@ -615,7 +605,7 @@ void ggml_ref_to_float_q4_k(const void *blocks, float *y, size_t n)
 {
     const clq_block_q4_k *b = blocks;
     for (size_t g = 0; g < n / 256; g++, y += 256) {
-        const float d = f16_value(b[g].d), dmin = f16_value(b[g].dmin);
+        const float d = clq_fp16_to_fp32(b[g].d), dmin = clq_fp16_to_fp32(b[g].dmin);
         for (int e = 0; e < 256; e++) {
             uint8_t sc, mn;
             kscale_get(b[g].scales, e / 32, &sc, &mn);
@@ -631,7 +621,7 @@ void ggml_ref_to_float_q5_k(const void *blocks, float *y, size_t n)
 {
     const clq_block_q5_k *b = blocks;
     for (size_t g = 0; g < n / 256; g++, y += 256) {
-        const float d = f16_value(b[g].d), dmin = f16_value(b[g].dmin);
+        const float d = clq_fp16_to_fp32(b[g].d), dmin = clq_fp16_to_fp32(b[g].dmin);
         for (int e = 0; e < 256; e++) {
             uint8_t sc, mn;
             kscale_get(b[g].scales, e / 32, &sc, &mn);
@@ -647,7 +637,7 @@ void ggml_ref_to_float_q6_k(const void *blocks, float *y, size_t n)
 {
     const clq_block_q6_k *b = blocks;
     for (size_t g = 0; g < n / 256; g++, y += 256) {
-        const float d = f16_value(b[g].d);
+        const float d = clq_fp16_to_fp32(b[g].d);
         for (int e = 0; e < 256; e++) {
             int h = e / 128, s = e % 128 / 32, i = e % 32;
             uint8_t lbyte = b[g].ql[64 * h + 32 * (s & 1) + i];
@@ -688,24 +678,24 @@ void ggml_ref_quantize_q2_k(const float *x, void *blocks, size_t n)
             const float inv = 15.f / max_scale;
             for (int s = 0; s < 16; s++)
                 b[g].scales[s] = (uint8_t)round_even(inv * scale[s]);
-            b[g].d = f16_bits(max_scale / 15.f);
+            b[g].d = clq_fp32_to_fp16(max_scale / 15.f);
         } else {
             memset(b[g].scales, 0, sizeof b[g].scales);
-            b[g].d = f16_bits(0.f);
+            b[g].d = clq_fp32_to_fp16(0.f);
         }
         if (max_min > 0) {
             const float inv = 15.f / max_min;
             for (int s = 0; s < 16; s++)
                 b[g].scales[s] |= (uint8_t)(round_even(inv * mins[s]) << 4);
-            b[g].dmin = f16_bits(max_min / 15.f);
+            b[g].dmin = clq_fp32_to_fp16(max_min / 15.f);
         } else {
-            b[g].dmin = f16_bits(0.f);
+            b[g].dmin = clq_fp32_to_fp16(0.f);
         }
         for (int s = 0; s < 16; s++) {
-            const float dl = f16_value(b[g].d) * (b[g].scales[s] & 15);
+            const float dl = clq_fp16_to_fp32(b[g].d) * (b[g].scales[s] & 15);
             if (!dl) /* keeps the fit's levels */
                 continue;
-            const float ml = f16_value(b[g].dmin) * (b[g].scales[s] >> 4);
+            const float ml = clq_fp16_to_fp32(b[g].dmin) * (b[g].scales[s] >> 4);
             for (int i = 0; i < 16; i++)
                 l[16 * s + i] = (uint8_t)clamp_int(round_even((x[16 * s + i] + ml) / dl), 0, 3);
         }
@@ -740,12 +730,12 @@ void ggml_ref_quantize_q3_k(const float *x, void *blocks, size_t n)
                     b[g].scales[s - 8] |= (uint8_t)((v & 15) << 4);
                 b[g].scales[8 + s % 4] |= (uint8_t)((v >> 4) << 2 * (s / 4));
             }
-            b[g].d = f16_bits(1 / inv);
+            b[g].d = clq_fp32_to_fp16(1 / inv);
         } else {
-            b[g].d = f16_bits(0.f);
+            b[g].d = clq_fp32_to_fp16(0.f);
         }
         for (int s = 0; s < 16; s++) {
-            const float dl = f16_value(b[g].d) * (q3k_scale_get(b[g].scales, s) - 32);
+            const float dl = clq_fp16_to_fp32(b[g].d) * (q3k_scale_get(b[g].scales, s) - 32);
             if (!dl)
                 continue;
             for (int i = 0; i < 16; i++)
@@ -798,15 +788,15 @@ static void quantize_kx(const float *x, int nmax, float rmin, int nstep, uint16_
         uint8_t lm = (uint8_t)round_even(inv_min * mins[s]);
         kscale_put(scales, s, ls < 63 ? ls : 63, lm < 63 ? lm : 63);
     }
-    *d_out = f16_bits(max_scale / 63.f);
-    *dmin_out = f16_bits(max_min / 63.f);
+    *d_out = clq_fp32_to_fp16(max_scale / 63.f);
+    *dmin_out = clq_fp32_to_fp16(max_min / 63.f);
     for (int s = 0; s < 8; s++) {
         uint8_t sc, mn;
         kscale_get(scales, s, &sc, &mn);
-        const float dl = f16_value(*d_out) * sc;
+        const float dl = clq_fp16_to_fp32(*d_out) * sc;
         if (!dl)
             continue;
-        const float ml = f16_value(*dmin_out) * mn;
+        const float ml = clq_fp16_to_fp32(*dmin_out) * mn;
         for (int i = 0; i < 32; i++)
             l[32 * s + i] = (uint8_t)clamp_int(round_even((x[32 * s + i] + ml) / dl), 0, nmax);
     }
@@ -860,13 +850,13 @@ void ggml_ref_quantize_q6_k(const float *x, void *blocks, size_t n)
         /* int8 sub-block scales against max_scale/−128 (fp32); d is fp16 of
          * 1/inv, and the levels are re-chosen from it. */
         const float inv = -128.f / max_scale;
-        b[g].d = f16_bits(1 / inv);
+        b[g].d = clq_fp32_to_fp16(1 / inv);
         for (int s = 0; s < 16; s++) {
             int v = round_even(inv * scale[s]);
             b[g].scales[s] = (uint8_t)(int8_t)(v < 127 ? v : 127);
         }
         for (int s = 0; s < 16; s++) {
-            const float dl = f16_value(b[g].d) * (int8_t)b[g].scales[s];
+            const float dl = clq_fp16_to_fp32(b[g].d) * (int8_t)b[g].scales[s];
             if (!dl)
                 continue;
             for (int i = 0; i < 16; i++)
