@@ -1,6 +1,10 @@
+#define _DEFAULT_SOURCE /* lstat, DIR */
 #include "support.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,4 +73,27 @@ void test_alloc_external(const clq_weight_desc *d, clq_layout layout, clq_extern
     e->zero_points = calloc(1, e->zero_points_bytes + 1);
     e->nested_absmax = calloc(1, e->nested_absmax_bytes + 1);
     e->nested_code = calloc(1, e->nested_code_bytes + 1);
+}
+
+void test_remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (!S_ISDIR(st.st_mode)) {
+        unlink(path);
+        return;
+    }
+    chmod(path, 0700);
+    DIR *d = opendir(path);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char child[1024];
+        snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+        test_remove_tree(child);
+    }
+    if (d)
+        closedir(d);
+    rmdir(path);
 }

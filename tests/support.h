@@ -25,6 +25,10 @@ void test_fill_matrix(clq_rng *r, float *x, uint64_t rows, uint64_t cols);
 void test_alloc_external(const clq_weight_desc *d, clq_layout layout, clq_external *e);
 
 /* Index of the first differing byte, or -1 if equal. */
+/* rm -r of a test's folder: symlinks are removed, not followed; folders a
+ * test made unreadable are opened up first. */
+void test_remove_tree(const char *path);
+
 long test_first_diff(const void *a, const void *b, size_t bytes);
 
 /* Reads a file of the test data directory (CLQ_TEST_DATA_DIR/rel). */

@@ -34,26 +34,6 @@ static void make_temp_dir(char *dir, size_t len)
     cr_assert_not_null(mkdtemp(dir), "mkdtemp failed");
 }
 
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char path[1024];
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(path);
-        else
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* "P:D" of the default device, so a machine with several OpenCL devices
  * (or oclgrind's simulator installed as one) sweeps only that one. */
 static const char *default_device(void)
@@ -346,7 +326,7 @@ Test(bench, tiny_sweep_writes_csv_and_json, .init = cr_redirect_stdout, .timeout
     else
         cr_assert_eq(s.clblast_rows, 0);
     check_json(json, s.rows);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* The table says when the CLBlast baselines are left out of the build, and
@@ -386,7 +366,7 @@ Test(bench, rounds_pool_the_runs_of_every_round, .init = cr_redirect_stdout, .ti
         cr_assert_eq(csv_number(&c, "reps"), 6, "%s", csv_text(&c, "path"));
     }
     csv_close(&c);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* --rank 4,0: the rows without LoRA still come first for each M, as each
@@ -414,7 +394,7 @@ Test(bench, rank_zero_is_measured_first, .init = cr_redirect_stdout, .timeout = 
             cr_assert(!lora_seen, "M = %g: a row without LoRA after one with (row %d)", m, c.row);
     }
     csv_close(&c);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* --lora-dtype f32,f16: each fused row with LoRA comes twice, once per
@@ -440,7 +420,7 @@ Test(bench, lora_dtype_list_gives_a_fused_row_per_type, .init = cr_redirect_stdo
     cr_assert_eq(f16, 4);
     cr_assert_eq(f32_fused, 4);
     csv_close(&c);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* --format nf4,nf4-dq: the double-quantized weight is a pair of its own,
@@ -479,7 +459,7 @@ Test(bench, double_quantized_weight_is_a_pair_of_its_own, .init = cr_redirect_st
     cr_assert_eq(fused[1], 1);
     cr_assert(quantize_bytes[1] > 0 && quantize_bytes[1] < quantize_bytes[0], "quantize bytes %g (dq), %g",
               quantize_bytes[1], quantize_bytes[0]);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* --queued end to end: every record says it was queued behind the spacer,
@@ -516,7 +496,7 @@ Test(bench, queued_sweep_records_its_spacer, .init = cr_redirect_stdout, .timeou
      * and, with cl_khr_fp16, the fp16 baseline */
     cr_assert(BENCH_HAS_CLBLAST ? c.row == 3 || c.row == 4 : c.row == 1, "%d records", c.row);
     csv_close(&c);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* The timer's spacer swapped for a kernel that counts its runs, and an
@@ -663,7 +643,7 @@ Test(bench, plot_writes_png_charts, .init = cr_redirect_stdout, .timeout = 600)
     closedir(d);
     /* One chart per LoRA configuration: none, rank 4, rank 4 × 2 adapters. */
     cr_assert_eq(pngs, 3);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* ---- the baselines compute what clq computes ----------------------------------- */

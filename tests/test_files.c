@@ -30,33 +30,9 @@ static void make_dir(void)
     umask(022);
 }
 
-/* rm -r of the test folder (it holds files, FIFOs, links and folders). */
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        chmod(path, 0700);
-        DIR *d = opendir(path);
-        struct dirent *e;
-        char sub[1024];
-        while (d && (e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-                remove_tree(sub);
-            }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 static void remove_dir(void)
 {
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 TestSuite(files, .init = make_dir, .fini = remove_dir, .timeout = 600);

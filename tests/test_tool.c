@@ -69,34 +69,11 @@ static void sandbox_open(void)
     box.runs = 0;
 }
 
-/* rm -r, for the few levels a sandbox has; symlinks are removed, not followed. */
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char child[1024];
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            remove_tree(child);
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 /* Runs after a test even when an assertion ended it early. */
 static void sandbox_close(void)
 {
     if (box.root[0])
-        remove_tree(box.root);
+        test_remove_tree(box.root);
     box.root[0] = '\0';
 }
 

@@ -41,30 +41,9 @@ static void make_root(void)
     umask(022);
 }
 
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        char sub[1024];
-        for (struct dirent *e; d && (e = readdir(d));)
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-                remove_tree(sub);
-            }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 static void remove_root(void)
 {
-    remove_tree(root);
+    test_remove_tree(root);
 }
 
 TestSuite(tool_files, .init = make_root, .fini = remove_root, .timeout = 600);
