@@ -417,16 +417,19 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                 acc[m] = fma(sum, s, acc[m]);
             }
         } else {
-            for (uint k = k0; k < k0 + block; k += WORD_ELEMS) {
+            /* Interleaved X through a pointer that steps with k: each row's
+             * element is then a constant offset from it, folded into the fma's
+             * broadcast operand, where an index computed per element cost two
+             * integer instructions per fma (PoCL's LLVM 15). */
+            global const float *xk = (global const float *)x + x_tiled + (ulong)k0 * CLQ_TILE_ROWS;
+            for (uint k = k0; k < k0 + block; k += WORD_ELEMS, xk += WORD_ELEMS * CLQ_TILE_ROWS) {
                 vuint w = VLOAD_UINT(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
 #pragma unroll
                 for (uint i = 0; i < WORD_ELEMS; i++) {
                     vfloat v = unscaled_lanes(w, i, z, code) * s;
 #pragma unroll
                     for (uint m = 0; m < MR; m++)
-                        acc[m] = fma(v,
-                                     X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)(k + i) * CLQ_TILE_ROWS + m]
-                                                 : load_x(x, x_half, xrow[m] + k + i),
+                        acc[m] = fma(v, X_TILED(MR) ? xk[i * CLQ_TILE_ROWS + m] : load_x(x, x_half, xrow[m] + k + i),
                                      acc[m]);
                 }
             }
