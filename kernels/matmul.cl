@@ -354,8 +354,9 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
 /* Rows m0 .. m0+MR-1 of X against the lanes of one tile. For small MR the
  * products of a block are summed unscaled and scaled once (one op less per
  * element), in PARTS independent sums per row so that the fma latency is
- * hidden; for large MR the weights are scaled first, so each row of X needs
- * only its accumulator. MR is a constant after inlining and the loops over
+ * hidden (2 fma ports of 4 cycles want 8 chains in flight: MR = 4 with one
+ * sum per row waited on them); for large MR the weights are scaled first,
+ * so each row of X needs only its accumulator. MR is a constant after inlining and the loops over
  * a word's elements and over the rows are unrolled: every accumulator stays
  * in a register. Rows of X past M repeat row M-1 and are not stored. */
 /* always_inline and static: no copy with a variable MR is ever compiled
@@ -365,7 +366,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                                                         const uint x_half, global void *y, EPILOGUE_PARAMS)
 {
     const uint groups = CLQ_TILE_ROWS / CLQ_MM_LANES; /* work-items per tile */
-    const uint PARTS = MR == 1 ? 4 : MR == 2 ? 2 : 1;
+    const uint PARTS = MR == 1 ? 4 : 2;
     uint gid = get_global_id(0), tile = gid / groups, l0 = gid % groups * CLQ_MM_LANES;
     uint n0 = tile * CLQ_TILE_ROWS + l0;
     if (n0 >= n_count)
