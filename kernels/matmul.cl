@@ -339,6 +339,17 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
 #define PREFETCH_AHEAD(p) ((void)0)
 #endif
 
+/* The WORD_ELEMS elements of fp16 X that one word of weights meets, as
+ * floats: vload_half of one element is about 18 integer instructions on
+ * PoCL's CPU device, a vector of them one vcvtph2ps. */
+#if CLQ_8BIT
+#define VLOAD_HALF_WORD(p) vload_half4(0, p)
+#define VSTORE_WORD(v, p) vstore4(v, 0, p)
+#else
+#define VLOAD_HALF_WORD(p) vload_half8(0, p)
+#define VSTORE_WORD(v, p) vstore8(v, 0, p)
+#endif
+
 /* Whether the tiles kernel reads X interleaved: for 16 rows of X on CPUs
  * (16-lane work-items) the host first copies X in groups of 16 rows, column
  * by column, as fp32 (clq_interleave_x, below), so the 16 elements of one
@@ -418,12 +429,18 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
             for (ulong k = k0; k < k0 + block; k += WORD_ELEMS) {
                 vuint w = VLOAD_UINT(qw + k / WORD_ELEMS * CLQ_TILE_ROWS);
                 PREFETCH_AHEAD(qw + k / WORD_ELEMS * CLQ_TILE_ROWS);
+                float xw[4][WORD_ELEMS]; /* fp16 X: the word's elements, converted */
+#pragma unroll
+                for (uint m = 0; m < MR; m++)
+                    if (x_half)
+                        VSTORE_WORD(VLOAD_HALF_WORD((global const half *)x + xrow[m] + k), xw[m]);
 #pragma unroll
                 for (uint i = 0; i < WORD_ELEMS; i++) {
                     vfloat v = unscaled_lanes(w, i, z, code);
 #pragma unroll
                     for (uint m = 0; m < MR; m++)
-                        part[m][i % PARTS] = fma(v, load_x(x, x_half, xrow[m] + k + i), part[m][i % PARTS]);
+                        part[m][i % PARTS] =
+                            fma(v, x_half ? xw[m][i] : ((global const float *)x)[xrow[m] + k + i], part[m][i % PARTS]);
                 }
             }
 #pragma unroll
@@ -442,12 +459,20 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
             global const float *xk = (global const float *)x + x_tiled + (ulong)k0 * CLQ_TILE_ROWS;
             for (uint k = k0; k < k0 + block; k += WORD_ELEMS, xk += WORD_ELEMS * CLQ_TILE_ROWS) {
                 vuint w = VLOAD_UINT(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
+                float xw[CLQ_TILE_ROWS][WORD_ELEMS]; /* fp16 X read in place (M <= 8) */
+#pragma unroll
+                for (uint m = 0; m < MR; m++)
+                    if (!X_TILED(MR) && x_half)
+                        VSTORE_WORD(VLOAD_HALF_WORD((global const half *)x + xrow[m] + k), xw[m]);
 #pragma unroll
                 for (uint i = 0; i < WORD_ELEMS; i++) {
                     vfloat v = unscaled_lanes(w, i, z, code) * s;
 #pragma unroll
                     for (uint m = 0; m < MR; m++)
-                        acc[m] = fma(v, X_TILED(MR) ? xk[i * CLQ_TILE_ROWS + m] : load_x(x, x_half, xrow[m] + k + i),
+                        acc[m] = fma(v,
+                                     X_TILED(MR) ? xk[i * CLQ_TILE_ROWS + m]
+                                     : x_half    ? xw[m][i]
+                                                 : ((global const float *)x)[xrow[m] + k + i],
                                      acc[m]);
                 }
             }
