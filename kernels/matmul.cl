@@ -122,6 +122,18 @@ typedef uint vuint;
 #error "CLQ_MM_LANES must be 16 or 1"
 #endif
 
+/* On AVX-512 CPUs, LLVM's tuning prefers 256-bit vectors and splits a
+ * float16 into two halves in every function that does not ask for 512-bit
+ * ones: the scale runs' transpose (and any helper not inlined) ran as
+ * pairs of ymm instructions. WIDE asks for 512-bit vectors where clang
+ * targets AVX-512 (PoCL's CPU device defines __AVX512F__); elsewhere it is
+ * nothing. */
+#if defined(__clang__) && defined(__AVX512F__)
+#define WIDE __attribute__((min_vector_width(512)))
+#else
+#define WIDE
+#endif
+
 /* CLQ_MM_LANES consecutive elements of B (fp32 or fp16). */
 #if CLQ_MM_LANES == 16
 #define VLOAD_B(p, is_half, i) load_x16(p, is_half, i)
@@ -182,8 +194,9 @@ inline vfloat unscaled_lanes(vuint w, uint i, vfloat zero, global const float *c
 
 /* The block scales (and Q4Z zero points) of block j of rows n0 .. n0+L-1;
  * rows past N (the last tile's padding) take row N-1's. */
-inline vfloat lane_scales(uint n0, uint n_count, uint nb, uint j, global const void *scales,
-                          global const float *nested, global const float *code, global const float *offset)
+WIDE inline vfloat lane_scales(uint n0, uint n_count, uint nb, uint j, global const void *scales,
+                               global const float *nested, global const float *code,
+                               global const float *offset)
 {
     float v[CLQ_MM_LANES];
     for (uint l = 0; l < CLQ_MM_LANES; l++)
@@ -222,7 +235,7 @@ inline vfloat lane_scales(uint n0, uint n_count, uint nb, uint j, global const v
 
 /* Rows r[0..15] of a 16×16 matrix become its columns: four stages, b = 8,
  * 4, 2, 1. */
-inline void transpose16(float16 *r)
+WIDE inline void transpose16(float16 *r)
 {
     TRANSPOSE_STAGE(r, 8, (0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
                     (8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31))
@@ -239,8 +252,9 @@ inline void transpose16(float16 *r)
  * (rows past N take row N-1's), computed as block_scale does. Double
  * quantization's groups of 256 blocks run over the whole matrix, so where
  * nb is no multiple of 16 a row's run may straddle two of them. */
-inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void *scales, global const float *nested,
-                      global const float *code, global const float *offset, float16 *run)
+WIDE inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void *scales,
+                           global const float *nested, global const float *code, global const float *offset,
+                           float16 *run)
 {
 #pragma unroll
     for (uint l = 0; l < CLQ_TILE_ROWS; l++) {
@@ -273,8 +287,8 @@ inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const void
  * latency, and decode ran slower by 6-23 % (NF4/64) and 2-4 % (Q4/64,
  * whose fp16 runs share lines; docs/design.md, measured with
  * `clq bench --format nf4,q4 --block 64 --m 1`). */
-inline void prefetch_scale_run(uint n0, uint n_count, uint nb, uint j0, global const void *scales,
-                               global const uchar *zeros)
+WIDE inline void prefetch_scale_run(uint n0, uint n_count, uint nb, uint j0, global const void *scales,
+                                    global const uchar *zeros)
 {
 #pragma unroll
     for (uint l = 0; l < CLQ_TILE_ROWS; l++) {
@@ -294,7 +308,7 @@ inline void prefetch_scale_run(uint n0, uint n_count, uint nb, uint j0, global c
 
 /* Q4Z's zero points of the same blocks, as lane_zeros gives them; no code
  * for the other formats. */
-inline void zero_run(uint n0, uint n_count, uint nb, uint j0, global const uchar *zeros, float16 *run)
+WIDE inline void zero_run(uint n0, uint n_count, uint nb, uint j0, global const uchar *zeros, float16 *run)
 {
 #if CLQ_FORMAT == CLQ_FMT_Q4Z
 #pragma unroll
@@ -326,6 +340,17 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
 #define PREFETCH_AHEAD(p) ((void)0)
 #endif
 
+/* The WORD_ELEMS elements of fp16 X that one word of weights meets, as
+ * floats: vload_half of one element is about 18 integer instructions on
+ * PoCL's CPU device, a vector of them one vcvtph2ps. */
+#if CLQ_8BIT
+#define VLOAD_HALF_WORD(p) vload_half4(0, p)
+#define VSTORE_WORD(v, p) vstore4(v, 0, p)
+#else
+#define VLOAD_HALF_WORD(p) vload_half8(0, p)
+#define VSTORE_WORD(v, p) vstore8(v, 0, p)
+#endif
+
 /* Whether the tiles kernel reads X interleaved: for 16 rows of X on CPUs
  * (16-lane work-items) the host first copies X in groups of 16 rows, column
  * by column, as fp32 (clq_interleave_x, below), so the 16 elements of one
@@ -341,8 +366,9 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
 /* Rows m0 .. m0+MR-1 of X against the lanes of one tile. For small MR the
  * products of a block are summed unscaled and scaled once (one op less per
  * element), in PARTS independent sums per row so that the fma latency is
- * hidden; for large MR the weights are scaled first, so each row of X needs
- * only its accumulator. MR is a constant after inlining and the loops over
+ * hidden (2 fma ports of 4 cycles want 8 chains in flight: MR = 4 with one
+ * sum per row waited on them); for large MR the weights are scaled first,
+ * so each row of X needs only its accumulator. MR is a constant after inlining and the loops over
  * a word's elements and over the rows are unrolled: every accumulator stays
  * in a register. Rows of X past M repeat row M-1 and are not stored. */
 /* always_inline and static: no copy with a variable MR is ever compiled
@@ -352,7 +378,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                                                         const uint x_half, global void *y, EPILOGUE_PARAMS)
 {
     const uint groups = CLQ_TILE_ROWS / CLQ_MM_LANES; /* work-items per tile */
-    const uint PARTS = MR == 1 ? 4 : MR == 2 ? 2 : 1;
+    const uint PARTS = MR == 1 ? 4 : 2;
     uint gid = get_global_id(0), tile = gid / groups, l0 = gid % groups * CLQ_MM_LANES;
     uint n0 = tile * CLQ_TILE_ROWS + l0;
     if (n0 >= n_count)
@@ -398,15 +424,24 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
 #pragma unroll
                 for (uint p = 0; p < PARTS; p++)
                     part[m][p] = (vfloat)(0.0f);
-            for (uint k = k0; k < k0 + block; k += WORD_ELEMS) {
-                vuint w = VLOAD_UINT(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
-                PREFETCH_AHEAD(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
+            /* k as a ulong: a uint k may wrap, so LLVM kept it 32-bit and
+             * rebuilt both addresses from it (five integer instructions per
+             * line of weights); a ulong one becomes two pointer steps. */
+            for (ulong k = k0; k < k0 + block; k += WORD_ELEMS) {
+                vuint w = VLOAD_UINT(qw + k / WORD_ELEMS * CLQ_TILE_ROWS);
+                PREFETCH_AHEAD(qw + k / WORD_ELEMS * CLQ_TILE_ROWS);
+                float xw[4][WORD_ELEMS]; /* fp16 X: the word's elements, converted */
+#pragma unroll
+                for (uint m = 0; m < MR; m++)
+                    if (x_half)
+                        VSTORE_WORD(VLOAD_HALF_WORD((global const half *)x + xrow[m] + k), xw[m]);
 #pragma unroll
                 for (uint i = 0; i < WORD_ELEMS; i++) {
                     vfloat v = unscaled_lanes(w, i, z, code);
 #pragma unroll
                     for (uint m = 0; m < MR; m++)
-                        part[m][i % PARTS] = fma(v, load_x(x, x_half, xrow[m] + k + i), part[m][i % PARTS]);
+                        part[m][i % PARTS] =
+                            fma(v, x_half ? xw[m][i] : ((global const float *)x)[xrow[m] + k + i], part[m][i % PARTS]);
                 }
             }
 #pragma unroll
@@ -418,18 +453,28 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                 acc[m] = fma(sum, s, acc[m]);
             }
         } else {
-            for (uint k = k0; k < k0 + block; k += WORD_ELEMS) {
+            /* Interleaved X through a pointer that steps with k: each row's
+             * element is then a constant offset from it, folded into the fma's
+             * broadcast operand, where an index computed per element cost two
+             * integer instructions per fma (PoCL's LLVM 15). */
+            global const float *xk = (global const float *)x + x_tiled + (ulong)k0 * CLQ_TILE_ROWS;
+            for (uint k = k0; k < k0 + block; k += WORD_ELEMS, xk += WORD_ELEMS * CLQ_TILE_ROWS) {
                 vuint w = VLOAD_UINT(qw + (ulong)(k / WORD_ELEMS) * CLQ_TILE_ROWS);
+                float xw[CLQ_TILE_ROWS][WORD_ELEMS]; /* fp16 X read in place (M <= 8) */
+#pragma unroll
+                for (uint m = 0; m < MR; m++)
+                    if (!X_TILED(MR) && x_half)
+                        VSTORE_WORD(VLOAD_HALF_WORD((global const half *)x + xrow[m] + k), xw[m]);
 #pragma unroll
                 for (uint i = 0; i < WORD_ELEMS; i++) {
                     vfloat v = unscaled_lanes(w, i, z, code) * s;
 #pragma unroll
-                    for (uint m = 0; m < MR; m++) {
-                        ulong xt_at = x_tiled + (ulong)(k + i) * CLQ_TILE_ROWS + m;
-                        float xm = X_TILED(MR) ? ((global const float *)x)[xt_at]
-                                               : load_x(x, x_half, xrow[m] + k + i);
-                        acc[m] = fma(v, xm, acc[m]);
-                    }
+                    for (uint m = 0; m < MR; m++)
+                        acc[m] = fma(v,
+                                     X_TILED(MR) ? xk[i * CLQ_TILE_ROWS + m]
+                                     : x_half    ? xw[m][i]
+                                                 : ((global const float *)x)[xrow[m] + k + i],
+                                     acc[m]);
                 }
             }
         }
@@ -449,8 +494,9 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
 
 /* Global size: (tiles · 16/CLQ_MM_LANES, ceil(M/MR)). */
 #define TILES_KERNEL(MR)                                                                                     \
-    kernel void clq_matmul_tiles##MR(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_PARAMS,    \
-                                     global const void *x, uint x_half, global void *y, EPILOGUE_PARAMS)     \
+    kernel WIDE void clq_matmul_tiles##MR(uint m_count, uint n_count, uint k_count, uint block,              \
+                                          WEIGHT_PARAMS, global const void *x, uint x_half, global void *y,  \
+                                          EPILOGUE_PARAMS)                                                   \
     {                                                                                                        \
         /* x_half as a constant in each branch: the inner loops load X      \
          * without a test per element (and fp32 X as an fma operand). */    \
@@ -473,7 +519,8 @@ EXPAND(TILES_KERNEL, CLQ_MM_GROUP)
  * element (m, k) at xt[(m / T · K + k) · T + m % T]; rows past M repeat row
  * M-1, which the tiles kernel computes and does not store. A work-item
  * moves a T×T block, transposed in registers. Global size K/T · ceil(M/T). */
-kernel void clq_interleave_x(uint m_count, uint k_count, global const void *x, uint x_half, global float *xt)
+kernel WIDE void clq_interleave_x(uint m_count, uint k_count, global const void *x, uint x_half,
+                                  global float *xt)
 {
     const uint T = CLQ_TILE_ROWS;
     uint g = get_global_id(0) / (k_count / T), c = get_global_id(0) % (k_count / T) * T;

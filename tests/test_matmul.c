@@ -302,6 +302,14 @@ Test(matmul, fp16_everywhere)
         matmul_case c = {CLQ_FORMAT_Q8, 0, 32, 45, 96, m, 1, {16}, 0, 1, CLQ_DTYPE_F16, CLQ_DTYPE_F16, 0, 9 + m};
         run_case(&c);
     }
+    /* Decode converts fp16 X a word of weights at a time (4 elements for Q8
+     * above, 8 for 4-bit formats), for every group of rows up to 8. */
+    static const uint64_t ms[] = {2, 3, 8};
+    for (size_t i = 0; i < 3; i++) {
+        matmul_case c = {i % 2 ? CLQ_FORMAT_Q4 : CLQ_FORMAT_NF4, 0, 32, 45, 96, ms[i], 0, {0}, 0, 1,
+                         CLQ_DTYPE_F16, CLQ_DTYPE_F16, 0, 60 + i};
+        run_case(&c);
+    }
 }
 
 /* Decode and prefill agree with the reference, and with each other, on the
