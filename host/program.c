@@ -13,8 +13,9 @@
 static const char *const program_files[CLQ_PROGRAM_COUNT][MAX_PROGRAM_FILES] = {
     [CLQ_PROGRAM_QUANTIZE] = {"dequant.cl", "quantize.cl"},
     [CLQ_PROGRAM_REPACK] = {"repack.cl"},
-    [CLQ_PROGRAM_MATMUL] = {"dequant.cl", "matmul.cl"},
+    [CLQ_PROGRAM_MATMUL] = {"dequant.cl", "ggml_blocks.cl", "matmul.cl"},
     [CLQ_PROGRAM_LORA] = {"lora_dot.cl", "lora.cl"},
+    [CLQ_PROGRAM_GGML] = {"dequant.cl", "ggml_blocks.cl", "ggml_dequant.cl"},
 };
 #define SHARED_HEADER "clq_common.h"
 

@@ -123,6 +123,10 @@ clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, cl
     if (!ctx || !out)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_weight_quantize: ctx and out are required");
     CLQ_FORWARD(clq_weight_desc_check(desc));
+    if (clq_format_is_ggml(desc->format))
+        return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_FORMAT,
+                        "%s weights are imported in the ggml layout, not quantized",
+                        clq_format_name(desc->format));
     CLQ_FORWARD(clq_check_dtype(src_type, "source"));
     CLQ_FORWARD(clq_check_buffer(src, desc->rows * desc->cols * clq_dtype_size(src_type), "source"));
     clq_weight *w = NULL;
@@ -176,6 +180,14 @@ clq_status clq_weight_dequantize(const clq_weight *w, clq_dtype dst_type, cl_mem
     uint64_t elements = w->desc.rows * w->desc.cols;
     CLQ_FORWARD(clq_check_buffer(dst, elements * clq_dtype_size(dst_type), "destination"));
     clq_context *ctx = w->ctx;
+    if (clq_format_is_ggml(w->desc.format)) {
+        cl_uint format = (cl_uint)w->desc.format, rows = (cl_uint)w->desc.rows, cols = (cl_uint)w->desc.cols;
+        cl_uint dst_half = dst_type == CLQ_DTYPE_F16;
+        clq_arg args[] = {CLQ_ARG(format),    CLQ_ARG(rows), CLQ_ARG(cols),
+                          CLQ_ARG(w->quants), CLQ_ARG(dst),  CLQ_ARG(dst_half)};
+        return clq_launch(ctx, CLQ_PROGRAM_GGML, "clq_dequantize_ggml", args, CLQ_NARGS(args), w->nblocks, 0,
+                          num_wait, wait_list, event);
+    }
     cl_uint format = (cl_uint)w->desc.format, block = w->desc.block, dq = (cl_uint)w->desc.double_quant;
     cl_uint rows = (cl_uint)w->desc.rows, cols = (cl_uint)w->desc.cols;
     cl_uint dst_half = dst_type == CLQ_DTYPE_F16;
