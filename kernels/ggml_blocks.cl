@@ -20,19 +20,12 @@
 
 constant float iq4nl_code[16] = {CLQ_IQ4NL_CODE_VALUES};
 
-/* fp16 bits to float, exactly (blocks are byte arrays; their fp16 values
- * are not 2-byte aligned in every type). */
+/* fp16 bits to float (blocks are byte arrays; their fp16 values are not
+ * 2-byte aligned in every type), through vload_half from a private copy. */
 inline float ggml_half(global const uchar *b, uint at)
 {
-    uint h = (uint)b[at] | (uint)b[at + 1] << 8;
-    uint sign = (h & 0x8000u) << 16, exp = (h >> 10) & 31u, man = h & 0x3ffu;
-    if (exp == 0) {
-        float v = (float)man * 0x1p-24f; /* zero or subnormal: exact */
-        return sign ? -v : v;
-    }
-    if (exp == 31)
-        return as_float(sign | 0x7f800000u | man << 13);
-    return as_float(sign | (exp + 112u) << 23 | man << 13);
+    ushort h = (ushort)((uint)b[at] | (uint)b[at + 1] << 8);
+    return vload_half(0, (const private half *)&h);
 }
 
 /* The 4-bit code of element j of a 32-element group whose 16 bytes are qs:
