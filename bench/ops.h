@@ -46,8 +46,18 @@ const char *bench_shape_name(uint64_t n, uint64_t k);
 const char *bench_preset_names(void);
 
 /* The block size each format is used with in practice: 32 for the ggml and
- * ORT formats, 64 for the bitsandbytes 4-bit ones, 256 for DYNAMIC8. */
+ * ORT formats, 64 for the bitsandbytes 4-bit ones, 256 for DYNAMIC8; ggml's
+ * block types have their type's own (32, or 256 for the super-blocks). */
 uint32_t bench_default_block(clq_format format);
+
+/* ggml's block types (q4_1 ... iq4_xs) are imported, not quantized on the
+ * device: the bench times them on a weight of pseudo-random blocks (from
+ * `seed`) with bit 6 of every byte cleared, so that no fp16 scale inside a
+ * block is Inf or NaN (its exponent stays below 31) and the import accepts
+ * it. The values mean nothing; the bytes read and the decode work are the
+ * format's. */
+int bench_is_ggml_format(clq_format format);
+clq_status bench_ggml_weight(clq_context *ctx, const clq_weight_desc *d, uint64_t seed, clq_weight **out);
 
 /* ---- work counts -------------------------------------------------------------- */
 

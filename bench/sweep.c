@@ -39,6 +39,10 @@ typedef struct device_run {
 /* Approximate stored bytes per element: the quants plus one scale per block. */
 static double estimated_weight_bytes(const bench_pair *p, uint64_t n, uint64_t k)
 {
+    clq_weight_desc d = {p->format, p->block, n, k, 0};
+    clq_external e;
+    if (bench_is_ggml_format(p->format) && clq_external_sizes(&d, CLQ_LAYOUT_GGML, &e) == CLQ_SUCCESS)
+        return (double)e.data_bytes; /* the blocks as stored */
     int eight_bit = p->format == CLQ_FORMAT_Q8 || p->format == CLQ_FORMAT_DYNAMIC8;
     return (double)n * k * ((eight_bit ? 1.0 : 0.5) + 4.0 / p->block);
 }
@@ -264,7 +268,9 @@ static int prime_pair(clq_context *ctx, const bench_pair *pair, int matmul, int 
     clq_lora *adapter = NULL;
     clq_adapter_desc ad = {1, 1.0f, 0, CLQ_DTYPE_F32, a, &b};
     size_t bytes = pair->block * sizeof(float);
-    int status = clq_weight_quantize_host(ctx, &d, CLQ_DTYPE_F32, w, bytes, &weight);
+    int status = bench_is_ggml_format(pair->format)
+                     ? bench_ggml_weight(ctx, &d, 1, &weight)
+                     : clq_weight_quantize_host(ctx, &d, CLQ_DTYPE_F32, w, bytes, &weight);
     if (status == CLQ_SUCCESS)
         status = clq_weight_dequantize_host(weight, CLQ_DTYPE_F32, out, bytes);
     if (status == CLQ_SUCCESS && lora)
