@@ -86,7 +86,7 @@ typedef enum clq_program_id {
     CLQ_PROGRAM_REPACK,       /* repack.cl: external layouts <-> device layout, pack4 */
     CLQ_PROGRAM_MATMUL,       /* dequant.cl + matmul.cl, one variant per weight format and kernel group */
     CLQ_PROGRAM_LORA,         /* lora.cl: the shrink half of the LoRA side path */
-    CLQ_PROGRAM_GGML,         /* ggml_dequant.cl (after ggml_blocks.cl): the ggml formats */
+    CLQ_PROGRAM_GGML,         /* ggml_dequant.cl, ggml_quantize.cl: the ggml formats */
     CLQ_PROGRAM_COUNT
 } clq_program_id;
 

@@ -86,12 +86,27 @@ static clq_status compress_statistics(clq_weight *w, cl_mem absmax)
                       clq_ceil_div(n, CLQ_NESTED_BLOCK), 0, 0, NULL, NULL);
 }
 
+/* The ggml formats quantized on the device (kernels/ggml_quantize.cl);
+ * the others are only imported. */
+static bool ggml_quantizable(clq_format f)
+{
+    return f == CLQ_FORMAT_Q4_1 || f == CLQ_FORMAT_Q5_0 || f == CLQ_FORMAT_Q5_1 || f == CLQ_FORMAT_IQ4_NL;
+}
+
 /* Enqueues the quantization of `src` into w; `bad` collects the first block
  * holding NaN or Inf. */
 static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src, cl_mem bad, cl_uint num_wait,
                                    const cl_event *wait_list)
 {
     clq_context *ctx = w->ctx;
+    if (clq_format_is_ggml(w->desc.format)) { /* a work-item per block of 32 */
+        cl_uint src_half = src_type == CLQ_DTYPE_F16, format = (cl_uint)w->desc.format;
+        cl_uint rows = (cl_uint)w->desc.rows, cols = (cl_uint)w->desc.cols;
+        clq_arg args[] = {CLQ_ARG(src),  CLQ_ARG(src_half),  CLQ_ARG(format), CLQ_ARG(rows),
+                          CLQ_ARG(cols), CLQ_ARG(w->quants), CLQ_ARG(bad)};
+        return clq_launch(ctx, CLQ_PROGRAM_GGML, "clq_quantize_ggml", args, CLQ_NARGS(args), w->nblocks, 0,
+                          num_wait, wait_list, NULL);
+    }
     cl_mem absmax = NULL, scales = w->scales;
     if (w->desc.double_quant) {
         CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, 4 * w->nblocks, NULL, &absmax));
@@ -123,7 +138,7 @@ clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, cl
     if (!ctx || !out)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_weight_quantize: ctx and out are required");
     CLQ_FORWARD(clq_weight_desc_check(desc));
-    if (clq_format_is_ggml(desc->format))
+    if (clq_format_is_ggml(desc->format) && !ggml_quantizable(desc->format))
         return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_FORMAT,
                         "%s weights are imported in the ggml layout, not quantized",
                         clq_format_name(desc->format));

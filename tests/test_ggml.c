@@ -1,10 +1,12 @@
 /* ggml's block types as clq formats (q4_1 ... iq4_xs): ggml's own vectors
  * (tests/data/gguf, made by ggml_quantize_chunk and to_float) imported in
  * the ggml layout must dequantize to ggml's floats bit for bit and export
- * the same bytes; GGUF tensors of these types load as they are stored; bad
+ * the same bytes; q4_1, q5_0, q5_1 and iq4_nl quantized on the device must
+ * give ggml's bytes; GGUF tensors of these types load as they are stored; bad
  * input is a named error. */
 #define _GNU_SOURCE /* memmem */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,65 @@ Test(ggml, ragged_rows)
         free(x);
     }
 }
+
+/* The types quantized on the device: ggml's input of each vector folder
+ * gives ggml's bytes, and random matrices (N = 19, fp32 and fp16 input)
+ * give the scalar reference's. */
+
+static void check_quantize(clq_format format)
+{
+    const char *name = clq_format_name(format);
+    char dir[1024], err[256];
+    snprintf(dir, sizeof dir, "%s/gguf/ggml-%s-s11", CLQ_TEST_DATA_DIR, name);
+    clq_folder f;
+    cr_assert_eq(clq_folder_read(dir, &f, err, sizeof err), CLQ_SUCCESS, "%s: %s", dir, err);
+    size_t n = f.desc.rows * f.desc.cols;
+    clq_weight *w = NULL;
+    TEST_OK(clq_weight_quantize_host(test_context(), &f.desc, CLQ_DTYPE_F32, f.input, n * sizeof(float), &w));
+    assert_export(name, w, f.arrays.data, f.arrays.data_bytes);
+    assert_dequant(name, w, f.dequant);
+    clq_weight_destroy(w);
+    clq_folder_free(&f);
+
+    const ggml_ref_type *t = ggml_ref_find(name);
+    test_rng rng = {9};
+    const uint64_t rows = 19, cols = 96;
+    float *x = malloc(rows * cols * sizeof *x), *want = malloc(rows * cols * sizeof *want);
+    uint16_t *h = malloc(rows * cols * sizeof *h);
+    test_fill_matrix(&rng, x, rows, cols);
+    for (size_t i = 0; i < rows * cols; i++) { /* the fp16 input, and the same values in fp32 */
+        h[i] = ref_fp32_to_fp16(x[i]);
+        x[i] = ref_fp16_to_fp32(h[i]);
+    }
+    size_t bytes = rows * cols / 32 * t->bytes;
+    unsigned char *blocks = malloc(bytes);
+    t->quantize(x, blocks, rows * cols);
+    t->to_float(blocks, want, rows * cols);
+    clq_weight_desc d = {format, 32, rows, cols, 0};
+    TEST_OK(clq_weight_quantize_host(test_context(), &d, CLQ_DTYPE_F32, x, rows * cols * sizeof *x, &w));
+    assert_export(name, w, blocks, bytes);
+    assert_dequant(name, w, want);
+    clq_weight_destroy(w);
+    TEST_OK(clq_weight_quantize_host(test_context(), &d, CLQ_DTYPE_F16, h, rows * cols * sizeof *h, &w));
+    assert_export(name, w, blocks, bytes);
+    clq_weight_destroy(w);
+    /* NaN in row 7, block 2: named, no weight */
+    x[7 * cols + 70] = NAN;
+    w = NULL;
+    cr_assert_eq(clq_weight_quantize_host(test_context(), &d, CLQ_DTYPE_F32, x, rows * cols * sizeof *x, &w),
+                 CLQ_ERROR_NONFINITE_INPUT);
+    cr_assert(strstr(clq_last_error(), "row 7, columns 64..95"), "%s", clq_last_error());
+    cr_assert_null(w);
+    free(blocks);
+    free(h);
+    free(want);
+    free(x);
+}
+
+Test(ggml, quantize_q4_1) { check_quantize(CLQ_FORMAT_Q4_1); }
+Test(ggml, quantize_q5_0) { check_quantize(CLQ_FORMAT_Q5_0); }
+Test(ggml, quantize_q5_1) { check_quantize(CLQ_FORMAT_Q5_1); }
+Test(ggml, quantize_iq4_nl) { check_quantize(CLQ_FORMAT_IQ4_NL); }
 
 Test(ggml, names_and_sizes)
 {
