@@ -87,10 +87,11 @@ static clq_status compress_statistics(clq_weight *w, cl_mem absmax)
 }
 
 /* The ggml formats quantized on the device (kernels/ggml_quantize.cl);
- * the others are only imported. */
+ * q2_k, q3_k and iq4_xs are only imported. */
 static bool ggml_quantizable(clq_format f)
 {
-    return f == CLQ_FORMAT_Q4_1 || f == CLQ_FORMAT_Q5_0 || f == CLQ_FORMAT_Q5_1 || f == CLQ_FORMAT_IQ4_NL;
+    return f == CLQ_FORMAT_Q4_1 || f == CLQ_FORMAT_Q5_0 || f == CLQ_FORMAT_Q5_1 || f == CLQ_FORMAT_IQ4_NL ||
+           f == CLQ_FORMAT_Q4_K || f == CLQ_FORMAT_Q5_K || f == CLQ_FORMAT_Q6_K;
 }
 
 /* Enqueues the quantization of `src` into w; `bad` collects the first block
@@ -99,7 +100,7 @@ static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src
                                    const cl_event *wait_list)
 {
     clq_context *ctx = w->ctx;
-    if (clq_format_is_ggml(w->desc.format)) { /* a work-item per block of 32 */
+    if (clq_format_is_ggml(w->desc.format)) { /* a work-item per block */
         cl_uint src_half = src_type == CLQ_DTYPE_F16, format = (cl_uint)w->desc.format;
         cl_uint rows = (cl_uint)w->desc.rows, cols = (cl_uint)w->desc.cols;
         clq_arg args[] = {CLQ_ARG(src),  CLQ_ARG(src_half),  CLQ_ARG(format), CLQ_ARG(rows),

@@ -1,9 +1,9 @@
 /*
  * Quantization into ggml's block types on the device, bit for bit as ggml's
  * reference quantizers (ggml_quantize_chunk without an importance matrix,
- * and tests/ref/ggml_ref.c): q4_1, q5_0, q5_1 and iq4_nl, blocks of 32.
- * ggml_blocks.cl and dequant.cl are prepended; the blocks are written in
- * ggml block tiles (clq_common.h).
+ * and tests/ref/ggml_ref.c): q4_1, q5_0, q5_1 and iq4_nl (blocks of 32),
+ * q4_k, q5_k and q6_k (super-blocks of 256). ggml_blocks.cl and dequant.cl
+ * are prepended; the blocks are written in ggml block tiles (clq_common.h).
  *
  * Every step is ggml's float operation in ggml's order, each rounded:
  * contraction is off (x·(1/d) + 0.5 must round twice, as in C), 1/d and
@@ -155,19 +155,288 @@ inline void quantize_iq4_nl(const float *x, global uchar *b)
     pack32(l, b + 2, (global uchar *)0);
 }
 
-/* One work-item per block of 32 (row `row`, elements k0 .. k0+31) of an
- * N×K fp32 or fp16 matrix. A block holding NaN or Inf is not written and
- * records the lowest such block in *first_bad. */
+/* ---- K-quants --------------------------------------------------------------- */
+
+/* ggml's round to nearest, ties to even (its 1.5·2^23 trick, for the
+ * |v| < 2^22 it is used on): rint in the default rounding mode. */
+inline int round_even(float v)
+{
+    return (int)rint(v);
+}
+
+inline float half_value(ushort h)
+{
+    return vload_half(0, (const private half *)&h);
+}
+
+/* The K-quants' sub-block fit with a min (q4_k, q5_k): x ≈ scale·l + min,
+ * l in 0..nmax, min <= 0, weights w. Starts from the scale mapping
+ * [min(x, 0), max x] onto 0..nmax, then tries nstep+1 scales
+ * (rmin + 0.1·is + nmax)/(max − min) from the best fit's min so far, each
+ * with its weighted least-squares scale and min; a try replaces the best
+ * only with a strictly smaller weighted squared error. The sums run from
+ * element 0 in order, every product rounded, as ggml's make_qkx2_quants
+ * (tests/ref/ggml_ref.c fit_scale_min). Returns the scale, *neg_min = −min. */
+inline float fit_scale_min(const uint nmax, const float *x, const float *w, uchar *l, float *neg_min,
+                           float rmin, const int nstep)
+{
+    float lo = x[0], hi = x[0], sw = w[0];
+    float swx = sw * x[0];
+    for (uint i = 1; i < 32; i++) {
+        if (x[i] < lo)
+            lo = x[i];
+        if (x[i] > hi)
+            hi = x[i];
+        sw += w[i];
+        swx += w[i] * x[i];
+    }
+    if (lo > 0.0f)
+        lo = 0.0f;
+    if (hi == lo) { /* constant (or all-zero) group */
+        for (uint i = 0; i < 32; i++)
+            l[i] = 0;
+        *neg_min = -lo;
+        return 0.0f;
+    }
+    float inv = (float)nmax / (hi - lo);
+    float scale = 1.0f / inv, mn = lo, best_err = 0.0f;
+    for (uint i = 0; i < 32; i++) {
+        l[i] = (uchar)clamp(round_even(inv * (x[i] - lo)), 0, (int)nmax);
+        float diff = scale * (float)l[i] + mn - x[i];
+        best_err += w[i] * (diff * diff);
+    }
+    uchar trial[32];
+    for (int is = 0; is <= nstep; is++) {
+        inv = (rmin + 0.1f * (float)is + (float)nmax) / (hi - mn);
+        float sl = 0.0f, sl2 = 0.0f, sxl = 0.0f;
+        for (uint i = 0; i < 32; i++) {
+            int q = clamp(round_even(inv * (x[i] - mn)), 0, (int)nmax);
+            trial[i] = (uchar)q;
+            sl += w[i] * (float)q;
+            sl2 += w[i] * (float)q * (float)q;
+            sxl += w[i] * (float)q * x[i];
+        }
+        float det = sw * sl2 - sl * sl;
+        if (!(det > 0.0f))
+            continue;
+        float sc = (sw * sxl - swx * sl) / det;
+        float m = (sl2 * swx - sl * sxl) / det;
+        if (m > 0.0f) { /* the min may not be positive: refit the scale alone */
+            m = 0.0f;
+            sc = sxl / sl2;
+        }
+        float err = 0.0f;
+        for (uint i = 0; i < 32; i++) {
+            float diff = sc * (float)trial[i] + m - x[i];
+            err += w[i] * (diff * diff);
+        }
+        if (err < best_err) {
+            for (uint i = 0; i < 32; i++)
+                l[i] = trial[i];
+            best_err = err;
+            scale = sc;
+            mn = m;
+        }
+    }
+    *neg_min = -mn;
+    return scale;
+}
+
+/* q4_k / q5_k: 8 sub-blocks fitted with weights av_x + |x| (av_x the
+ * sub-block's rms), their scales and mins quantized to 6 bits against the
+ * largest of each (ggml keeps them in uint8_t before the min with 63, so a
+ * negative rounding wraps and then clamps), d and dmin = largest/63 in
+ * fp16, and the levels chosen again from the stored values. */
+inline void quantize_kx(const float *x, const uint nmax, float rmin, const int nstep, global uchar *b,
+                        uchar *l)
+{
+    float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
+    for (uint s = 0; s < 8; s++) {
+        const float *xs = x + 32 * s;
+        float sum_x2 = 0.0f;
+        for (uint i = 0; i < 32; i++)
+            sum_x2 += xs[i] * xs[i];
+        float av_x = sqrt(sum_x2 / 32.0f), w[32];
+        for (uint i = 0; i < 32; i++)
+            w[i] = av_x + fabs(xs[i]);
+        scale[s] = fit_scale_min(nmax, xs, w, l + 32 * s, &mins[s], rmin, nstep);
+        if (scale[s] > max_scale)
+            max_scale = scale[s];
+        if (mins[s] > max_min)
+            max_min = mins[s];
+    }
+    float inv_scale = max_scale > 0.0f ? 63.0f / max_scale : 0.0f;
+    float inv_min = max_min > 0.0f ? 63.0f / max_min : 0.0f;
+    uchar sc[12] = {0}, lsv[8], lmv[8];
+    for (uint s = 0; s < 8; s++) {
+        uchar ls = (uchar)round_even(inv_scale * scale[s]), lm = (uchar)round_even(inv_min * mins[s]);
+        ls = min(ls, (uchar)63);
+        lm = min(lm, (uchar)63);
+        lsv[s] = ls;
+        lmv[s] = lm;
+        if (s < 4) {
+            sc[s] = ls;
+            sc[s + 4] = lm;
+        } else {
+            sc[s + 4] = (uchar)((ls & 15u) | (lm & 15u) << 4);
+            sc[s - 4] |= (uchar)((ls >> 4) << 6);
+            sc[s] |= (uchar)((lm >> 4) << 6);
+        }
+    }
+    ushort d = fp16_bits(max_scale / 63.0f), dmin = fp16_bits(max_min / 63.0f);
+    put16(b, 0, d);
+    put16(b, 2, dmin);
+    for (uint i = 0; i < 12; i++)
+        b[4 + i] = sc[i];
+    for (uint s = 0; s < 8; s++) {
+        float dl = half_value(d) * (float)lsv[s];
+        if (dl == 0.0f)
+            continue;
+        float ml = half_value(dmin) * (float)lmv[s];
+        for (uint i = 0; i < 32; i++)
+            l[32 * s + i] = (uchar)clamp(round_even((x[32 * s + i] + ml) / dl), 0, (int)nmax);
+    }
+}
+
+inline void quantize_q4_k(const float *x, global uchar *b)
+{
+    uchar l[256];
+    quantize_kx(x, 15, -1.0f, 20, b, l);
+    for (uint h = 0; h < 4; h++)
+        for (uint i = 0; i < 32; i++)
+            b[16 + 32 * h + i] = (uchar)(l[64 * h + i] | l[64 * h + 32 + i] << 4);
+}
+
+inline void quantize_q5_k(const float *x, global uchar *b)
+{
+    uchar l[256], qh[32] = {0};
+    quantize_kx(x, 31, -0.5f, 15, b, l);
+    for (uint h = 0; h < 4; h++)
+        for (uint i = 0; i < 32; i++) {
+            uchar lo = l[64 * h + i], hi = l[64 * h + 32 + i];
+            qh[i] |= (uchar)((lo >> 4) << (2 * h) | (hi >> 4) << (2 * h + 1));
+            b[48 + 32 * h + i] = (uchar)((lo & 15u) | (hi & 15u) << 4);
+        }
+    for (uint i = 0; i < 32; i++)
+        b[16 + i] = qh[i];
+}
+
+/* q6_k's sub-block fit (16 elements, levels −32..31 stored +32, weights
+ * x²): the scale sending the first element of largest magnitude to −32,
+ * its least-squares scale, then 18 starting scales (32 + 0.1·is) for
+ * is = −9..−1, 1..9 in order, replacing the best only when
+ * (Σwxl)²/Σwl² is strictly larger (ggml's make_qx_quants, rmse_type 1). */
+inline float fit_scale_sym(const float *x, uchar *l)
+{
+    const int nmax = 32;
+    float amax;
+    float mx = -FLT_MAX;
+    { /* signed_absmax over 16 */
+        float best = 0.0f, mag = 0.0f;
+        for (uint i = 0; i < 16; i++)
+            if (fabs(x[i]) > mag) {
+                mag = fabs(x[i]);
+                best = x[i];
+            }
+        amax = mag;
+        mx = best;
+    }
+    if (amax < GROUP_EPS) {
+        for (uint i = 0; i < 16; i++)
+            l[i] = 0;
+        return 0.0f;
+    }
+    float inv = (float)(-nmax) / mx, sxl = 0.0f, sl2 = 0.0f;
+    for (uint i = 0; i < 16; i++) {
+        int q = clamp(round_even(inv * x[i]), -nmax, nmax - 1);
+        l[i] = (uchar)(q + nmax);
+        float w = x[i] * x[i];
+        sxl += w * x[i] * (float)q;
+        sl2 += w * (float)q * (float)q;
+    }
+    float scale = sl2 != 0.0f ? sxl / sl2 : 0.0f;
+    float best = scale * sxl;
+    for (int is = -9; is <= 9; is++) {
+        if (is == 0)
+            continue;
+        inv = -((float)nmax + 0.1f * (float)is) / mx;
+        sxl = 0.0f;
+        sl2 = 0.0f;
+        for (uint i = 0; i < 16; i++) {
+            int q = clamp(round_even(inv * x[i]), -nmax, nmax - 1);
+            float w = x[i] * x[i];
+            sxl += w * x[i] * (float)q;
+            sl2 += w * (float)q * (float)q;
+        }
+        if (sl2 > 0.0f && sxl * sxl > best * sl2) {
+            for (uint i = 0; i < 16; i++)
+                l[i] = (uchar)(nmax + clamp(round_even(inv * x[i]), -nmax, nmax - 1));
+            scale = sxl / sl2;
+            best = scale * sxl;
+        }
+    }
+    return scale;
+}
+
+/* q6_k: 16 sub-block fits, int8 scales against the largest /−128 (fp32),
+ * d = fp16 of 1/inv, the levels chosen again from the stored d·scale; an
+ * all-(near-)zero super-block is zero bytes. */
+inline void quantize_q6_k(const float *x, global uchar *b)
+{
+    uchar l[256];
+    float scale[16], max_scale = 0.0f, amax = 0.0f;
+    for (uint s = 0; s < 16; s++) {
+        scale[s] = fit_scale_sym(x + 16 * s, l + 16 * s);
+        if (fabs(scale[s]) > amax) {
+            amax = fabs(scale[s]);
+            max_scale = scale[s];
+        }
+    }
+    if (amax < GROUP_EPS) {
+        for (uint i = 0; i < CLQ_GGML_Q6_K_BYTES; i++)
+            b[i] = 0;
+        return;
+    }
+    float inv = -128.0f / max_scale;
+    ushort d = fp16_bits(1.0f / inv);
+    put16(b, 208, d);
+    char sc[16];
+    for (uint s = 0; s < 16; s++) {
+        int v = round_even(inv * scale[s]);
+        sc[s] = (char)min(v, 127);
+        b[192 + s] = as_uchar(sc[s]);
+    }
+    for (uint s = 0; s < 16; s++) {
+        float dl = half_value(d) * (float)sc[s];
+        if (dl == 0.0f)
+            continue;
+        for (uint i = 0; i < 16; i++)
+            l[16 * s + i] = (uchar)(clamp(round_even(x[16 * s + i] / dl), -32, 31) + 32);
+    }
+    for (uint h = 0; h < 2; h++)
+        for (uint i = 0; i < 32; i++) {
+            const uchar *e = l + 128 * h + i;
+            b[64 * h + i] = (uchar)((e[0] & 15u) | (e[64] & 15u) << 4);
+            b[64 * h + 32 + i] = (uchar)((e[32] & 15u) | (e[96] & 15u) << 4);
+            b[128 + 32 * h + i] =
+                (uchar)(e[0] >> 4 | (e[32] >> 4) << 2 | (e[64] >> 4) << 4 | (e[96] >> 4) << 6);
+        }
+}
+
+/* One work-item per block (32, or a super-block of 256: row `row`,
+ * elements k0 ..) of an N×K fp32 or fp16 matrix. A block holding NaN or
+ * Inf is not written and records the lowest such block in *first_bad. */
 kernel void clq_quantize_ggml(global const void *src, uint src_half, uint format, uint rows, uint cols,
                               global uchar *quants, volatile global uint *first_bad)
 {
-    uint g = get_global_id(0), nb = cols / 32;
-    uint row = g / nb, k0 = g % nb * 32;
+    uint block = CLQ_GGML_BLOCK_OF(format);
+    uint g = get_global_id(0), nb = cols / block;
+    uint row = g / nb, k0 = g % nb * block;
     if (row >= rows)
         return;
-    float x[32];
+    float x[256];
     int finite = 1;
-    for (uint j = 0; j < 32; j++) {
+    for (uint j = 0; j < block; j++) {
         x[j] = load_x(src, src_half, (ulong)row * cols + k0 + j);
         finite &= isfinite(x[j]);
     }
@@ -188,6 +457,15 @@ kernel void clq_quantize_ggml(global const void *src, uint src_half, uint format
         break;
     case CLQ_FMT_IQ4_NL:
         quantize_iq4_nl(x, quants + t * CLQ_GGML_IQ4_NL_BYTES);
+        break;
+    case CLQ_FMT_Q4_K:
+        quantize_q4_k(x, quants + t * CLQ_GGML_Q4_K_BYTES);
+        break;
+    case CLQ_FMT_Q5_K:
+        quantize_q5_k(x, quants + t * CLQ_GGML_Q5_K_BYTES);
+        break;
+    case CLQ_FMT_Q6_K:
+        quantize_q6_k(x, quants + t * CLQ_GGML_Q6_K_BYTES);
         break;
     }
 }

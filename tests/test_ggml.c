@@ -1,8 +1,8 @@
 /* ggml's block types as clq formats (q4_1 ... iq4_xs): ggml's own vectors
  * (tests/data/gguf, made by ggml_quantize_chunk and to_float) imported in
  * the ggml layout must dequantize to ggml's floats bit for bit and export
- * the same bytes; q4_1, q5_0, q5_1 and iq4_nl quantized on the device must
- * give ggml's bytes; GGUF tensors of these types load as they are stored; bad
+ * the same bytes; q4_1, q5_0, q5_1, iq4_nl, q4_k, q5_k and q6_k quantized
+ * on the device must give ggml's bytes; GGUF tensors of these types load as they are stored; bad
  * input is a named error. */
 #define _GNU_SOURCE /* memmem */
 #include <criterion/criterion.h>
@@ -149,7 +149,7 @@ static void check_quantize(clq_format format)
 
     const ggml_ref_type *t = ggml_ref_find(name);
     test_rng rng = {9};
-    const uint64_t rows = 19, cols = 96;
+    const uint64_t rows = 19, cols = 3 * (uint64_t)t->block;
     float *x = malloc(rows * cols * sizeof *x), *want = malloc(rows * cols * sizeof *want);
     uint16_t *h = malloc(rows * cols * sizeof *h);
     test_fill_matrix(&rng, x, rows, cols);
@@ -157,11 +157,11 @@ static void check_quantize(clq_format format)
         h[i] = ref_fp32_to_fp16(x[i]);
         x[i] = ref_fp16_to_fp32(h[i]);
     }
-    size_t bytes = rows * cols / 32 * t->bytes;
+    size_t bytes = rows * cols / t->block * t->bytes;
     unsigned char *blocks = malloc(bytes);
     t->quantize(x, blocks, rows * cols);
     t->to_float(blocks, want, rows * cols);
-    clq_weight_desc d = {format, 32, rows, cols, 0};
+    clq_weight_desc d = {format, t->block, rows, cols, 0};
     TEST_OK(clq_weight_quantize_host(test_context(), &d, CLQ_DTYPE_F32, x, rows * cols * sizeof *x, &w));
     assert_export(name, w, blocks, bytes);
     assert_dequant(name, w, want);
@@ -169,12 +169,14 @@ static void check_quantize(clq_format format)
     TEST_OK(clq_weight_quantize_host(test_context(), &d, CLQ_DTYPE_F16, h, rows * cols * sizeof *h, &w));
     assert_export(name, w, blocks, bytes);
     clq_weight_destroy(w);
-    /* NaN in row 7, block 2: named, no weight */
-    x[7 * cols + 70] = NAN;
+    /* NaN in row 7, block 1: named, no weight */
+    x[7 * cols + t->block + 5] = NAN;
     w = NULL;
     cr_assert_eq(clq_weight_quantize_host(test_context(), &d, CLQ_DTYPE_F32, x, rows * cols * sizeof *x, &w),
                  CLQ_ERROR_NONFINITE_INPUT);
-    cr_assert(strstr(clq_last_error(), "row 7, columns 64..95"), "%s", clq_last_error());
+    char where[64];
+    snprintf(where, sizeof where, "row 7, columns %u..%u", t->block, 2 * t->block - 1);
+    cr_assert(strstr(clq_last_error(), where), "%s", clq_last_error());
     cr_assert_null(w);
     free(blocks);
     free(h);
@@ -186,6 +188,9 @@ Test(ggml, quantize_q4_1) { check_quantize(CLQ_FORMAT_Q4_1); }
 Test(ggml, quantize_q5_0) { check_quantize(CLQ_FORMAT_Q5_0); }
 Test(ggml, quantize_q5_1) { check_quantize(CLQ_FORMAT_Q5_1); }
 Test(ggml, quantize_iq4_nl) { check_quantize(CLQ_FORMAT_IQ4_NL); }
+Test(ggml, quantize_q4_k) { check_quantize(CLQ_FORMAT_Q4_K); }
+Test(ggml, quantize_q5_k) { check_quantize(CLQ_FORMAT_Q5_K); }
+Test(ggml, quantize_q6_k) { check_quantize(CLQ_FORMAT_Q6_K); }
 
 Test(ggml, names_and_sizes)
 {
@@ -218,12 +223,13 @@ Test(ggml, bad_input)
 {
     clq_context *ctx = test_context();
     clq_weight *w = NULL;
-    clq_weight_desc d = {CLQ_FORMAT_Q4_K, 256, 2, 512, 0};
+    clq_weight_desc d = {CLQ_FORMAT_Q3_K, 256, 2, 512, 0};
     /* not quantized on the device */
     float x[1024] = {0};
     cr_assert_eq(clq_weight_quantize_host(ctx, &d, CLQ_DTYPE_F32, x, sizeof x, &w),
                  CLQ_ERROR_UNSUPPORTED_FORMAT);
-    cr_assert(strstr(clq_last_error(), "q4_k"), "%s", clq_last_error());
+    cr_assert(strstr(clq_last_error(), "q3_k"), "%s", clq_last_error());
+    d.format = CLQ_FORMAT_Q4_K;
     /* too few bytes */
     unsigned char blocks[4 * CLQ_GGML_Q4_K_BYTES] = {0};
     clq_external e = {.data = blocks, .data_bytes = sizeof blocks - 1};
