@@ -247,6 +247,11 @@ int bench_is_ggml_format(clq_format format)
     return format >= CLQ_FORMAT_Q4_1 && format <= CLQ_FORMAT_IQ4_XS;
 }
 
+int bench_imported_only(clq_format format)
+{
+    return format == CLQ_FORMAT_Q2_K || format == CLQ_FORMAT_Q3_K || format == CLQ_FORMAT_IQ4_XS;
+}
+
 clq_status bench_ggml_weight(clq_context *ctx, const clq_weight_desc *d, uint64_t seed, clq_weight **out)
 {
     clq_external e;
