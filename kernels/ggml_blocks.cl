@@ -40,7 +40,9 @@ inline uint2 ggml_kscale(global const uchar *s, uint j)
 {
     if (j < 4)
         return (uint2)(s[j] & 63u, s[j + 4] & 63u);
-    return (uint2)((s[j + 4] & 15u) | ((uint)s[j - 4] >> 6) << 4, ((uint)s[j + 4] >> 4) | ((uint)s[j] >> 6) << 4);
+    uint sc = (s[j + 4] & 15u) | ((uint)s[j - 4] >> 6) << 4;
+    uint mn = ((uint)s[j + 4] >> 4) | ((uint)s[j] >> 6) << 4;
+    return (uint2)(sc, mn);
 }
 
 /* Element e (0 .. block-1) of the block at b, format FMT (a compile-time
@@ -103,7 +105,8 @@ static inline __attribute__((always_inline)) float ggml_value(const uint FMT, gl
 
 /* The block holding element k of row `row` of an N×K weight of format FMT
  * in ggml block tiles (clq_common.h). */
-inline global const uchar *ggml_block_at(const uint FMT, global const uchar *quants, uint row, uint k, uint cols)
+inline global const uchar *ggml_block_at(const uint FMT, global const uchar *quants, uint row, uint k,
+                                         uint cols)
 {
     uint nb = cols / CLQ_GGML_BLOCK_OF(FMT), j = k / CLQ_GGML_BLOCK_OF(FMT);
     ulong t = ((ulong)(row / CLQ_TILE_ROWS) * nb + j) * CLQ_TILE_ROWS + row % CLQ_TILE_ROWS;

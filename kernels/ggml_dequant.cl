@@ -5,7 +5,7 @@
 
 /* BODY(fmt) with the runtime `format` as a constant: one copy of the loop
  * per format, each compiled for its format. */
-#define FOR_GGML_FORMAT(format, BODY)                                                                       \
+#define FOR_GGML_FORMAT(format, BODY)                                                                        \
     switch (format) {                                                                                        \
     case CLQ_FMT_Q4_1:                                                                                       \
         BODY(CLQ_FMT_Q4_1);                                                                                  \
@@ -41,17 +41,17 @@
 
 /* One work-item per block: block j of row `row`, blocks numbered row by
  * row (g = row·nb + j). */
-kernel void clq_dequantize_ggml(uint format, uint rows, uint cols, global const uchar *quants, global void *dst,
-                                uint dst_half)
+kernel void clq_dequantize_ggml(uint format, uint rows, uint cols, global const uchar *quants,
+                                global void *dst, uint dst_half)
 {
     uint g = get_global_id(0);
 #define DEQUANTIZE_BLOCK(fmt)                                                                                \
     {                                                                                                        \
-        const uint block = CLQ_GGML_BLOCK_OF(fmt), nb = cols / block;                                       \
+        const uint block = CLQ_GGML_BLOCK_OF(fmt), nb = cols / block;                                        \
         uint row = g / nb, k0 = g % nb * block;                                                              \
         if (row >= rows)                                                                                     \
             return;                                                                                          \
-        global const uchar *b = ggml_block_at(fmt, quants, row, k0, cols);                                  \
+        global const uchar *b = ggml_block_at(fmt, quants, row, k0, cols);                                   \
         ulong at = (ulong)row * cols + k0;                                                                   \
         for (uint e = 0; e < block; e++)                                                                     \
             store_y(dst, dst_half, at + e, ggml_value(fmt, b, e));                                           \

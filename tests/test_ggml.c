@@ -184,13 +184,34 @@ static void check_quantize(clq_format format)
     free(x);
 }
 
-Test(ggml, quantize_q4_1) { check_quantize(CLQ_FORMAT_Q4_1); }
-Test(ggml, quantize_q5_0) { check_quantize(CLQ_FORMAT_Q5_0); }
-Test(ggml, quantize_q5_1) { check_quantize(CLQ_FORMAT_Q5_1); }
-Test(ggml, quantize_iq4_nl) { check_quantize(CLQ_FORMAT_IQ4_NL); }
-Test(ggml, quantize_q4_k) { check_quantize(CLQ_FORMAT_Q4_K); }
-Test(ggml, quantize_q5_k) { check_quantize(CLQ_FORMAT_Q5_K); }
-Test(ggml, quantize_q6_k) { check_quantize(CLQ_FORMAT_Q6_K); }
+Test(ggml, quantize_q4_1)
+{
+    check_quantize(CLQ_FORMAT_Q4_1);
+}
+Test(ggml, quantize_q5_0)
+{
+    check_quantize(CLQ_FORMAT_Q5_0);
+}
+Test(ggml, quantize_q5_1)
+{
+    check_quantize(CLQ_FORMAT_Q5_1);
+}
+Test(ggml, quantize_iq4_nl)
+{
+    check_quantize(CLQ_FORMAT_IQ4_NL);
+}
+Test(ggml, quantize_q4_k)
+{
+    check_quantize(CLQ_FORMAT_Q4_K);
+}
+Test(ggml, quantize_q5_k)
+{
+    check_quantize(CLQ_FORMAT_Q5_K);
+}
+Test(ggml, quantize_q6_k)
+{
+    check_quantize(CLQ_FORMAT_Q6_K);
+}
 
 Test(ggml, names_and_sizes)
 {
