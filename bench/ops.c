@@ -2,7 +2,6 @@
 #include "ops.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const char *const OP_NAMES[BENCH_OP_COUNT] = {"quantize", "dequantize", "matmul"};
@@ -245,29 +244,4 @@ void bench_to_f16(const float *src, uint16_t *dst, size_t count)
 int bench_is_ggml_format(clq_format format)
 {
     return format >= CLQ_FORMAT_Q4_1 && format <= CLQ_FORMAT_IQ4_XS;
-}
-
-int bench_imported_only(clq_format format)
-{
-    return format == CLQ_FORMAT_Q2_K || format == CLQ_FORMAT_Q3_K || format == CLQ_FORMAT_IQ4_XS;
-}
-
-clq_status bench_ggml_weight(clq_context *ctx, const clq_weight_desc *d, uint64_t seed, clq_weight **out)
-{
-    clq_external e;
-    clq_status status = clq_external_sizes(d, CLQ_LAYOUT_GGML, &e);
-    if (status != CLQ_SUCCESS)
-        return status;
-    unsigned char *bytes = malloc(e.data_bytes ? e.data_bytes : 1);
-    if (!bytes)
-        return CLQ_ERROR_OUT_OF_HOST_MEMORY;
-    uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-    for (size_t i = 0; i < e.data_bytes; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
-        bytes[i] = (unsigned char)(x >> 32) & 0xbf;
-    }
-    e.data = bytes;
-    status = clq_weight_import(ctx, d, CLQ_LAYOUT_GGML, &e, out);
-    free(bytes);
-    return status;
 }

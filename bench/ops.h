@@ -50,16 +50,9 @@ const char *bench_preset_names(void);
  * block types have their type's own (32, or 256 for the super-blocks). */
 uint32_t bench_default_block(clq_format format);
 
-/* ggml's block types (q4_1 ... iq4_xs). q2_k, q3_k and iq4_xs are only
- * imported, not quantized on the device (bench_imported_only): the bench
- * times them on a weight of pseudo-random blocks (bench_ggml_weight, from
- * `seed`) with bit 6 of every byte cleared, so that no fp16 scale inside a
- * block is Inf or NaN (its exponent stays below 31) and the import accepts
- * it. The values mean nothing; the bytes read and the decode work are the
- * format's. The other ggml types are quantized as every format is. */
+/* ggml's block types (q4_1 ... iq4_xs): their weight bytes are the blocks
+ * as stored. */
 int bench_is_ggml_format(clq_format format);
-int bench_imported_only(clq_format format);
-clq_status bench_ggml_weight(clq_context *ctx, const clq_weight_desc *d, uint64_t seed, clq_weight **out);
 
 /* ---- work counts -------------------------------------------------------------- */
 

@@ -33,7 +33,6 @@ static int plan_codec(const bench_options *o, int shape, bench_op op, bench_path
 {
     for (int i = 0; i < o->codec_pairs && i < o->n_pairs; i++)
         if (o->ops[op] && pair_fits(o, i, &o->shapes[shape]) &&
-            !(op == BENCH_OP_QUANTIZE && bench_imported_only(o->pairs[i].format)) && /* imported only */
             add(p, (bench_case){op, path, shape, i, 0, 0, 0, CLQ_DTYPE_F32}) != 0)
             return -1;
     return 0;

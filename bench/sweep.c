@@ -268,9 +268,7 @@ static int prime_pair(clq_context *ctx, const bench_pair *pair, int matmul, int 
     clq_lora *adapter = NULL;
     clq_adapter_desc ad = {1, 1.0f, 0, CLQ_DTYPE_F32, a, &b};
     size_t bytes = pair->block * sizeof(float);
-    int status = bench_imported_only(pair->format)
-                     ? bench_ggml_weight(ctx, &d, 1, &weight)
-                     : clq_weight_quantize_host(ctx, &d, CLQ_DTYPE_F32, w, bytes, &weight);
+    int status = clq_weight_quantize_host(ctx, &d, CLQ_DTYPE_F32, w, bytes, &weight);
     if (status == CLQ_SUCCESS)
         status = clq_weight_dequantize_host(weight, CLQ_DTYPE_F32, out, bytes);
     if (status == CLQ_SUCCESS && lora)

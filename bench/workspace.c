@@ -242,14 +242,8 @@ int bench_workspace_weight(bench_workspace *ws, int i, const bench_pair *pair, c
     bench_problem *p = &ws->problem;
     if (!ws->weights[i]) {
         clq_weight_desc d = {pair->format, pair->block, p->n, p->k, pair->double_quant};
-        if (bench_imported_only(pair->format)) {
-            if (bench_ggml_weight(ws->ctx, &d, (uint64_t)i + 1, &ws->weights[i]) != CLQ_SUCCESS) {
-                snprintf(ws->why, sizeof ws->why, "importing %s blocks: %s", clq_format_name(d.format),
-                         clq_last_error());
-                return -1;
-            }
-        } else if (clq_weight_quantize(ws->ctx, &d, CLQ_DTYPE_F32, p->w32, 0, NULL, &ws->weights[i]) !=
-                   CLQ_SUCCESS) {
+        if (clq_weight_quantize(ws->ctx, &d, CLQ_DTYPE_F32, p->w32, 0, NULL, &ws->weights[i]) !=
+            CLQ_SUCCESS) {
             snprintf(ws->why, sizeof ws->why, "clq_weight_quantize: %s", clq_last_error());
             return -1;
         }

@@ -86,13 +86,6 @@ static clq_status compress_statistics(clq_weight *w, cl_mem absmax)
                       clq_ceil_div(n, CLQ_NESTED_BLOCK), 0, 0, NULL, NULL);
 }
 
-/* The ggml formats quantized on the device (kernels/ggml_quantize.cl);
- * q2_k, q3_k and iq4_xs are only imported. */
-static bool ggml_quantizable(clq_format f)
-{
-    return f == CLQ_FORMAT_Q4_1 || f == CLQ_FORMAT_Q5_0 || f == CLQ_FORMAT_Q5_1 || f == CLQ_FORMAT_IQ4_NL ||
-           f == CLQ_FORMAT_Q4_K || f == CLQ_FORMAT_Q5_K || f == CLQ_FORMAT_Q6_K;
-}
 
 /* Enqueues the quantization of `src` into w; `bad` collects the first block
  * holding NaN or Inf. */
@@ -100,7 +93,7 @@ static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src
                                    const cl_event *wait_list)
 {
     clq_context *ctx = w->ctx;
-    if (clq_format_is_ggml(w->desc.format)) { /* a work-item per block */
+    if (clq_format_is_ggml(w->desc.format)) { /* kernels/ggml_quantize.cl, a work-item per block */
         cl_uint src_half = src_type == CLQ_DTYPE_F16, format = (cl_uint)w->desc.format;
         cl_uint rows = (cl_uint)w->desc.rows, cols = (cl_uint)w->desc.cols;
         clq_arg args[] = {CLQ_ARG(src),  CLQ_ARG(src_half),  CLQ_ARG(format), CLQ_ARG(rows),
@@ -139,10 +132,6 @@ clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, cl
     if (!ctx || !out)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_weight_quantize: ctx and out are required");
     CLQ_FORWARD(clq_weight_desc_check(desc));
-    if (clq_format_is_ggml(desc->format) && !ggml_quantizable(desc->format))
-        return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_FORMAT,
-                        "%s weights are imported in the ggml layout, not quantized",
-                        clq_format_name(desc->format));
     CLQ_FORWARD(clq_check_dtype(src_type, "source"));
     CLQ_FORWARD(clq_check_buffer(src, desc->rows * desc->cols * clq_dtype_size(src_type), "source"));
     clq_weight *w = NULL;

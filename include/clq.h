@@ -326,10 +326,8 @@ typedef struct clq_weight clq_weight;
  * returns only once the input has been checked, because a NaN or Inf
  * anywhere must be reported (CLQ_ERROR_NONFINITE_INPUT, with the first bad
  * index in clq_last_error) before a weight exists. `src` stays owned by the
- * caller. Of the ggml formats, q4_1, q5_0, q5_1, iq4_nl, q4_k, q5_k and
- * q6_k are quantized here bit for bit as ggml's reference quantizers; q2_k,
- * q3_k and iq4_xs are only imported (clq_weight_import,
- * clq_gguf_load_weight) and give CLQ_ERROR_UNSUPPORTED_FORMAT here. */
+ * caller. The ggml formats (CLQ_FORMAT_Q4_1 ...) are quantized bit for bit
+ * as ggml does without an importance matrix (ggml_quantize_chunk). */
 CLQ_API clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, clq_dtype src_type,
                                        cl_mem src, cl_uint num_wait, const cl_event *wait_list,
                                        clq_weight **out);

@@ -2,7 +2,7 @@
  * Quantization into ggml's block types on the device, bit for bit as ggml's
  * reference quantizers (ggml_quantize_chunk without an importance matrix,
  * and tests/ref/ggml_ref.c): q4_1, q5_0, q5_1 and iq4_nl (blocks of 32),
- * q4_k, q5_k and q6_k (super-blocks of 256). ggml_blocks.cl and dequant.cl
+ * q2_k ... q6_k and iq4_xs (super-blocks of 256): every ggml format. ggml_blocks.cl and dequant.cl
  * are prepended; the blocks are written in ggml block tiles (clq_common.h).
  *
  * Every step is ggml's float operation in ggml's order, each rounded:
@@ -129,7 +129,7 @@ inline float2 iq4_sums(const float *x, float inv)
  * 1/d = (t − 127)/m for t = −7..7 in that order, a try replacing the best
  * only when (Σwcx)²/Σwc² is strictly larger; the codes come from the final
  * fp32 d (1/d = 0 for a (near-)zero group: every element takes code 8). */
-inline void quantize_iq4_nl(const float *x, global uchar *b)
+inline float iq4_group_scale(const float *x)
 {
     float amax, d = 0.0f;
     float m = signed_absmax(x, &amax);
@@ -147,6 +147,12 @@ inline void quantize_iq4_nl(const float *x, global uchar *b)
             }
         }
     }
+    return d;
+}
+
+inline void quantize_iq4_nl(const float *x, global uchar *b)
+{
+    float d = iq4_group_scale(x);
     put16(b, 0, fp16_bits(d));
     float inv = d != 0.0f ? 1.0f / d : 0.0f;
     uchar l[32];
@@ -174,15 +180,16 @@ inline float half_value(ushort h)
  * [min(x, 0), max x] onto 0..nmax, then tries nstep+1 scales
  * (rmin + 0.1·is + nmax)/(max − min) from the best fit's min so far, each
  * with its weighted least-squares scale and min; a try replaces the best
- * only with a strictly smaller weighted squared error. The sums run from
- * element 0 in order, every product rounded, as ggml's make_qkx2_quants
- * (tests/ref/ggml_ref.c fit_scale_min). Returns the scale, *neg_min = −min. */
-inline float fit_scale_min(const uint nmax, const float *x, const float *w, uchar *l, float *neg_min,
-                           float rmin, const int nstep)
+ * only with a strictly smaller weighted error (absolute when mad, q2_k;
+ * else squared). The sums run from element 0 in order, every product
+ * rounded, as ggml's make_qkx2_quants (tests/ref/ggml_ref.c fit_scale_min).
+ * n <= 32. Returns the scale, *neg_min = −min. */
+inline float fit_scale_min(const uint n, const uint nmax, const float *x, const float *w, uchar *l,
+                           float *neg_min, float rmin, const int nstep, const int mad)
 {
     float lo = x[0], hi = x[0], sw = w[0];
     float swx = sw * x[0];
-    for (uint i = 1; i < 32; i++) {
+    for (uint i = 1; i < n; i++) {
         if (x[i] < lo)
             lo = x[i];
         if (x[i] > hi)
@@ -193,23 +200,23 @@ inline float fit_scale_min(const uint nmax, const float *x, const float *w, ucha
     if (lo > 0.0f)
         lo = 0.0f;
     if (hi == lo) { /* constant (or all-zero) group */
-        for (uint i = 0; i < 32; i++)
+        for (uint i = 0; i < n; i++)
             l[i] = 0;
         *neg_min = -lo;
         return 0.0f;
     }
     float inv = (float)nmax / (hi - lo);
     float scale = 1.0f / inv, mn = lo, best_err = 0.0f;
-    for (uint i = 0; i < 32; i++) {
+    for (uint i = 0; i < n; i++) {
         l[i] = (uchar)clamp(round_even(inv * (x[i] - lo)), 0, (int)nmax);
         float diff = scale * (float)l[i] + mn - x[i];
-        best_err += w[i] * (diff * diff);
+        best_err += w[i] * (mad ? fabs(diff) : diff * diff);
     }
     uchar trial[32];
     for (int is = 0; is <= nstep; is++) {
         inv = (rmin + 0.1f * (float)is + (float)nmax) / (hi - mn);
         float sl = 0.0f, sl2 = 0.0f, sxl = 0.0f;
-        for (uint i = 0; i < 32; i++) {
+        for (uint i = 0; i < n; i++) {
             int q = clamp(round_even(inv * (x[i] - mn)), 0, (int)nmax);
             trial[i] = (uchar)q;
             sl += w[i] * (float)q;
@@ -226,12 +233,12 @@ inline float fit_scale_min(const uint nmax, const float *x, const float *w, ucha
             sc = sxl / sl2;
         }
         float err = 0.0f;
-        for (uint i = 0; i < 32; i++) {
+        for (uint i = 0; i < n; i++) {
             float diff = sc * (float)trial[i] + m - x[i];
-            err += w[i] * (diff * diff);
+            err += w[i] * (mad ? fabs(diff) : diff * diff);
         }
         if (err < best_err) {
-            for (uint i = 0; i < 32; i++)
+            for (uint i = 0; i < n; i++)
                 l[i] = trial[i];
             best_err = err;
             scale = sc;
@@ -259,7 +266,7 @@ inline void quantize_kx(const float *x, const uint nmax, float rmin, const int n
         float av_x = sqrt(sum_x2 / 32.0f), w[32];
         for (uint i = 0; i < 32; i++)
             w[i] = av_x + fabs(xs[i]);
-        scale[s] = fit_scale_min(nmax, xs, w, l + 32 * s, &mins[s], rmin, nstep);
+        scale[s] = fit_scale_min(32, nmax, xs, w, l + 32 * s, &mins[s], rmin, nstep, 0);
         if (scale[s] > max_scale)
             max_scale = scale[s];
         if (mins[s] > max_min)
@@ -423,6 +430,212 @@ inline void quantize_q6_k(const float *x, global uchar *b)
         }
 }
 
+/* iq4_xs: 8 group scales as iq4_nl's; the super-block d = −(first group
+ * scale of largest magnitude)/32 (an all-zero super-block gets −0, fp16
+ * 0x8000, as ggml computes it); each group's 6-bit scale from the fp32 d,
+ * its codes from the fp32 product d·ls. */
+inline void quantize_iq4_xs(const float *x, global uchar *b)
+{
+    float scale[8], max_scale = 0.0f, amax_scale = 0.0f;
+    for (uint s = 0; s < 8; s++) {
+        scale[s] = iq4_group_scale(x + 32 * s);
+        if (fabs(scale[s]) > amax_scale) {
+            amax_scale = fabs(scale[s]);
+            max_scale = scale[s];
+        }
+    }
+    float d = -max_scale / 32.0f;
+    put16(b, 0, fp16_bits(d));
+    float inv = d != 0.0f ? 1.0f / d : 0.0f;
+    uint scales_h = 0;
+    uchar scales_l[4] = {0}, l[32];
+    for (uint s = 0; s < 8; s++) {
+        int ls = clamp(round_even(inv * scale[s]), -32, 31);
+        float dl = d * (float)ls;
+        float idl = dl != 0.0f ? 1.0f / dl : 0.0f;
+        for (uint j = 0; j < 32; j++)
+            l[j] = (uchar)nearest_code(idl * x[32 * s + j]);
+        pack32(l, b + 8 + 16 * s, (global uchar *)0);
+        ls += 32;
+        scales_l[s / 2] |= (uchar)((ls & 15) << (4 * (s % 2)));
+        scales_h |= (uint)(ls >> 4) << (2 * s);
+    }
+    put16(b, 2, (ushort)scales_h);
+    for (uint i = 0; i < 4; i++)
+        b[4 + i] = scales_l[i];
+}
+
+/* K-quants' 2-bit packing: byte 32h+i holds levels 128h+i+32s in bits 2s. */
+inline void pack_2bit(const uchar *l, global uchar *qs)
+{
+    for (uint h = 0; h < 2; h++)
+        for (uint i = 0; i < 32; i++) {
+            const uchar *e = l + 128 * h + i;
+            qs[32 * h + i] = (uchar)(e[0] | e[32] << 2 | e[64] << 4 | e[96] << 6);
+        }
+}
+
+/* q2_k: 16 sub-blocks of 16 fitted with weights |x| and the absolute
+ * error over levels 0..3 (16 tries, rmin −0.5); 4-bit scales and mins
+ * against max/15 (fp32), d and dmin fp16, the levels chosen again from
+ * the stored values (a zero d·sc keeps the fit's levels). */
+inline void quantize_q2_k(const float *x, global uchar *b)
+{
+    uchar l[256], sc[16];
+    float scale[16], mins[16], max_scale = 0.0f, max_min = 0.0f;
+    for (uint s = 0; s < 16; s++) {
+        float w[16];
+        for (uint i = 0; i < 16; i++)
+            w[i] = fabs(x[16 * s + i]);
+        scale[s] = fit_scale_min(16, 3, x + 16 * s, w, l + 16 * s, &mins[s], -0.5f, 15, 1);
+        if (scale[s] > max_scale)
+            max_scale = scale[s];
+        if (mins[s] > max_min)
+            max_min = mins[s];
+    }
+    ushort d, dmin;
+    if (max_scale > 0.0f) {
+        float inv = 15.0f / max_scale;
+        for (uint s = 0; s < 16; s++)
+            sc[s] = (uchar)round_even(inv * scale[s]);
+        d = fp16_bits(max_scale / 15.0f);
+    } else {
+        for (uint s = 0; s < 16; s++)
+            sc[s] = 0;
+        d = fp16_bits(0.0f);
+    }
+    if (max_min > 0.0f) {
+        float inv = 15.0f / max_min;
+        for (uint s = 0; s < 16; s++)
+            sc[s] |= (uchar)(round_even(inv * mins[s]) << 4);
+        dmin = fp16_bits(max_min / 15.0f);
+    } else {
+        dmin = fp16_bits(0.0f);
+    }
+    for (uint s = 0; s < 16; s++) {
+        float dl = half_value(d) * (float)(sc[s] & 15u);
+        if (dl == 0.0f)
+            continue;
+        float ml = half_value(dmin) * (float)(sc[s] >> 4);
+        for (uint i = 0; i < 16; i++)
+            l[16 * s + i] = (uchar)clamp(round_even((x[16 * s + i] + ml) / dl), 0, 3);
+    }
+    for (uint s = 0; s < 16; s++)
+        b[s] = sc[s];
+    pack_2bit(l, b + 16);
+    put16(b, 80, d);
+    put16(b, 82, dmin);
+}
+
+/* q3_k's sub-block fit (ggml's make_q3_quants with its weighted search):
+ * levels −4..3 from the scale sending the first element of largest
+ * magnitude to −4, then up to 5 sweeps moving one level at a time to what
+ * its own least-squares fit asks, kept when (Σwxl)²/Σwl² rises (weights
+ * x²). Levels stored +4 (0 for an all-zero group, whose scale is 0). */
+inline float fit_scale_q3(const float *x, uchar *lout)
+{
+    const int nmax = 4;
+    float amax, best = 0.0f, mag = 0.0f;
+    for (uint i = 0; i < 16; i++)
+        if (fabs(x[i]) > mag) {
+            mag = fabs(x[i]);
+            best = x[i];
+        }
+    amax = mag;
+    if (amax < GROUP_EPS) {
+        for (uint i = 0; i < 16; i++)
+            lout[i] = 0;
+        return 0.0f;
+    }
+    const float inv = (float)(-nmax) / best;
+    int l[16];
+    float sxl = 0.0f, sl2 = 0.0f;
+    for (uint i = 0; i < 16; i++) {
+        l[i] = clamp(round_even(inv * x[i]), -nmax, nmax - 1);
+        float w = x[i] * x[i];
+        sxl += w * x[i] * (float)l[i];
+        sl2 += w * (float)l[i] * (float)l[i];
+    }
+    for (int sweep = 0; sweep < 5; sweep++) {
+        int moved = 0;
+        for (uint i = 0; i < 16; i++) {
+            float w = x[i] * x[i];
+            float sxl_i = sxl - w * x[i] * (float)l[i];
+            if (!(sxl_i > 0.0f))
+                continue;
+            float sl2_i = sl2 - w * (float)l[i] * (float)l[i];
+            int q = clamp(round_even(x[i] * sl2_i / sxl_i), -nmax, nmax - 1);
+            if (q == l[i])
+                continue;
+            sxl_i += w * x[i] * (float)q;
+            sl2_i += w * (float)q * (float)q;
+            if (sl2_i > 0.0f && sxl_i * sxl_i * sl2 > sxl * sxl * sl2_i) {
+                l[i] = q;
+                sxl = sxl_i;
+                sl2 = sl2_i;
+                moved++;
+            }
+        }
+        if (!moved)
+            break;
+    }
+    for (uint i = 0; i < 16; i++)
+        lout[i] = (uchar)(l[i] + nmax);
+    return sl2 > 0.0f ? sxl / sl2 : 0.0f;
+}
+
+/* q3_k: 16 fits, 6-bit signed scales against max/−32 (fp32; ggml casts
+ * the rounding to int8 before the clamp), d = fp16(1/inv), the levels
+ * chosen again from the stored values, the high bit of level e in
+ * hmask[e % 32] bit e / 32 and the low bits as q2_k. */
+inline void quantize_q3_k(const float *x, global uchar *b)
+{
+    uchar l[256], sc[12] = {0}, hmask[32] = {0};
+    float scale[16], max_scale = 0.0f, amax = 0.0f;
+    for (uint s = 0; s < 16; s++) {
+        scale[s] = fit_scale_q3(x + 16 * s, l + 16 * s);
+        if (fabs(scale[s]) > amax) {
+            amax = fabs(scale[s]);
+            max_scale = scale[s];
+        }
+    }
+    ushort d;
+    if (max_scale != 0.0f) {
+        float inv = -32.0f / max_scale;
+        for (uint s = 0; s < 16; s++) {
+            int v = clamp((int)(char)round_even(inv * scale[s]), -32, 31) + 32;
+            if (s < 8)
+                sc[s] = (uchar)(v & 15);
+            else
+                sc[s - 8] |= (uchar)((v & 15) << 4);
+            sc[8 + s % 4] |= (uchar)((v >> 4) << (2 * (s / 4)));
+        }
+        d = fp16_bits(1.0f / inv);
+    } else {
+        d = fp16_bits(0.0f);
+    }
+    for (uint s = 0; s < 16; s++) {
+        uint low6 = s < 8 ? sc[s] & 15u : (uint)sc[s - 8] >> 4;
+        int sc6 = (int)(low6 | (((uint)sc[8 + s % 4] >> (2 * (s / 4))) & 3u) << 4);
+        float dl = half_value(d) * (float)(sc6 - 32);
+        if (dl == 0.0f)
+            continue;
+        for (uint i = 0; i < 16; i++)
+            l[16 * s + i] = (uchar)(clamp(round_even(x[16 * s + i] / dl), -4, 3) + 4);
+    }
+    for (uint e = 0; e < 256; e++)
+        if (l[e] > 3) {
+            hmask[e % 32] |= (uchar)(1u << (e / 32));
+            l[e] -= 4;
+        }
+    for (uint i = 0; i < 32; i++)
+        b[i] = hmask[i];
+    pack_2bit(l, b + 32);
+    for (uint i = 0; i < 12; i++)
+        b[96 + i] = sc[i];
+    put16(b, 108, d);
+}
+
 /* One work-item per block (32, or a super-block of 256: row `row`,
  * elements k0 ..) of an N×K fp32 or fp16 matrix. A block holding NaN or
  * Inf is not written and records the lowest such block in *first_bad. */
@@ -466,6 +679,15 @@ kernel void clq_quantize_ggml(global const void *src, uint src_half, uint format
         break;
     case CLQ_FMT_Q6_K:
         quantize_q6_k(x, quants + t * CLQ_GGML_Q6_K_BYTES);
+        break;
+    case CLQ_FMT_Q2_K:
+        quantize_q2_k(x, quants + t * CLQ_GGML_Q2_K_BYTES);
+        break;
+    case CLQ_FMT_Q3_K:
+        quantize_q3_k(x, quants + t * CLQ_GGML_Q3_K_BYTES);
+        break;
+    case CLQ_FMT_IQ4_XS:
+        quantize_iq4_xs(x, quants + t * CLQ_GGML_IQ4_XS_BYTES);
         break;
     }
 }

@@ -32,7 +32,7 @@ static void print_help(void)
            "OUTDIR: meta.txt, the arrays of layout L, a copy of the input (input.f32) and\n"
            "its dequantization (dequant.f32). See tests/data/README.md for the files.\n\n"
            "  -f, --format F       q8, q4, q4z, nf4, fp4, dynamic8, or ggml's q4_1, q5_0, q5_1,\n"
-           "                       iq4_nl, q4_k, q5_k, q6_k (blocks of 32 or 256 as the type has)\n"
+           "                       q2_k ... q6_k, iq4_nl, iq4_xs (blocks of 32 or 256 as the type has)\n"
            "  -l, --layout L       the layout that holds F:\n"
            "                       " VALID_PAIRS "\n"
            "  -b, --block B        block size along K, a power of two from 16 to 4096\n"
