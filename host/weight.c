@@ -86,7 +86,6 @@ static clq_status compress_statistics(clq_weight *w, cl_mem absmax)
                       clq_ceil_div(n, CLQ_NESTED_BLOCK), 0, 0, NULL, NULL);
 }
 
-
 /* Enqueues the quantization of `src` into w; `bad` collects the first block
  * holding NaN or Inf. */
 static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src, cl_mem bad, cl_uint num_wait,
