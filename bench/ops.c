@@ -98,6 +98,12 @@ uint32_t bench_default_block(clq_format format)
     case CLQ_FORMAT_FP4:
         return 64; /* bitsandbytes' default blocksize for 4-bit weights */
     case CLQ_FORMAT_DYNAMIC8:
+    case CLQ_FORMAT_Q2_K: /* ggml's super-blocks, the only block they have */
+    case CLQ_FORMAT_Q3_K:
+    case CLQ_FORMAT_Q4_K:
+    case CLQ_FORMAT_Q5_K:
+    case CLQ_FORMAT_Q6_K:
+    case CLQ_FORMAT_IQ4_XS:
         return 256;
     default:
         return 32; /* ggml Q4_0/Q8_0 blocks; ORT MatMulNBits is commonly run at 32 too */
@@ -201,4 +207,11 @@ void bench_to_f16(const float *src, uint16_t *dst, size_t count)
 {
     for (size_t i = 0; i < count; i++)
         dst[i] = clq_fp32_to_fp16(src[i]);
+}
+
+/* ---- ggml's block types ---------------------------------------------------------- */
+
+int bench_is_ggml_format(clq_format format)
+{
+    return format >= CLQ_FORMAT_Q4_1 && format <= CLQ_FORMAT_IQ4_XS;
 }

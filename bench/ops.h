@@ -46,8 +46,13 @@ const char *bench_shape_name(uint64_t n, uint64_t k);
 const char *bench_preset_names(void);
 
 /* The block size each format is used with in practice: 32 for the ggml and
- * ORT formats, 64 for the bitsandbytes 4-bit ones, 256 for DYNAMIC8. */
+ * ORT formats, 64 for the bitsandbytes 4-bit ones, 256 for DYNAMIC8; ggml's
+ * block types have their type's own (32, or 256 for the super-blocks). */
 uint32_t bench_default_block(clq_format format);
+
+/* ggml's block types (q4_1 ... iq4_xs): their weight bytes are the blocks
+ * as stored. */
+int bench_is_ggml_format(clq_format format);
 
 /* ---- work counts -------------------------------------------------------------- */
 

@@ -111,7 +111,10 @@ static int format_item(const char *opt, const char *text, void *ctx)
     snprintf(name, sizeof name, "%.*s", (int)(dq ? len - 3 : len), text);
     clq_format f;
     if (clq_format_from_name(name, &f) != CLQ_SUCCESS)
-        return fail("%s: unknown format '%s' (nf4, fp4, q4, q4z, q8, dynamic8, nf4-dq, fp4-dq, all)", opt, text);
+        return fail(
+            "%s: unknown format '%s' (nf4, fp4, q4, q4z, q8, dynamic8, nf4-dq, fp4-dq, q4_1, q5_0, q5_1, "
+            "q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs, all)",
+            opt, text);
     if (dq && f != CLQ_FORMAT_NF4 && f != CLQ_FORMAT_FP4)
         return fail("%s: '%s': only nf4 and fp4 are double-quantized", opt, text);
     if (g->n_formats < BENCH_MAX_PAIRS) {
@@ -414,9 +417,12 @@ void bench_options_help(FILE *out)
             "                    default: every device of every platform\n"
             "  --op LIST         quantize,dequantize,matmul (default: all three)\n"
             "  --format LIST     nf4,fp4,q4,q4z,q8,dynamic8 or all (default: all); nf4-dq,\n"
-            "                    fp4-dq: double-quantized (the absmax vector quantized again)\n"
+            "                    fp4-dq: double-quantized (the absmax vector quantized again);\n"
+            "                    ggml's block types q4_1,q5_0,q5_1,q2_k,q3_k,q4_k,q5_k,q6_k,\n"
+            "                    iq4_nl,iq4_xs (not in all)\n"
             "  --block LIST      block sizes for every format (default: each format's usual one:\n"
-            "                    32 for q4/q4z/q8, 64 for nf4/fp4, 256 for dynamic8)\n"
+            "                    32 for q4/q4z/q8, 64 for nf4/fp4, 256 for dynamic8; a ggml\n"
+            "                    type's own, 32 or 256)\n"
             "  --shape NxK       a weight of N outputs by K inputs; repeatable\n"
             "  --preset NAME     %s\n"
             "                    (default: 4096x4096, 11008x4096, 4096x11008, 14336x4096)\n"

@@ -41,6 +41,10 @@ typedef struct device_run {
 /* Approximate stored bytes per element: the quants plus one scale per block. */
 static double estimated_weight_bytes(const bench_pair *p, uint64_t n, uint64_t k)
 {
+    clq_weight_desc d = {p->format, p->block, n, k, 0};
+    clq_external e;
+    if (bench_is_ggml_format(p->format) && clq_external_sizes(&d, CLQ_LAYOUT_GGML, &e) == CLQ_SUCCESS)
+        return (double)e.data_bytes; /* the blocks as stored */
     int eight_bit = p->format == CLQ_FORMAT_Q8 || p->format == CLQ_FORMAT_DYNAMIC8;
     return (double)n * k * ((eight_bit ? 1.0 : 0.5) + 4.0 / p->block);
 }

@@ -205,5 +205,6 @@ clq_status clq_context_warm_up(clq_context *ctx)
     CLQ_FORWARD(clq_program_get(ctx, CLQ_PROGRAM_QUANTIZE, "", &p));
     CLQ_FORWARD(clq_program_get(ctx, CLQ_PROGRAM_REPACK, "", &p));
     CLQ_FORWARD(clq_program_get(ctx, CLQ_PROGRAM_LORA, "", &p));
+    CLQ_FORWARD(clq_program_get(ctx, CLQ_PROGRAM_GGML, "", &p));
     return clq_matmul_warm_up(ctx);
 }

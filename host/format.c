@@ -11,7 +11,10 @@ _Static_assert(CLQ_FMT_Q8 == CLQ_FORMAT_Q8 && CLQ_FMT_Q4 == CLQ_FORMAT_Q4 && CLQ
 _Static_assert(sizeof(clq_block_q4_0) == CLQ_GGML_Q4_0_BYTES, "ggml block_q4_0 is 18 bytes");
 _Static_assert(sizeof(clq_block_q8_0) == CLQ_GGML_Q8_0_BYTES, "ggml block_q8_0 is 34 bytes");
 
-static const char *const format_names[] = {NULL, "q8", "q4", "q4z", "nf4", "fp4", "dynamic8"};
+static const char *const format_names[] = {NULL,       "q8",   "q4",   "q4z",    "nf4",   "fp4",
+                                           "dynamic8", "q4_1", "q5_0", "q5_1",   "q2_k",  "q3_k",
+                                           "q4_k",     "q5_k", "q6_k", "iq4_nl", "iq4_xs"};
+_Static_assert(sizeof format_names / sizeof format_names[0] == CLQ_FORMAT_IQ4_XS + 1, "a name per format");
 static const char *const layout_names[] = {NULL, "bnb", "ggml", "ort"};
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -39,7 +42,9 @@ clq_status clq_format_from_name(const char *name, clq_format *out)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_format_from_name: out is NULL");
     int i = index_of_name(format_names, COUNT_OF(format_names), name);
     if (!i)
-        return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_FORMAT, "unknown format '%s' (q8, q4, q4z, nf4, fp4, dynamic8)",
+        return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_FORMAT,
+                        "unknown format '%s' (q8, q4, q4z, nf4, fp4, dynamic8, q4_1, q5_0, q5_1, q2_k, q3_k, "
+                        "q4_k, q5_k, q6_k, iq4_nl, iq4_xs)",
                         name ? name : "(null)");
     *out = (clq_format)i;
     return CLQ_SUCCESS;
@@ -75,6 +80,9 @@ clq_status clq_weight_desc_check(const clq_weight_desc *d)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "weight description is NULL");
     if (!clq_format_name(d->format))
         return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_FORMAT, "format %d is not a clq_format", (int)d->format);
+    if (clq_format_is_ggml(d->format) && d->block != clq_ggml_format_block(d->format))
+        return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_BLOCK, "block %u: %s has blocks of %u", d->block,
+                        clq_format_name(d->format), clq_ggml_format_block(d->format));
     if (d->block < 16 || d->block > 4096 || (d->block & (d->block - 1)))
         return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_BLOCK, "block %u: must be a power of two from 16 to 4096",
                         d->block);
@@ -97,6 +105,12 @@ void clq_device_sizes_of(const clq_weight_desc *d, clq_device_sizes *s)
 {
     uint64_t elements = d->rows * d->cols, nblocks = elements / d->block;
     memset(s, 0, sizeof *s);
+    if (clq_format_is_ggml(d->format)) { /* ggml block tiles (clq_common.h) */
+        s->quants_tile = CLQ_TILE_ROWS * (d->cols / d->block) * clq_ggml_format_bytes(d->format);
+        s->quants = clq_ceil_div(d->rows, CLQ_TILE_ROWS) * s->quants_tile;
+        s->quants_padding = d->rows % CLQ_TILE_ROWS != 0;
+        return;
+    }
     /* Rows padded to whole tiles (clq_common.h). */
     uint64_t row_bytes = clq_format_is_4bit(d->format) ? d->cols / 2 : d->cols;
     uint64_t tiles = clq_ceil_div(d->rows, CLQ_TILE_ROWS);
@@ -126,8 +140,13 @@ clq_status clq_external_sizes(const clq_weight_desc *d, clq_layout layout, clq_e
     clq_external e = {0};
     switch (layout) {
     case CLQ_LAYOUT_GGML:
+        if (clq_format_is_ggml(d->format)) {
+            e.data_bytes = nblocks * clq_ggml_format_bytes(d->format);
+            break;
+        }
         if ((d->format != CLQ_FORMAT_Q4 && d->format != CLQ_FORMAT_Q8) || d->block != CLQ_GGML_QK)
-            return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_LAYOUT, "ggml layout holds q4 and q8 with block 32, not %s/%u",
+            return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_LAYOUT,
+                            "ggml layout holds q4 and q8 with block 32 and the ggml formats, not %s/%u",
                             clq_format_name(d->format), d->block);
         e.data_bytes = nblocks * (d->format == CLQ_FORMAT_Q4 ? CLQ_GGML_Q4_0_BYTES : CLQ_GGML_Q8_0_BYTES);
         break;

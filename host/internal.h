@@ -86,6 +86,7 @@ typedef enum clq_program_id {
     CLQ_PROGRAM_REPACK,       /* repack.cl: external layouts <-> device layout, pack4 */
     CLQ_PROGRAM_MATMUL,       /* dequant.cl + matmul.cl, one variant per weight format and kernel group */
     CLQ_PROGRAM_LORA,         /* lora.cl: the shrink half of the LoRA side path */
+    CLQ_PROGRAM_GGML,         /* ggml_dequant.cl, ggml_quantize.cl: the ggml formats */
     CLQ_PROGRAM_COUNT
 } clq_program_id;
 
@@ -93,7 +94,7 @@ typedef enum clq_program_id {
  * (the format is a compile-time constant there, so the inner loops carry no
  * format switch) and kernel group (so a process loads only the kernels it
  * runs; matmul.c). */
-#define CLQ_MAX_PROGRAMS 64
+#define CLQ_MAX_PROGRAMS 128
 
 /* The embedded kernel sources (generated at build time by cmake/embed.cmake). */
 typedef struct clq_embedded_file {
@@ -279,6 +280,14 @@ clq_status clq_weight_alloc(clq_context *ctx, const clq_weight_desc *desc, clq_w
 
 /* Helpers shared by the operation files. */
 bool clq_format_is_4bit(clq_format format);
+/* The ggml formats (format_ggml.c): whether a format is one, its block
+ * (elements) and bytes per block, its ggml type number (UINT32_MAX for
+ * the other formats), and the format of a ggml type number (false: none). */
+bool clq_format_is_ggml(clq_format format);
+uint32_t clq_ggml_format_block(clq_format format);
+uint32_t clq_ggml_format_bytes(clq_format format);
+uint32_t clq_ggml_format_type(clq_format format);
+bool clq_ggml_type_format(uint32_t type, clq_format *out);
 size_t clq_dtype_size(clq_dtype t); /* bytes per element */
 clq_status clq_check_dtype(clq_dtype t, const char *what);
 uint64_t clq_ceil_div(uint64_t a, uint64_t b);

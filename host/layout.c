@@ -92,8 +92,61 @@ static clq_status rows_to_device(clq_weight *w, const void *data, size_t bytes, 
     return upload_and_run(w->ctx, "clq_rows_to_device", data, bytes, rest, CLQ_NARGS(rest), nwords);
 }
 
+/* The byte offsets of a ggml format's fp16 values (d, and dmin or m where
+ * the type has one; -1: none) inside its block (clq_common.h's structs). */
+static void ggml_fp16_offsets(clq_format f, int *first, int *second)
+{
+    *second = -1;
+    switch (f) {
+    case CLQ_FORMAT_Q2_K:
+        *first = 80, *second = 82;
+        break;
+    case CLQ_FORMAT_Q3_K:
+        *first = 108;
+        break;
+    case CLQ_FORMAT_Q6_K:
+        *first = 208;
+        break;
+    case CLQ_FORMAT_Q4_1:
+    case CLQ_FORMAT_Q5_1:
+    case CLQ_FORMAT_Q4_K:
+    case CLQ_FORMAT_Q5_K:
+        *first = 0, *second = 2;
+        break;
+    default: /* q5_0, iq4_nl, iq4_xs: d first */
+        *first = 0;
+    }
+}
+
+/* Blocks of a ggml format, checked (no Inf or NaN in their fp16 scales)
+ * and permuted into ggml block tiles. */
+static clq_status import_ggml_blocks(clq_weight *w, const clq_external *src, const clq_external *need)
+{
+    const unsigned char *b = src->data;
+    cl_uint nblocks = (cl_uint)w->nblocks, nb = (cl_uint)(w->desc.cols / w->desc.block);
+    cl_uint bytes = clq_ggml_format_bytes(w->desc.format);
+    int first, second;
+    ggml_fp16_offsets(w->desc.format, &first, &second);
+    for (uint64_t g = 0; g < nblocks; g++) {
+        const unsigned char *block = b + g * bytes;
+        int bad = (block[first + 1] & 0x7c) == 0x7c                   ? first
+                  : second >= 0 && (block[second + 1] & 0x7c) == 0x7c ? second
+                                                                      : -1;
+        if (bad >= 0)
+            return CLQ_FAIL(CLQ_ERROR_BAD_DATA,
+                            "%s block %llu has a non-finite fp16 scale (byte offset %llu)",
+                            clq_format_name(w->desc.format), (unsigned long long)g,
+                            (unsigned long long)(g * bytes + (uint64_t)bad));
+    }
+    clq_arg rest[] = {CLQ_ARG(nblocks), CLQ_ARG(nb), CLQ_ARG(bytes), CLQ_ARG(w->quants)};
+    return upload_and_run(w->ctx, "clq_ggml_blocks_to_device", src->data, need->data_bytes, rest,
+                          CLQ_NARGS(rest), nblocks);
+}
+
 static clq_status import_ggml(clq_weight *w, const clq_external *src, const clq_external *need)
 {
+    if (clq_format_is_ggml(w->desc.format))
+        return import_ggml_blocks(w, src, need);
     cl_uint nblocks = (cl_uint)w->nblocks;
     CLQ_FORWARD(check_ggml_scales(src->data, nblocks,
                                   w->desc.format == CLQ_FORMAT_Q4 ? CLQ_GGML_Q4_0_BYTES : CLQ_GGML_Q8_0_BYTES));
@@ -197,6 +250,12 @@ static clq_status device_to_rows(const clq_weight *w, void *data, size_t bytes, 
 static clq_status export_ggml(const clq_weight *w, clq_external *dst, const clq_external *need)
 {
     cl_uint nblocks = (cl_uint)w->nblocks;
+    if (clq_format_is_ggml(w->desc.format)) {
+        cl_uint nb = (cl_uint)(w->desc.cols / w->desc.block), bytes = clq_ggml_format_bytes(w->desc.format);
+        clq_arg args[] = {CLQ_ARG(w->quants), CLQ_ARG(nblocks), CLQ_ARG(nb), CLQ_ARG(bytes)};
+        return run_and_download(w->ctx, "clq_device_to_ggml_blocks", args, CLQ_NARGS(args), nblocks,
+                                dst->data, need->data_bytes);
+    }
     const char *kernel = w->desc.format == CLQ_FORMAT_Q4 ? "clq_device_to_ggml_q4_0" : "clq_device_to_ggml_q8_0";
     cl_uint cols = (cl_uint)w->desc.cols;
     clq_arg args[] = {CLQ_ARG(w->quants), CLQ_ARG(w->scales), CLQ_ARG(nblocks), CLQ_ARG(cols)};

@@ -9,12 +9,13 @@
 #include "internal.h"
 
 /* The files of each program, in order, after the shared header. */
-#define MAX_PROGRAM_FILES 3
+#define MAX_PROGRAM_FILES 4
 static const char *const program_files[CLQ_PROGRAM_COUNT][MAX_PROGRAM_FILES] = {
     [CLQ_PROGRAM_QUANTIZE] = {"dequant.cl", "quantize.cl"},
     [CLQ_PROGRAM_REPACK] = {"repack.cl"},
-    [CLQ_PROGRAM_MATMUL] = {"dequant.cl", "matmul.cl"},
+    [CLQ_PROGRAM_MATMUL] = {"dequant.cl", "ggml_blocks.cl", "matmul.cl"},
     [CLQ_PROGRAM_LORA] = {"lora_dot.cl", "lora.cl"},
+    [CLQ_PROGRAM_GGML] = {"dequant.cl", "ggml_blocks.cl", "ggml_dequant.cl", "ggml_quantize.cl"},
 };
 #define SHARED_HEADER "clq_common.h"
 

@@ -97,6 +97,14 @@ static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src
                                    const cl_event *wait_list)
 {
     clq_context *ctx = w->ctx;
+    if (clq_format_is_ggml(w->desc.format)) { /* kernels/ggml_quantize.cl, a work-item per block */
+        cl_uint src_half = src_type == CLQ_DTYPE_F16, format = (cl_uint)w->desc.format;
+        cl_uint rows = (cl_uint)w->desc.rows, cols = (cl_uint)w->desc.cols;
+        clq_arg args[] = {CLQ_ARG(src),  CLQ_ARG(src_half),  CLQ_ARG(format), CLQ_ARG(rows),
+                          CLQ_ARG(cols), CLQ_ARG(w->quants), CLQ_ARG(bad)};
+        return clq_launch(ctx, CLQ_PROGRAM_GGML, "clq_quantize_ggml", args, CLQ_NARGS(args), w->nblocks, 0,
+                          num_wait, wait_list, NULL);
+    }
     cl_mem absmax = NULL, scales = w->scales;
     if (w->desc.double_quant) {
         CLQ_FORWARD(clq_buffer_create(ctx, CL_MEM_READ_WRITE, 4 * w->nblocks, NULL, &absmax));
@@ -203,6 +211,14 @@ clq_status clq_weight_dequantize(const clq_weight *w, clq_dtype dst_type, cl_mem
     uint64_t elements = w->desc.rows * w->desc.cols;
     CLQ_FORWARD(clq_check_buffer(dst, elements * clq_dtype_size(dst_type), "destination"));
     clq_context *ctx = w->ctx;
+    if (clq_format_is_ggml(w->desc.format)) {
+        cl_uint format = (cl_uint)w->desc.format, rows = (cl_uint)w->desc.rows, cols = (cl_uint)w->desc.cols;
+        cl_uint dst_half = dst_type == CLQ_DTYPE_F16;
+        clq_arg args[] = {CLQ_ARG(format),    CLQ_ARG(rows), CLQ_ARG(cols),
+                          CLQ_ARG(w->quants), CLQ_ARG(dst),  CLQ_ARG(dst_half)};
+        return clq_launch(ctx, CLQ_PROGRAM_GGML, "clq_dequantize_ggml", args, CLQ_NARGS(args), w->nblocks, 0,
+                          num_wait, wait_list, event);
+    }
     cl_uint format = (cl_uint)w->desc.format, block = w->desc.block, dq = (cl_uint)w->desc.double_quant;
     cl_uint rows = (cl_uint)w->desc.rows, cols = (cl_uint)w->desc.cols;
     cl_uint dst_half = dst_type == CLQ_DTYPE_F16;

@@ -154,12 +154,24 @@ CLQ_API int clq_version_number(void);
 /* ------------------------------------------------------------------------ */
 
 typedef enum clq_format {
-    CLQ_FORMAT_Q8 = 1,  /* int8, fp16 scale d = absmax/127 (ggml Q8_0 rule)  */
-    CLQ_FORMAT_Q4 = 2,  /* 4-bit symmetric, fp16 d = m/-8 (ggml Q4_0 rule)   */
-    CLQ_FORMAT_Q4Z = 3, /* 4-bit with fp32 scale and 4-bit zero point (ORT)  */
-    CLQ_FORMAT_NF4 = 4, /* 4-bit NormalFloat code, fp32 absmax (bnb)         */
-    CLQ_FORMAT_FP4 = 5, /* 4-bit e2m1 code, fp32 absmax (bnb)                */
-    CLQ_FORMAT_DYNAMIC8 = 6 /* 8-bit bnb dynamic code, fp32 absmax           */
+    CLQ_FORMAT_Q8 = 1,       /* int8, fp16 scale d = absmax/127 (ggml Q8_0 rule)  */
+    CLQ_FORMAT_Q4 = 2,       /* 4-bit symmetric, fp16 d = m/-8 (ggml Q4_0 rule)   */
+    CLQ_FORMAT_Q4Z = 3,      /* 4-bit with fp32 scale and 4-bit zero point (ORT)  */
+    CLQ_FORMAT_NF4 = 4,      /* 4-bit NormalFloat code, fp32 absmax (bnb)         */
+    CLQ_FORMAT_FP4 = 5,      /* 4-bit e2m1 code, fp32 absmax (bnb)                */
+    CLQ_FORMAT_DYNAMIC8 = 6, /* 8-bit bnb dynamic code, fp32 absmax          */
+    /* ggml's block types, as GGUF files hold them (layout CLQ_LAYOUT_GGML);
+     * the block is fixed by the type: 32, or a super-block of 256. */
+    CLQ_FORMAT_Q4_1 = 7,    /* 32: fp16 d and m, 4-bit q: d·q + m              */
+    CLQ_FORMAT_Q5_0 = 8,    /* 32: fp16 d, 5-bit q: d·(q − 16)                 */
+    CLQ_FORMAT_Q5_1 = 9,    /* 32: fp16 d and m, 5-bit q: d·q + m              */
+    CLQ_FORMAT_Q2_K = 10,   /* 256: 16 sub-blocks of 16, 4-bit scale and min  */
+    CLQ_FORMAT_Q3_K = 11,   /* 256: 16 sub-blocks of 16, 6-bit scales         */
+    CLQ_FORMAT_Q4_K = 12,   /* 256: 8 sub-blocks of 32, 6-bit scale and min   */
+    CLQ_FORMAT_Q5_K = 13,   /* 256: as q4_k with 5-bit q                      */
+    CLQ_FORMAT_Q6_K = 14,   /* 256: 16 sub-blocks of 16, int8 scales, 6-bit q */
+    CLQ_FORMAT_IQ4_NL = 15, /* 32: fp16 d, 4-bit index into ggml's 16 values */
+    CLQ_FORMAT_IQ4_XS = 16  /* 256: as iq4_nl with 6-bit sub-block scales    */
 } clq_format;
 
 typedef enum clq_dtype {
@@ -171,7 +183,7 @@ typedef enum clq_dtype {
  * bit-exactly. The device layout is clq's own and not part of the API. */
 typedef enum clq_layout {
     CLQ_LAYOUT_BNB = 1,  /* bitsandbytes: NF4, FP4 (optionally double-quantized), DYNAMIC8 */
-    CLQ_LAYOUT_GGML = 2, /* ggml Q4_0 / Q8_0 blocks (block 32 only): Q4, Q8 */
+    CLQ_LAYOUT_GGML = 2, /* ggml blocks: Q4_0 / Q8_0 (Q4, Q8, block 32), and every ggml format's own */
     CLQ_LAYOUT_ORT = 3   /* ONNX Runtime MatMulNBits: Q4Z */
 } clq_layout;
 
@@ -181,7 +193,9 @@ CLQ_API clq_status clq_format_from_name(const char *name, clq_format *out);
 CLQ_API clq_status clq_layout_from_name(const char *name, clq_layout *out);
 
 /* What a quantized matrix is. Block sizes: any power of two from 16 to 4096
- * (32, 64, 128, 256 are the common ones); the ggml layout only has 32.
+ * (32, 64, 128, 256 are the common ones); the ggml layout only has 32 for
+ * Q4 and Q8, and the ggml formats (CLQ_FORMAT_Q4_1 ...) have their type's
+ * block (32 or 256) and no other.
  * double_quant (NF4 and FP4 only) quantizes the fp32 absmax vector again to
  * 8 bits in groups of 256 (bitsandbytes compress_statistics). */
 typedef struct clq_weight_desc {
@@ -287,7 +301,9 @@ CLQ_API const char *clq_context_tuning_file(const clq_context *ctx);
 CLQ_API clq_status clq_tuning_save(const clq_context *ctx, const char *params, const char *path);
 
 /* Compiles (or loads from the program cache) every kernel program clq uses
- * on this device now rather than at first use. Optional. */
+ * on this device now rather than at first use, except the matmul programs
+ * of the ggml formats (CLQ_FORMAT_Q4_1 ...), ten formats of six programs
+ * each, which are built at first use. Optional. */
 CLQ_API clq_status clq_context_warm_up(clq_context *ctx);
 
 /* Whether the on-disk program cache is in use. ON: programs are loaded from
@@ -317,7 +333,9 @@ typedef struct clq_weight clq_weight;
  * above FLT_MAX; with double quantization, a block whose absmax (near
  * FLT_MAX) would come back as code·absmax2 + offset beyond FLT_MAX (the
  * mean itself never overflows). So every weight made dequantizes to
- * finite values. `src` stays owned by the caller. */
+ * finite values. `src` stays owned by the caller. The ggml formats
+ * (CLQ_FORMAT_Q4_1 ...) are quantized bit for bit as ggml does without an
+ * importance matrix (ggml_quantize_chunk). */
 CLQ_API clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, clq_dtype src_type,
                                        cl_mem src, cl_uint num_wait, const cl_event *wait_list,
                                        clq_weight **out);
@@ -356,6 +374,8 @@ CLQ_API clq_status clq_weight_dequantize_host(const clq_weight *weight, clq_dtyp
  * Which arrays a layout uses:
  *   GGML (Q4, Q8; block 32): data = the blocks (fp16 d + quants), N·K/32 of
  *        18 (Q4_0) or 34 (Q8_0) bytes. No other array.
+ *   GGML (the ggml formats): data = ggml's blocks of the type, byte for
+ *        byte (ggml-common.h), N·K/block of them, row by row. No other array.
  *   BNB NF4/FP4: data = N·K/2 bytes, element 2i in the HIGH nibble;
  *        scales = fp32 absmax per block, or, with double_quant, one uint8 per
  *        block plus nested_absmax (fp32 per 256 blocks, rounded up),

@@ -92,13 +92,23 @@ typedef enum clq_gguf_type {
 } clq_gguf_type;
 
 /* The ggml tensor types clq loads; the numbers are ggml's. Tensors of every
- * other ggml type (q4_K, bf16, ...) are listed too, with their type number,
- * but not loaded. */
+ * other ggml type (q8_1, bf16, iq2_xxs, ...) are listed too, with their type
+ * number, but not loaded. */
 typedef enum clq_ggml_type {
     CLQ_GGML_F32 = 0,
     CLQ_GGML_F16 = 1,
     CLQ_GGML_Q4_0 = 2,
-    CLQ_GGML_Q8_0 = 8
+    CLQ_GGML_Q4_1 = 3,
+    CLQ_GGML_Q5_0 = 6,
+    CLQ_GGML_Q5_1 = 7,
+    CLQ_GGML_Q8_0 = 8,
+    CLQ_GGML_Q2_K = 10,
+    CLQ_GGML_Q3_K = 11,
+    CLQ_GGML_Q4_K = 12,
+    CLQ_GGML_Q5_K = 13,
+    CLQ_GGML_Q6_K = 14,
+    CLQ_GGML_IQ4_NL = 20,
+    CLQ_GGML_IQ4_XS = 23
 } clq_ggml_type;
 
 /* ggml's name of a tensor type number ("q4_0", "q4_K", "bf16"); NULL for a
@@ -199,6 +209,10 @@ CLQ_API clq_status clq_gguf_find_tensor(const clq_gguf *gguf, const char *name, 
  *   q4_0 -> CLQ_FORMAT_Q4, block 32, and q8_0 -> CLQ_FORMAT_Q8, block 32:
  *           the blocks are imported as they are (clq_weight_import with
  *           CLQ_LAYOUT_GGML), so exporting gives back the file's bytes;
+ *   q4_1, q5_0, q5_1, q2_K ... q6_K, iq4_nl, iq4_xs -> the clq format of
+ *           the same name (CLQ_FORMAT_Q4_1 ...) with the type's block,
+ *           imported as they are in the same way: whatever float_format
+ *           asks, a quantized tensor is loaded as stored;
  *   f32, f16 -> quantized on the device to float_format / float_block
  *           (clq_weight_quantize_host; float_block is ignored otherwise).
  * Only this tensor's bytes are read. Errors: CLQ_ERROR_NOT_FOUND (no
@@ -240,7 +254,8 @@ CLQ_API clq_status clq_gguf_writer_add_tensor(clq_gguf_writer *writer, const cha
                                               size_t bytes);
 
 /* Adds a Q4 or Q8 weight with block 32 as a q4_0 / q8_0 tensor of ne[0] = K,
- * ne[1] = N, exported bit-exactly from the device (blocking). Errors:
+ * ne[1] = N, and a weight of a ggml format (CLQ_FORMAT_Q4_1 ...) as a
+ * tensor of its type, exported bit-exactly from the device (blocking). Errors:
  * CLQ_ERROR_UNSUPPORTED_LAYOUT (another format or block), those of
  * clq_weight_export. */
 CLQ_API clq_status clq_gguf_writer_add_weight(clq_gguf_writer *writer, const char *name,

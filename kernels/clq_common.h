@@ -23,6 +23,34 @@
 #define CLQ_FMT_NF4 4
 #define CLQ_FMT_FP4 5
 #define CLQ_FMT_DYNAMIC8 6
+/* ggml's block types (ggml_blocks.cl): each weight element is decoded from
+ * its block's own bytes, scales and all, so these formats keep the blocks
+ * whole on the device (the device layout below, "ggml block tiles"). */
+#define CLQ_FMT_Q4_1 7
+#define CLQ_FMT_Q5_0 8
+#define CLQ_FMT_Q5_1 9
+#define CLQ_FMT_Q2_K 10
+#define CLQ_FMT_Q3_K 11
+#define CLQ_FMT_Q4_K 12
+#define CLQ_FMT_Q5_K 13
+#define CLQ_FMT_Q6_K 14
+#define CLQ_FMT_IQ4_NL 15
+#define CLQ_FMT_IQ4_XS 16
+#define CLQ_FMT_IS_GGML(f) ((f) >= CLQ_FMT_Q4_1 && (f) <= CLQ_FMT_IQ4_XS)
+/* Elements and bytes of a block of ggml format f (a constant where f is). */
+#define CLQ_GGML_BLOCK_OF(f)                                                                              \
+    ((f) == CLQ_FMT_Q4_1 || (f) == CLQ_FMT_Q5_0 || (f) == CLQ_FMT_Q5_1 || (f) == CLQ_FMT_IQ4_NL ? 32 : 256)
+#define CLQ_GGML_BYTES_OF(f)                                                                              \
+    ((f) == CLQ_FMT_Q4_1     ? CLQ_GGML_Q4_1_BYTES                                                        \
+     : (f) == CLQ_FMT_Q5_0   ? CLQ_GGML_Q5_0_BYTES                                                        \
+     : (f) == CLQ_FMT_Q5_1   ? CLQ_GGML_Q5_1_BYTES                                                        \
+     : (f) == CLQ_FMT_Q2_K   ? CLQ_GGML_Q2_K_BYTES                                                        \
+     : (f) == CLQ_FMT_Q3_K   ? CLQ_GGML_Q3_K_BYTES                                                        \
+     : (f) == CLQ_FMT_Q4_K   ? CLQ_GGML_Q4_K_BYTES                                                        \
+     : (f) == CLQ_FMT_Q5_K   ? CLQ_GGML_Q5_K_BYTES                                                        \
+     : (f) == CLQ_FMT_Q6_K   ? CLQ_GGML_Q6_K_BYTES                                                        \
+     : (f) == CLQ_FMT_IQ4_NL ? CLQ_GGML_IQ4_NL_BYTES                                                      \
+                             : CLQ_GGML_IQ4_XS_BYTES)
 
 /* Double quantization groups this many consecutive absmax values
  * (bitsandbytes compress_statistics uses blocksize 256). */
@@ -180,6 +208,14 @@ _Static_assert(sizeof(clq_block_iq4_xs) == CLQ_GGML_IQ4_XS_BYTES, "ggml block_iq
  *   zeros:  Q4Z only, one zero point per byte, in block order.
  * Every external layout is a permutation of the quants words (with a nibble
  * swap for bitsandbytes) and a copy of the rest.
+ *
+ * The ggml formats (CLQ_FMT_IS_GGML) have "ggml block tiles" instead: their
+ * blocks, ggml's bytes unchanged (so a weight occupies its stored size,
+ * 4.5 bits per weight for q4_k), in the same tile order: block j of row
+ * r = 16t + l is block (t·nb + j)·16 + l, the 16 rows' blocks of one
+ * column of blocks side by side; N is padded to whole tiles with zero
+ * blocks (which decode to 0). No scales array: each block holds its own.
+ * Import and export permute whole blocks.
  */
 #define CLQ_DEVICE_LAYOUT_VERSION 2
 /* The tile: 16 rows of W side by side (one 64-byte line of 32-bit words, a

@@ -492,6 +492,68 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
     }
 }
 
+#if CLQ_FMT_IS_GGML(CLQ_FORMAT)
+/* The ggml formats (ggml_blocks.cl): the same work-items and X as tiles(),
+ * over ggml block tiles. Block j of the tile's 16 rows are 16 consecutive
+ * blocks, so a work-item's lanes read neighbouring blocks; each element is
+ * decoded to its float (ggml's to_float) and multiplied as it is. */
+#define GGML_BLOCK CLQ_GGML_BLOCK_OF(CLQ_FORMAT)
+#define GGML_BYTES CLQ_GGML_BYTES_OF(CLQ_FORMAT)
+static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint m_count, uint n_count,
+                                                             uint k_count, uint block, WEIGHT_PARAMS,
+                                                             global const void *x, const uint x_half,
+                                                             global void *y, EPILOGUE_PARAMS)
+{
+    const uint groups = CLQ_TILE_ROWS / CLQ_MM_LANES; /* work-items per tile */
+    uint gid = get_global_id(0), tile = gid / groups, l0 = gid % groups * CLQ_MM_LANES;
+    uint n0 = tile * CLQ_TILE_ROWS + l0;
+    if (n0 >= n_count)
+        return;
+    uint m0 = get_global_id(1) * MR;
+    uint nb = k_count / GGML_BLOCK;
+    global const uchar *tb = quants + ((ulong)tile * nb * CLQ_TILE_ROWS + l0) * GGML_BYTES;
+    ulong xrow[CLQ_TILE_ROWS];
+#pragma unroll
+    for (uint m = 0; m < MR; m++)
+        xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
+    vfloat acc[CLQ_TILE_ROWS];
+#pragma unroll
+    for (uint m = 0; m < MR; m++)
+        acc[m] = (vfloat)(0.0f);
+    const ulong x_tiled = (ulong)m0 * k_count; /* X_TILED: this group's first element */
+    lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
+    for (uint j = 0; j < nb; j++) {
+        global const uchar *bj = tb + (ulong)j * CLQ_TILE_ROWS * GGML_BYTES;
+        for (uint e = 0; e < GGML_BLOCK; e++) {
+            float v[CLQ_MM_LANES];
+            for (uint l = 0; l < CLQ_MM_LANES; l++)
+                v[l] = ggml_value(CLQ_FORMAT, bj + l * GGML_BYTES, e);
+            vfloat w = VLOAD_FLOAT(v);
+            uint k = j * GGML_BLOCK + e;
+#pragma unroll
+            for (uint m = 0; m < MR; m++)
+                acc[m] = fma(w,
+                             X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)k * CLQ_TILE_ROWS + m]
+                                         : load_x(x, x_half, xrow[m] + k),
+                             acc[m]);
+        }
+    }
+#pragma unroll
+    for (uint m = 0; m < MR; m++) {
+        if (m0 + m >= m_count)
+            break;
+        float out[CLQ_MM_LANES];
+        VSTORE_FLOAT(acc[m] + lora_lanes(m0 + m, n0, EPILOGUE_ARGS), out);
+        for (uint l = 0; l < CLQ_MM_LANES && n0 + l < n_count; l++)
+            store_y(y, y_half, (ulong)(m0 + m) * n_count + n0 + l,
+                    bias ? out[l] + load_x(bias, y_half, n0 + l) : out[l]);
+    }
+}
+#define TILES_FN tiles_ggml
+#else
+#define TILES_FN tiles
+#endif
+
 /* Global size: (tiles · 16/CLQ_MM_LANES, ceil(M/MR)). */
 #define TILES_KERNEL(MR)                                                                                     \
     kernel WIDE void clq_matmul_tiles##MR(uint m_count, uint n_count, uint k_count, uint block,              \
@@ -501,11 +563,11 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
         /* x_half as a constant in each branch: the inner loops load X      \
          * without a test per element (and fp32 X as an fma operand). */    \
         if (x_half && !X_TILED(MR)) /* interleaved X is always fp32 */                                      \
-            tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u,  \
-                  y, EPILOGUE_ARGS);                                                                         \
+            TILES_FN(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u, \
+                     y, EPILOGUE_ARGS);                                                                      \
         else                                                                                                 \
-            tiles(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u,  \
-                  y, EPILOGUE_ARGS);                                                                         \
+            TILES_FN(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u, \
+                     y, EPILOGUE_ARGS);                                                                      \
     }
 
 /* The group's kernels (through EXPAND, so that CLQ_MM_GROUP becomes its
@@ -567,6 +629,16 @@ clq_matmul_prefill(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_
         for (uint task = lid; task < CLQ_PF_TN * 2; task += PF_WG) {
             uint row = task / 2, half8 = task % 2, n = n0 + row;
             float8 ev = (float8)(0.0f); /* the eight values in order */
+#if CLQ_FMT_IS_GGML(CLQ_FORMAT)
+            if (n < n_count) {
+                uint k = k0 + 8 * half8, e = k % GGML_BLOCK;
+                global const uchar *b = ggml_block_at(CLQ_FORMAT, quants, n, k, k_count);
+                ev = (float8)(ggml_value(CLQ_FORMAT, b, e), ggml_value(CLQ_FORMAT, b, e + 1),
+                              ggml_value(CLQ_FORMAT, b, e + 2), ggml_value(CLQ_FORMAT, b, e + 3),
+                              ggml_value(CLQ_FORMAT, b, e + 4), ggml_value(CLQ_FORMAT, b, e + 5),
+                              ggml_value(CLQ_FORMAT, b, e + 6), ggml_value(CLQ_FORMAT, b, e + 7));
+            }
+#else
             if (n < n_count) {
                 uint g = n * nb + k0 / block;
                 float s = block_scale(CLQ_FORMAT, CLQ_DQ, scales, g, nested, code, offset);
@@ -581,6 +653,7 @@ clq_matmul_prefill(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_
 #endif
                 ev = CLQ_UNSCALED(CLQ_FORMAT, 8, q, (float)z, code) * s;
             }
+#endif
             ws[8 * half8 + 0][row] = ev.s0;
             ws[8 * half8 + 1][row] = ev.s1;
             ws[8 * half8 + 2][row] = ev.s2;

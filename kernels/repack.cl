@@ -163,3 +163,36 @@ kernel void clq_unpack4(global const uchar *src, ulong npairs, uint order, globa
     dst[2 * p] = order == 1 ? lo : hi;
     dst[2 * p + 1] = order == 1 ? hi : lo;
 }
+
+/* ggml blocks of any ggml format <-> ggml block tiles (clq_common.h): a
+ * permutation of whole blocks of `bytes` bytes, one work-item per block.
+ * The blocks are 18 to 210 bytes, so they are copied byte by byte. */
+inline ulong ggml_tile_block(ulong g, uint nb)
+{
+    ulong row = g / nb, j = g % nb;
+    return ((row / CLQ_TILE_ROWS) * nb + j) * CLQ_TILE_ROWS + row % CLQ_TILE_ROWS;
+}
+
+kernel void clq_ggml_blocks_to_device(global const uchar *blocks, uint nblocks, uint nb, uint bytes,
+                                      global uchar *quants)
+{
+    uint g = get_global_id(0);
+    if (g >= nblocks)
+        return;
+    global const uchar *src = blocks + (ulong)g * bytes;
+    global uchar *dst = quants + ggml_tile_block(g, nb) * bytes;
+    for (uint i = 0; i < bytes; i++)
+        dst[i] = src[i];
+}
+
+kernel void clq_device_to_ggml_blocks(global const uchar *quants, uint nblocks, uint nb, uint bytes,
+                                      global uchar *blocks)
+{
+    uint g = get_global_id(0);
+    if (g >= nblocks)
+        return;
+    global const uchar *src = quants + ggml_tile_block(g, nb) * bytes;
+    global uchar *dst = blocks + (ulong)g * bytes;
+    for (uint i = 0; i < bytes; i++)
+        dst[i] = src[i];
+}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clq_ref.h"
+#include "ggml_ref.h"
 #include "support.h"
 
 #define MAX_ADAPTERS 4
@@ -72,7 +73,16 @@ static void make_case(const matmul_case *c, case_data *d)
     float *w_in = malloc(nk * 4);
     test_fill_matrix(&rng, w_in, c->n, c->k);
     clq_weight_desc desc = {c->format, c->block, c->n, c->k, c->double_quant};
-    TEST_OK(clq_weight_quantize_host(ctx, &desc, CLQ_DTYPE_F32, w_in, nk * 4, &d->weight));
+    const ggml_ref_type *ggml = ggml_ref_find(clq_format_name(c->format));
+    if (ggml) { /* ggml's block types: ggml's reference quantizer, imported */
+        clq_external e = {.data_bytes = nk / ggml->block * ggml->bytes};
+        e.data = malloc(e.data_bytes);
+        ggml->quantize(w_in, e.data, nk);
+        TEST_OK(clq_weight_import(ctx, &desc, CLQ_LAYOUT_GGML, &e, &d->weight));
+        free(e.data);
+    } else {
+        TEST_OK(clq_weight_quantize_host(ctx, &desc, CLQ_DTYPE_F32, w_in, nk * 4, &d->weight));
+    }
     free(w_in);
     /* Dequantization is bit-exact (test_quantize), so these are the
      * weights the kernels multiply by. */
@@ -220,6 +230,52 @@ Test(matmul, fp4) { sweep_format(CLQ_FORMAT_FP4, 0, 64); }
 Test(matmul, nf4_double_quant) { sweep_format(CLQ_FORMAT_NF4, 1, 64); }
 Test(matmul, fp4_double_quant) { sweep_format(CLQ_FORMAT_FP4, 1, 128); }
 Test(matmul, dynamic8) { sweep_format(CLQ_FORMAT_DYNAMIC8, 0, 256); }
+
+/* ggml's block types (weights from ggml's reference quantizer, imported in
+ * the ggml layout): the M of the issue, N = 37 (no whole tile), K two
+ * blocks, LoRA (ranks 8 and 16) and bias on some. */
+static void sweep_ggml(clq_format format)
+{
+    static const uint64_t ms[] = {1, 3, 16, 17, 512};
+    static const uint32_t ranks[] = {0, 8, 0, 16, 0};
+    uint32_t block = ggml_ref_find(clq_format_name(format))->block;
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+        uint32_t r = ranks[i];
+        matmul_case c = {format, 0, block, 37, 2 * block, ms[i], r ? 1 : 0, {r}, 0, (int)(i % 2),
+                         CLQ_DTYPE_F32, CLQ_DTYPE_F32, CLQ_MATMUL_AUTO, 200 + i};
+        run_case(&c);
+    }
+}
+
+Test(matmul, ggml_q4_1) { sweep_ggml(CLQ_FORMAT_Q4_1); }
+Test(matmul, ggml_q5_0) { sweep_ggml(CLQ_FORMAT_Q5_0); }
+Test(matmul, ggml_q5_1) { sweep_ggml(CLQ_FORMAT_Q5_1); }
+Test(matmul, ggml_q2_k) { sweep_ggml(CLQ_FORMAT_Q2_K); }
+Test(matmul, ggml_q3_k) { sweep_ggml(CLQ_FORMAT_Q3_K); }
+Test(matmul, ggml_q4_k) { sweep_ggml(CLQ_FORMAT_Q4_K); }
+Test(matmul, ggml_q5_k) { sweep_ggml(CLQ_FORMAT_Q5_K); }
+Test(matmul, ggml_q6_k) { sweep_ggml(CLQ_FORMAT_Q6_K); }
+Test(matmul, ggml_iq4_nl) { sweep_ggml(CLQ_FORMAT_IQ4_NL); }
+Test(matmul, ggml_iq4_xs) { sweep_ggml(CLQ_FORMAT_IQ4_XS); }
+
+/* A K-quant weight with several adapters (fp16 A and B) and rows without
+ * one, fp16 X and Y, through both kernels; small enough for oclgrind. */
+Test(matmul, ggml_multi_lora_both_kernels)
+{
+    static const clq_format formats[] = {CLQ_FORMAT_Q4_K, CLQ_FORMAT_Q6_K};
+    for (size_t i = 0; i < 2; i++) {
+        matmul_case c = {formats[i], 0, 256, 21, 256, 5, 3, {4, 16, 7}, 1, 1, CLQ_DTYPE_F16, CLQ_DTYPE_F16,
+                         CLQ_MATMUL_AUTO, 250 + i};
+        case_data d;
+        make_case(&c, &d);
+        float *yd = run_device(&c, &d, CLQ_MATMUL_DECODE), *yp = run_device(&c, &d, CLQ_MATMUL_PREFILL);
+        check_result(&c, &d, yd, "decode");
+        check_result(&c, &d, yp, "prefill");
+        free(yd);
+        free(yp);
+        free_case(&c, &d);
+    }
+}
 
 /* The smallest and largest blocks: K = 48 is no multiple of 32, and a 4096
  * block makes one block per row. */

@@ -162,13 +162,25 @@ Test(writers, gguf_round_trip)
     TEST_OK(clq_gguf_writer_add_u32(gw, "clq.block_count", 2));
     TEST_OK(clq_gguf_writer_add_f32(gw, "clq.rope_freq_base", 10000.5f));
     cr_assert_eq(clq_gguf_writer_add_u32(gw, "clq.block_count", 3), CLQ_ERROR_INVALID_ARGUMENT);
-    const char *folders[] = {"ggml-q4-b32", "ggml-q8-b32"},
-               *names[] = {"blk.0.ffn_up.weight", "blk.0.ffn_down.weight"};
-    clq_folder f[2];
-    for (int k = 0; k < 2; k++) {
+    /* q4, q8, and ggml's other block types (as ggml wrote them), each as a
+     * tensor of its ggml type; check_written.py knows these names. */
+    const char *folders[] = {"ggml-q4-b32",        "ggml-q8-b32",          "gguf/ggml-q4_1-s11",
+                             "gguf/ggml-q5_0-s11", "gguf/ggml-q5_1-s11",   "gguf/ggml-q2_k-s11",
+                             "gguf/ggml-q3_k-s11", "gguf/ggml-q4_k-s11",   "gguf/ggml-q5_k-s11",
+                             "gguf/ggml-q6_k-s11", "gguf/ggml-iq4_nl-s11", "gguf/ggml-iq4_xs-s11"};
+    enum { QUANTIZED = sizeof folders / sizeof folders[0] };
+    char names[QUANTIZED][64];
+    clq_folder f[QUANTIZED];
+    for (int k = 0; k < QUANTIZED; k++) {
+        const char *base = strrchr(folders[k], '/') ? strrchr(folders[k], '/') + 1 : folders[k];
+        if (k < 2)
+            snprintf(names[k], sizeof names[k], "%s",
+                     k == 0 ? "blk.0.ffn_up.weight" : "blk.0.ffn_down.weight");
+        else
+            snprintf(names[k], sizeof names[k], "blk.1.%s.weight", base);
         clq_weight *w = import_folder(folders[k], &f[k]);
         TEST_OK(clq_gguf_writer_add_weight(gw, names[k], w));
-        write_export(w, CLQ_LAYOUT_GGML, folders[k]);
+        write_export(w, CLQ_LAYOUT_GGML, base);
         clq_weight_destroy(w);
     }
     float norm[96];
@@ -196,7 +208,7 @@ Test(writers, gguf_round_trip)
     cr_assert_eq(v.f, 10000.5);
     TEST_OK(clq_gguf_metadata_find(g, "general.name", &v));
     cr_assert(v.string.length == 15 && memcmp(v.string.data, "clq writer test", 15) == 0);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < QUANTIZED; k++) {
         clq_weight *w = NULL;
         TEST_OK(clq_gguf_load_weight(test_context(), g, names[k], CLQ_FORMAT_Q8, 32, &w));
         clq_external got;

@@ -175,7 +175,9 @@ static int inspect_gguf(const char *path)
         print_gguf_value(&v);
         printf("\n");
     }
-    printf("%-40s %-8s %-24s %s\n", "tensor", "type", "shape (ne[0] first)", "bytes");
+    /* "loads as": the clq format clq_gguf_load_weight gives a quantized
+     * tensor (as stored), "quantized" for f32/f16, "-" for types it refuses. */
+    printf("%-40s %-8s %-24s %-12s %s\n", "tensor", "type", "shape (ne[0] first)", "bytes", "loads as");
     for (size_t k = 0; k < clq_gguf_tensor_count(g); k++) {
         clq_gguf_tensor t;
         clq_gguf_tensor_info(g, k, &t);
@@ -184,8 +186,15 @@ static int inspect_gguf(const char *path)
             snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%llu", d ? " x " : "",
                      (unsigned long long)t.dims[d]);
         const char *type = clq_ggml_type_name(t.type);
+        clq_format format;
+        const char *loads = t.type == CLQ_GGML_Q4_0                            ? "q4"
+                            : t.type == CLQ_GGML_Q8_0                          ? "q8"
+                            : t.type == CLQ_GGML_F32 || t.type == CLQ_GGML_F16 ? "quantized"
+                            : type && clq_format_from_name(type, &format) == CLQ_SUCCESS
+                                ? clq_format_name(format)
+                                : "-";
         put_name(t.name, 40);
-        printf(" %-8s %-24s %llu\n", type ? type : "?", shape, (unsigned long long)t.size);
+        printf(" %-8s %-24s %-12llu %s\n", type ? type : "?", shape, (unsigned long long)t.size, loads);
     }
     clq_gguf_close(g);
     return TOOL_EXIT_OK;

@@ -16,7 +16,7 @@
 
 static const char *const NAME = "quantize";
 
-#define VALID_PAIRS "ggml: q4, q8 with block 32; bnb: nf4, fp4, dynamic8; ort: q4z"
+#define VALID_PAIRS "ggml: q4, q8 with block 32, and ggml's types; bnb: nf4, fp4, dynamic8; ort: q4z"
 
 typedef struct quantize_args {
     const char *format, *layout, *block, *rows, *cols, *device;
@@ -31,7 +31,8 @@ static void print_help(void)
            "Quantizes the N x K row-major fp32 matrix in INPUT.f32 on the device and writes\n"
            "OUTDIR: meta.txt, the arrays of layout L, a copy of the input (input.f32) and\n"
            "its dequantization (dequant.f32). See tests/data/README.md for the files.\n\n"
-           "  -f, --format F       q8, q4, q4z, nf4, fp4 or dynamic8\n"
+           "  -f, --format F       q8, q4, q4z, nf4, fp4, dynamic8, or ggml's q4_1, q5_0, q5_1,\n"
+           "                       q2_k ... q6_k, iq4_nl, iq4_xs (blocks of 32 or 256 as the type has)\n"
            "  -l, --layout L       the layout that holds F:\n"
            "                       " VALID_PAIRS "\n"
            "  -b, --block B        block size along K, a power of two from 16 to 4096\n"

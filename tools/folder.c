@@ -31,9 +31,29 @@ static const struct {
     const char *name;
     clq_format format;
 } format_names[] = {
-    {"q8", CLQ_FORMAT_Q8},   {"q4", CLQ_FORMAT_Q4},   {"q4z", CLQ_FORMAT_Q4Z},
-    {"nf4", CLQ_FORMAT_NF4}, {"fp4", CLQ_FORMAT_FP4}, {"dynamic8", CLQ_FORMAT_DYNAMIC8},
+    {"q8", CLQ_FORMAT_Q8},
+    {"q4", CLQ_FORMAT_Q4},
+    {"q4z", CLQ_FORMAT_Q4Z},
+    {"nf4", CLQ_FORMAT_NF4},
+    {"fp4", CLQ_FORMAT_FP4},
+    {"dynamic8", CLQ_FORMAT_DYNAMIC8},
+    /* ggml's block types: layout ggml, quant.bin, block fixed by the type */
+    {"q4_1", CLQ_FORMAT_Q4_1},
+    {"q5_0", CLQ_FORMAT_Q5_0},
+    {"q5_1", CLQ_FORMAT_Q5_1},
+    {"q2_k", CLQ_FORMAT_Q2_K},
+    {"q3_k", CLQ_FORMAT_Q3_K},
+    {"q4_k", CLQ_FORMAT_Q4_K},
+    {"q5_k", CLQ_FORMAT_Q5_K},
+    {"q6_k", CLQ_FORMAT_Q6_K},
+    {"iq4_nl", CLQ_FORMAT_IQ4_NL},
+    {"iq4_xs", CLQ_FORMAT_IQ4_XS},
 };
+/* A format of ggml's own blocks (CLQ_FORMAT_Q4_1 ...). */
+static int is_ggml_format(clq_format f)
+{
+    return f >= CLQ_FORMAT_Q4_1 && f <= CLQ_FORMAT_IQ4_XS;
+}
 
 static const struct {
     const char *name;
@@ -328,8 +348,9 @@ static clq_status meta_key(meta *m, const char *key, const char *val, const char
                 return CLQ_SUCCESS;
             }
         return fail(err, errlen, CLQ_ERROR_BAD_DATA,
-                    "%s:%d: unknown format '%s' (expected q8, q4, q4z, nf4, fp4 or dynamic8)", path, line,
-                    val);
+                    "%s:%d: unknown format '%s' (expected q8, q4, q4z, nf4, fp4, dynamic8, q4_1, q5_0, q5_1, "
+                    "q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl or iq4_xs)",
+                    path, line, val);
     }
     if (strcmp(key, "layout") == 0) {
         for (size_t i = 0; i < sizeof layout_names / sizeof layout_names[0]; i++)
@@ -446,13 +467,21 @@ static clq_status layout_files(const clq_weight_desc *d, clq_layout layout, file
     if (d->cols % d->block != 0)
         return fail(err, errlen, CLQ_ERROR_BAD_DATA, "cols=%llu is not a multiple of block=%u",
                     (unsigned long long)d->cols, (unsigned)d->block);
-    int ok = (layout == CLQ_LAYOUT_GGML && (d->format == CLQ_FORMAT_Q4 || d->format == CLQ_FORMAT_Q8)) ||
+    int ok = (layout == CLQ_LAYOUT_GGML &&
+              (d->format == CLQ_FORMAT_Q4 || d->format == CLQ_FORMAT_Q8 || is_ggml_format(d->format))) ||
              (layout == CLQ_LAYOUT_ORT && d->format == CLQ_FORMAT_Q4Z) ||
              (layout == CLQ_LAYOUT_BNB && (d->format == CLQ_FORMAT_NF4 || d->format == CLQ_FORMAT_FP4 ||
                                            d->format == CLQ_FORMAT_DYNAMIC8));
     if (!ok)
         return fail(err, errlen, CLQ_ERROR_BAD_DATA, "layout %s cannot hold format %s", lname, fname);
-    if (layout == CLQ_LAYOUT_GGML && d->block != 32)
+    clq_external ggml_sizes = {0};
+    if (is_ggml_format(d->format)) {
+        clq_weight_desc one_block = *d; /* the type's own block size and block bytes */
+        one_block.rows = 1;
+        one_block.cols = d->block;
+        if (clq_external_sizes(&one_block, CLQ_LAYOUT_GGML, &ggml_sizes) != CLQ_SUCCESS)
+            return fail(err, errlen, CLQ_ERROR_BAD_DATA, "format %s: %s", fname, clq_last_error());
+    } else if (layout == CLQ_LAYOUT_GGML && d->block != 32)
         return fail(err, errlen, CLQ_ERROR_BAD_DATA, "layout ggml needs block=32, got %u",
                     (unsigned)d->block);
     if (layout == CLQ_LAYOUT_ORT && d->block % 2 != 0)
@@ -472,7 +501,14 @@ static clq_status layout_files(const clq_weight_desc *d, clq_layout layout, file
     f[A_INPUT] = (file_spec){"input.f32", fbytes, 0};
     f[A_DEQUANT] = (file_spec){"dequant.f32", fbytes, 0};
     if (layout == CLQ_LAYOUT_GGML) {
-        f[A_DATA] = (file_spec){"quant.bin", nblocks * (d->format == CLQ_FORMAT_Q4 ? 18 : 34), 1};
+        size_t block_bytes = is_ggml_format(d->format)    ? ggml_sizes.data_bytes
+                             : d->format == CLQ_FORMAT_Q4 ? 18
+                                                          : 34;
+        size_t data_bytes;
+        if (!mul_ok(nblocks, block_bytes, &data_bytes))
+            return fail(err, errlen, CLQ_ERROR_BAD_DATA, "shape %llux%llu is too large",
+                        (unsigned long long)d->rows, (unsigned long long)d->cols);
+        f[A_DATA] = (file_spec){"quant.bin", data_bytes, 1};
     } else if (layout == CLQ_LAYOUT_ORT) {
         f[A_DATA] = (file_spec){"packed.u8", count / 2, 1};
         f[A_SCALES] = (file_spec){"scales.f32", nblocks * sizeof(float), 1};

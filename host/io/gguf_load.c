@@ -1,5 +1,5 @@
-/* GGUF tensors as clq weights: ggml's Q4_0 / Q8_0 blocks imported as they
- * are, f32 / f16 tensors quantized on the device. Only public calls: the
+/* GGUF tensors as clq weights: ggml's quantized blocks (q4_0, q8_0 and the
+ * ggml formats) imported as they are, f32 / f16 tensors quantized on the device. Only public calls: the
  * reader itself needs no OpenCL, this file is where it meets the device. */
 #include "clq_io.h"
 #include "internal.h"
@@ -45,8 +45,14 @@ clq_status clq_gguf_load_weight(clq_context *ctx, const clq_gguf *g, const char 
         return clq_weight_quantize_host(ctx, &desc, t.type == CLQ_GGML_F32 ? CLQ_DTYPE_F32 : CLQ_DTYPE_F16,
                                         t.data, (size_t)t.size, out);
     default:
-        return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_FORMAT,
-                        "tensor '%.200s' is %s; clq loads q4_0, q8_0, f16 and f32", t.name,
-                        clq_ggml_type_name(t.type));
+        if (clq_ggml_type_format(t.type, &desc.format)) { /* loaded as stored, as q4_0 and q8_0 */
+            desc.block = clq_ggml_format_block(desc.format);
+            return clq_weight_import(ctx, &desc, CLQ_LAYOUT_GGML, &blocks, out);
+        }
+        return CLQ_FAIL(
+            CLQ_ERROR_UNSUPPORTED_FORMAT,
+            "tensor '%.200s' is %s; clq loads q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K, "
+            "q6_K, iq4_nl, iq4_xs, f16 and f32",
+            t.name, clq_ggml_type_name(t.type));
     }
 }

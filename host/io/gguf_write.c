@@ -1,6 +1,7 @@
 /* Writing GGUF files (version 3): metadata, F32 / F16 tensors, and clq's
- * Q4 / Q8 weights as ggml's q4_0 / q8_0 blocks, laid out as ggml and
- * gguf-py lay them out (every tensor's data aligned to general.alignment). */
+ * Q4 / Q8 weights as ggml's q4_0 / q8_0 blocks and the ggml formats as
+ * their own types, laid out as ggml and gguf-py lay them out (every
+ * tensor's data aligned to general.alignment). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -125,10 +126,15 @@ clq_status clq_gguf_writer_add_f32(clq_gguf_writer *w, const char *key, float va
  * if the shape does not suit the type. */
 static uint64_t tensor_bytes(uint32_t type, uint32_t n_dims, const uint64_t *ne)
 {
-    const uint64_t block = type == CLQ_GGML_Q4_0 || type == CLQ_GGML_Q8_0 ? 32 : 1;
+    clq_format f;
+    const bool ggml_format = clq_ggml_type_format(type, &f);
+    const uint64_t block = type == CLQ_GGML_Q4_0 || type == CLQ_GGML_Q8_0 ? 32
+                           : ggml_format                                  ? clq_ggml_format_block(f)
+                                                                          : 1;
     const uint64_t block_bytes = type == CLQ_GGML_F32    ? 4
                                  : type == CLQ_GGML_F16  ? 2
                                  : type == CLQ_GGML_Q4_0 ? CLQ_GGML_Q4_0_BYTES
+                                 : ggml_format           ? clq_ggml_format_bytes(f)
                                                          : CLQ_GGML_Q8_0_BYTES;
     if (n_dims < 1 || n_dims > GGUF_MAX_DIMS || ne[0] % block)
         return 0;
@@ -198,8 +204,11 @@ clq_status clq_gguf_writer_add_weight(clq_gguf_writer *w, const char *name, cons
     const uint64_t ne[2] = {d.cols, d.rows};
     int status = clq_weight_export(weight, CLQ_LAYOUT_GGML, &e);
     if (status == CLQ_SUCCESS)
-        status = add_tensor(w, name, d.format == CLQ_FORMAT_Q4 ? CLQ_GGML_Q4_0 : CLQ_GGML_Q8_0, 2, ne, e.data,
-                            e.data_bytes);
+        status = add_tensor(w, name,
+                            clq_format_is_ggml(d.format) ? clq_ggml_format_type(d.format)
+                            : d.format == CLQ_FORMAT_Q4  ? CLQ_GGML_Q4_0
+                                                         : CLQ_GGML_Q8_0,
+                            2, ne, e.data, e.data_bytes);
     free(e.data);
     return status;
 }

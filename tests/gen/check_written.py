@@ -20,6 +20,8 @@ NF4 = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.
        0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
        0.7229568362236023, 1.0]
 FP4 = [0, 0.0625, 8.0, 12.0, 4.0, 6.0, 2.0, 3.0, -0, -0.0625, -8.0, -12.0, -4.0, -6.0, -2.0, -3.0]
+# ggml's block types beyond q4_0 / q8_0, written by test_writers.c as blk.1.ggml-<type>-s11.weight
+GGML_TYPES = ["q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"]
 failures = []
 passed = [0]
 
@@ -88,8 +90,11 @@ def check_gguf(written):
     check(field(reader, "clq.block_count") == 2, "clq.block_count")
     check(field(reader, "clq.rope_freq_base") == np.float32(10000.5), "clq.rope_freq_base")
     tensors = {t.name: t for t in reader.tensors}
-    for name, folder, qtype in [("blk.0.ffn_up.weight", "ggml-q4-b32", gguf.GGMLQuantizationType.Q4_0),
-                                ("blk.0.ffn_down.weight", "ggml-q8-b32", gguf.GGMLQuantizationType.Q8_0)]:
+    quantized = [("blk.0.ffn_up.weight", "ggml-q4-b32", gguf.GGMLQuantizationType.Q4_0),
+                 ("blk.0.ffn_down.weight", "ggml-q8-b32", gguf.GGMLQuantizationType.Q8_0)]
+    for t in GGML_TYPES:
+        quantized.append(("blk.1.ggml-%s-s11.weight" % t, "ggml-%s-s11" % t, gguf.GGMLQuantizationType[t.upper()]))
+    for name, folder, qtype in quantized:
         t = tensors[name]
         folder = os.path.join(written, folder + ".export")
         m = meta(folder)
