@@ -171,7 +171,8 @@ static int run(const bench_options *o, bench_device *devs, int n, device_plan *p
     for (int d = 0; d < n; d++)
         for (int round = 0; round < o->rounds; round++)
             for (long i = 0; i < plans[d].count; i++)
-                bench_progress_predict(&progress, base++, bench_sweep_predict(o, &devs[d], &plans[d].cases[i]));
+                bench_progress_predict(&progress, base++,
+                                       bench_sweep_predict(o, &devs[d], &plans[d].cases[i]));
     bench_table table;
     bench_table_init(&table, stdout);
     bench_table_intro(stdout, o, n);

@@ -354,7 +354,8 @@ double bench_host_fma_gflops(int threads, const char **isa)
         status = run_passes(job, seconds);
     }
     if (status == 0)
-        gflops = 2.0 * FMA_CHAINS * lanes * (double)job->iterations * job->threads / median_pass(seconds) / 1e9;
+        gflops =
+            2.0 * FMA_CHAINS * lanes * (double)job->iterations * job->threads / median_pass(seconds) / 1e9;
     free(job);
     return gflops;
 }

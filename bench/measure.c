@@ -198,8 +198,8 @@ int bench_timer_queue(bench_timer *t, clq_context *ctx, double us, char *why, si
 {
     cl_context cl = clq_context_cl_context(ctx);
     cl_device_id dev = clq_context_cl_device(ctx);
-    cl_int err = build_kernel(cl, dev, SPACER_SOURCE, "bench_spacer", &t->spacer_program, &t->spacer,
-                              &t->spacer_sink);
+    cl_int err =
+        build_kernel(cl, dev, SPACER_SOURCE, "bench_spacer", &t->spacer_program, &t->spacer, &t->spacer_sink);
     if (err == CL_SUCCESS)
         err = clSetKernelArg(t->spacer, 1, sizeof t->spacer_sink, &t->spacer_sink);
     if (err != CL_SUCCESS) {

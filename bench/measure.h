@@ -31,10 +31,10 @@ typedef struct bench_timer {
     cl_kernel evict_kernel; /* reads `evict` */
     size_t evict_items;
     cl_mem evict_sink;
-    double evict_us;       /* what one eviction costs (not counted in any result) */
-    bool queued;           /* runs are enqueued behind the spacer, not on an idle queue */
+    double evict_us; /* what one eviction costs (not counted in any result) */
+    bool queued;     /* runs are enqueued behind the spacer, not on an idle queue */
     cl_program spacer_program;
-    cl_kernel spacer;      /* --queued: spins in registers for about spacer_us */
+    cl_kernel spacer; /* --queued: spins in registers for about spacer_us */
     cl_mem spacer_sink;
     double spacer_us;
     double target_seconds; /* device time to spend per measurement */

@@ -25,7 +25,8 @@ static int add(plan *p, bench_case c)
 
 static int pair_fits(const bench_options *o, int pair, const bench_shape *s)
 {
-    clq_weight_desc d = {o->pairs[pair].format, o->pairs[pair].block, s->n, s->k, o->pairs[pair].double_quant};
+    clq_weight_desc d = {o->pairs[pair].format, o->pairs[pair].block, s->n, s->k,
+                         o->pairs[pair].double_quant};
     return clq_weight_desc_check(&d) == CLQ_SUCCESS;
 }
 

@@ -105,7 +105,12 @@ void bench_results_free(bench_results *res);
 
 /* BENCH_FIELD_NONE: a number that does not apply to this record (empty in
  * CSV, null in JSON). */
-typedef enum bench_field_kind { BENCH_FIELD_TEXT, BENCH_FIELD_INT, BENCH_FIELD_REAL, BENCH_FIELD_NONE } bench_field_kind;
+typedef enum bench_field_kind {
+    BENCH_FIELD_TEXT,
+    BENCH_FIELD_INT,
+    BENCH_FIELD_REAL,
+    BENCH_FIELD_NONE
+} bench_field_kind;
 
 typedef struct bench_value {
     bench_field_kind kind;

@@ -85,13 +85,13 @@ static json_t *device_json(const bench_device *d)
 
 static json_t *method_json(const bench_options *o)
 {
-    return json_pack("{s:b, s:b, s:f, s:i, s:i, s:i, s:i, s:b, s:b, s:s, s:s}", "evict", o->evict, "queued", o->queued,
-                     "target_s", o->target, "rounds", o->rounds, "warmup", o->warmup, "min_reps", o->min_reps,
-                     "max_reps", o->max_reps, "quick", o->quick, "clblast_baseline", BENCH_HAS_CLBLAST, "time",
-                     "device time from profiling events; median, min and max over the repetitions",
-                     "lora_overhead",
-                     "fused rows with LoRA: per round, the row's median over the same product's without LoRA; "
-                     "the median over the rounds, less 1");
+    return json_pack(
+        "{s:b, s:b, s:f, s:i, s:i, s:i, s:i, s:b, s:b, s:s, s:s}", "evict", o->evict, "queued", o->queued,
+        "target_s", o->target, "rounds", o->rounds, "warmup", o->warmup, "min_reps", o->min_reps, "max_reps",
+        o->max_reps, "quick", o->quick, "clblast_baseline", BENCH_HAS_CLBLAST, "time",
+        "device time from profiling events; median, min and max over the repetitions", "lora_overhead",
+        "fused rows with LoRA: per round, the row's median over the same product's without LoRA; "
+        "the median over the rounds, less 1");
 }
 
 int bench_write_json(const char *path, const bench_options *o, const bench_device *devices, int n_devices,

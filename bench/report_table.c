@@ -50,15 +50,18 @@ void bench_table_intro(FILE *out, const bench_options *o, int n_devices)
         "  as stored + X + Y + adapters); roofline = max(bytes/bandwidth, flops/FMA peak) / median time.\n",
         o->warmup, o->warmup == 1 ? "" : "s", o->target, o->min_reps, o->max_reps);
     if (o->rounds > 1)
-        fprintf(out, "  --rounds %d: each measurement is taken in %d sittings, the whole plan in turn, each\n"
-                     "  with its warm-up and a share of the target and repetitions; the runs are pooled.\n",
+        fprintf(out,
+                "  --rounds %d: each measurement is taken in %d sittings, the whole plan in turn, each\n"
+                "  with its warm-up and a share of the target and repetitions; the runs are pooled.\n",
                 o->rounds, o->rounds);
     int lora = 0;
     for (int i = 0; i < o->n_ranks; i++)
         lora |= o->ranks[i] > 0;
     if (lora)
-        fprintf(out, "  +lora: a fused row with LoRA against the same product without (where --rank has 0):\n"
-                     "  in each round the ratio of their medians, taken seconds apart; the median ratio, less 1.\n");
+        fprintf(
+            out,
+            "  +lora: a fused row with LoRA against the same product without (where --rank has 0):\n"
+            "  in each round the ratio of their medians, taken seconds apart; the median ratio, less 1.\n");
 }
 
 /* The roofline: each figure with the kernel shape that reached it, then on
@@ -102,7 +105,8 @@ void bench_table_device(bench_table *t, const bench_device *d)
                 d->evict_us / 1e3);
     }
     if (d->spacer_us > 0)
-        fprintf(t->out, "  --queued: each run waits behind a %.0f us spacer kernel (time runs from its end)\n",
+        fprintf(t->out,
+                "  --queued: each run waits behind a %.0f us spacer kernel (time runs from its end)\n",
                 d->spacer_us);
     if (BENCH_HAS_CLBLAST && !d->has_fp16)
         fprintf(t->out, "  note: no cl_khr_fp16 on this device: the CLBlast HGEMM baseline is left out\n");
@@ -129,8 +133,9 @@ static void group_header(bench_table *t, const bench_record *r)
     if (!t->started || t->op != r->op || !same_shape) {
         fprintf(t->out, "\n%s %llux%llu (%s)%s\n", bench_op_name(r->op), (unsigned long long)r->n,
                 (unsigned long long)r->k, r->shape, r->op == BENCH_OP_MATMUL ? ": Y = X·Wᵀ, W is N×K" : "");
-        fprintf(t->out, "%6s %-7s %-28s %-12s %10s %10s %10s %10s %5s %8s %8s %6s %7s %7s\n", "M", "lora", "path",
-                "weight", "median", "min", "max", "wall", "reps", "GB/s", "GFLOP/s", "roof", "vs fp32", "+lora");
+        fprintf(t->out, "%6s %-7s %-28s %-12s %10s %10s %10s %10s %5s %8s %8s %6s %7s %7s\n", "M", "lora",
+                "path", "weight", "median", "min", "max", "wall", "reps", "GB/s", "GFLOP/s", "roof",
+                "vs fp32", "+lora");
     } else if (r->op == BENCH_OP_MATMUL &&
                (t->m != r->m || t->rank != r->rank || t->adapters != r->adapters)) {
         fputc('\n', t->out);
@@ -164,7 +169,8 @@ void bench_table_row(bench_table *t, const bench_record *r, double fp32_us)
         snprintf(vs, sizeof vs, "%.2fx", fp32_us / r->stats.median_us);
     if (!isnan(r->lora_overhead))
         snprintf(extra, sizeof extra, "%+.1f%%", 100.0 * r->lora_overhead);
-    fprintf(t->out, "%6s %-7s %-28s %-12s %10s %10s %10s %10s %5d %8.3g %8.3g %5.1f%% %7s %7s\n", m, lora, path,
-            weight, med, lo, hi, wall, r->stats.reps, r->gbps, r->gflops, 100.0 * r->roofline_fraction, vs, extra);
+    fprintf(t->out, "%6s %-7s %-28s %-12s %10s %10s %10s %10s %5d %8.3g %8.3g %5.1f%% %7s %7s\n", m, lora,
+            path, weight, med, lo, hi, wall, r->stats.reps, r->gbps, r->gflops, 100.0 * r->roofline_fraction,
+            vs, extra);
     fflush(t->out);
 }

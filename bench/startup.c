@@ -41,7 +41,8 @@ int bench_startup_child(const char *device)
         for (size_t i = 0; i < (size_t)STARTUP_N * STARTUP_K; i++)
             host[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
         clq_weight_desc d = {CLQ_FORMAT_NF4, 64, STARTUP_N, STARTUP_K, 0};
-        status = clq_weight_quantize_host(ctx, &d, CLQ_DTYPE_F32, host, (size_t)STARTUP_N * STARTUP_K * 4, &w);
+        status =
+            clq_weight_quantize_host(ctx, &d, CLQ_DTYPE_F32, host, (size_t)STARTUP_N * STARTUP_K * 4, &w);
     }
     double t2 = now_ms();
     x = calloc(STARTUP_K, sizeof *x);
@@ -135,8 +136,8 @@ int bench_startup(const bench_options *o)
         for (int i = 0; i < 3; i++)
             qsort(t[i], STARTUP_RUNS, sizeof t[i][0], compare_double);
         int mid = STARTUP_RUNS / 2;
-        printf("  %-40s %9.1f %9.1f %9.1f %14.1f %9.1f\n", *dev ? dev : "(default device)", t[0][mid], t[1][mid],
-               t[2][mid], both[mid], wall[mid]);
+        printf("  %-40s %9.1f %9.1f %9.1f %14.1f %9.1f\n", *dev ? dev : "(default device)", t[0][mid],
+               t[1][mid], t[2][mid], both[mid], wall[mid]);
     }
     return 0;
 }

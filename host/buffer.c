@@ -41,7 +41,8 @@ clq_status clq_check_buffer(cl_mem mem, size_t bytes, const char *what)
     size_t size = 0;
     CLQ_CL(clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, NULL));
     if (size < bytes)
-        return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "%s buffer holds %zu bytes, %zu needed", what, size, bytes);
+        return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "%s buffer holds %zu bytes, %zu needed", what, size,
+                        bytes);
     return CLQ_SUCCESS;
 }
 

@@ -83,8 +83,8 @@ bool clq_cache_load(const clq_cache_key *key, unsigned char **binary, size_t *si
     unsigned char *buf = clq_file_slurp(key->file, O_NOFOLLOW, &n, &not_regular);
     if (!buf)
         return false;
-    bool ok = n >= HEADER_BYTES + 8 && memcmp(buf, CACHE_MAGIC, 8) == 0 &&
-              get_u32(buf + 8) == CACHE_FORMAT_VERSION;
+    bool ok =
+        n >= HEADER_BYTES + 8 && memcmp(buf, CACHE_MAGIC, 8) == 0 && get_u32(buf + 8) == CACHE_FORMAT_VERSION;
     uint64_t key_len = ok ? get_u32(buf + 12) : 0, bin_len = ok ? get_u64(buf + 16) : 0;
     /* Lengths are checked against the file size before any is used. */
     ok = ok && key_len <= n && bin_len <= n && HEADER_BYTES + key_len + bin_len + 8 == n;

@@ -54,7 +54,8 @@ static clq_status read_device_facts(clq_context *ctx)
                            &ctx->max_work_group, NULL));
     CLQ_CL(clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof ctx->compute_units,
                            &ctx->compute_units, NULL));
-    CLQ_CL(clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof ctx->local_mem, &ctx->local_mem, NULL));
+    CLQ_CL(
+        clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof ctx->local_mem, &ctx->local_mem, NULL));
     CLQ_CL(clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof ctx->device_type, &ctx->device_type, NULL));
     cl_device_fp_config fp = 0;
     CLQ_CL(clGetDeviceInfo(ctx->device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL));
@@ -104,7 +105,8 @@ static clq_status context_new(const clq_context_options *options, clq_context **
     }
     if (o->tuning && strlen(o->tuning) >= sizeof ctx->tuning) {
         clq_context_destroy(ctx);
-        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "options.tuning is longer than %zu bytes", sizeof ctx->tuning - 1);
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "options.tuning is longer than %zu bytes",
+                        sizeof ctx->tuning - 1);
     }
     if (o->tuning)
         snprintf(ctx->tuning, sizeof ctx->tuning, "%s", o->tuning);
@@ -131,8 +133,8 @@ clq_status clq_context_create(const clq_context_options *options, clq_context **
         ctx->queue = clCreateCommandQueue(ctx->context, info.device, qp, &err);
     }
     if (err != CL_SUCCESS) {
-        int status = CLQ_FAIL(err, "creating a context and queue on %s: %s", info.device_name,
-                              clq_status_string(err));
+        int status =
+            CLQ_FAIL(err, "creating a context and queue on %s: %s", info.device_name, clq_status_string(err));
         clq_context_destroy(ctx);
         return status;
     }
@@ -149,7 +151,8 @@ clq_status clq_context_wrap(cl_context context, cl_device_id device, cl_command_
                             const clq_context_options *options, clq_context **out)
 {
     if (!out || !context || !device || !queue)
-        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_context_wrap: context, device, queue and out are required");
+        return CLQ_FAIL(CLQ_ERROR_NULL_POINTER,
+                        "clq_context_wrap: context, device, queue and out are required");
     cl_context qctx = NULL;
     cl_device_id qdev = NULL;
     CLQ_CL(clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof qctx, &qctx, NULL));
@@ -191,11 +194,26 @@ void clq_context_destroy(clq_context *ctx)
     free(ctx);
 }
 
-cl_context clq_context_cl_context(const clq_context *ctx) { return ctx ? ctx->context : NULL; }
-cl_device_id clq_context_cl_device(const clq_context *ctx) { return ctx ? ctx->device : NULL; }
-cl_command_queue clq_context_cl_queue(const clq_context *ctx) { return ctx ? ctx->queue : NULL; }
-const char *clq_context_device_name(const clq_context *ctx) { return ctx ? ctx->device_name : ""; }
-const char *clq_context_driver_version(const clq_context *ctx) { return ctx ? ctx->driver_version : ""; }
+cl_context clq_context_cl_context(const clq_context *ctx)
+{
+    return ctx ? ctx->context : NULL;
+}
+cl_device_id clq_context_cl_device(const clq_context *ctx)
+{
+    return ctx ? ctx->device : NULL;
+}
+cl_command_queue clq_context_cl_queue(const clq_context *ctx)
+{
+    return ctx ? ctx->queue : NULL;
+}
+const char *clq_context_device_name(const clq_context *ctx)
+{
+    return ctx ? ctx->device_name : "";
+}
+const char *clq_context_driver_version(const clq_context *ctx)
+{
+    return ctx ? ctx->driver_version : "";
+}
 
 clq_status clq_context_warm_up(clq_context *ctx)
 {

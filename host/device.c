@@ -139,8 +139,9 @@ static clq_status resolve(const clq_device_info *all, size_t n, const char *sel,
     }
     long i = match_selector(all, n, chosen);
     if (i < 0)
-        return CLQ_FAIL(CLQ_ERROR_NO_DEVICE, "no device matches '%s'%s (use 'platform:device' indices or "
-                                             "part of a device name; `clq devices` lists them)",
+        return CLQ_FAIL(CLQ_ERROR_NO_DEVICE,
+                        "no device matches '%s'%s (use 'platform:device' indices or "
+                        "part of a device name; `clq devices` lists them)",
                         chosen, sel && *sel ? "" : " from CLQ_DEVICE");
     *index = (size_t)i;
     return CLQ_SUCCESS;

@@ -68,7 +68,10 @@ bool clq_format_is_4bit(clq_format format)
            format == CLQ_FORMAT_FP4;
 }
 
-uint64_t clq_ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+uint64_t clq_ceil_div(uint64_t a, uint64_t b)
+{
+    return (a + b - 1) / b;
+}
 
 /* Largest element count clq accepts: kernels index elements with 64-bit
  * offsets but blocks with 32-bit ones. */
@@ -96,7 +99,8 @@ clq_status clq_weight_desc_check(const clq_weight_desc *d)
         return CLQ_FAIL(CLQ_ERROR_SHAPE, "shape %llux%llu is too large", (unsigned long long)d->rows,
                         (unsigned long long)d->cols);
     if (d->double_quant && d->format != CLQ_FORMAT_NF4 && d->format != CLQ_FORMAT_FP4)
-        return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_FORMAT, "double quantization applies to nf4 and fp4 only, not %s",
+        return CLQ_FAIL(CLQ_ERROR_UNSUPPORTED_FORMAT,
+                        "double quantization applies to nf4 and fp4 only, not %s",
                         clq_format_name(d->format));
     return CLQ_SUCCESS;
 }
@@ -176,12 +180,15 @@ clq_status clq_external_sizes(const clq_weight_desc *d, clq_layout layout, clq_e
     return CLQ_SUCCESS;
 }
 
-size_t clq_dtype_size(clq_dtype t) { return t == CLQ_DTYPE_F16 ? 2 : 4; }
+size_t clq_dtype_size(clq_dtype t)
+{
+    return t == CLQ_DTYPE_F16 ? 2 : 4;
+}
 
 clq_status clq_check_dtype(clq_dtype t, const char *what)
 {
     if (t != CLQ_DTYPE_F32 && t != CLQ_DTYPE_F16)
-        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "%s dtype %d is neither CLQ_DTYPE_F32 nor CLQ_DTYPE_F16", what,
-                        (int)t);
+        return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "%s dtype %d is neither CLQ_DTYPE_F32 nor CLQ_DTYPE_F16",
+                        what, (int)t);
     return CLQ_SUCCESS;
 }

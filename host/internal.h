@@ -37,20 +37,19 @@ int clq_bad_data_at(const char *source, uint64_t offset, const char *file, int l
 #define CLQ_BAD_AT(source, offset, ...) clq_bad_data_at((source), (offset), __FILE__, __LINE__, __VA_ARGS__)
 
 /* Forwards a failing clq status unchanged (the callee already recorded why). */
-#define CLQ_FORWARD(expr)                   \
-    do {                                    \
-        int clq_fwd_status_ = (expr);       \
-        if (clq_fwd_status_ != CLQ_SUCCESS) \
-            return clq_fwd_status_;         \
+#define CLQ_FORWARD(expr)                                                                                    \
+    do {                                                                                                     \
+        int clq_fwd_status_ = (expr);                                                                        \
+        if (clq_fwd_status_ != CLQ_SUCCESS)                                                                  \
+            return clq_fwd_status_;                                                                          \
     } while (0)
 
 /* Checks an OpenCL call: on failure records the call text and the CL_* name. */
-#define CLQ_CL(expr)                                                                            \
-    do {                                                                                        \
-        cl_int clq_cl_status_ = (expr);                                                         \
-        if (clq_cl_status_ != CL_SUCCESS)                                                       \
-            return CLQ_FAIL(clq_cl_status_, "%s failed: %s", #expr,                             \
-                            clq_status_string(clq_cl_status_));                                 \
+#define CLQ_CL(expr)                                                                                         \
+    do {                                                                                                     \
+        cl_int clq_cl_status_ = (expr);                                                                      \
+        if (clq_cl_status_ != CL_SUCCESS)                                                                    \
+            return CLQ_FAIL(clq_cl_status_, "%s failed: %s", #expr, clq_status_string(clq_cl_status_));      \
     } while (0)
 
 /* Maps a whole regular file read-only (file_map.c). An empty file gives
@@ -173,10 +172,10 @@ struct clq_context {
     bool cache_enabled;
     char cache_dir[1024];
     char cache_refused[1200]; /* why the cache directory is not trusted; empty when it is (under lock) */
-    char kernel_dir[1024]; /* empty: embedded sources */
-    char tuning_file[1040]; /* empty: no tuning file (room for cache_dir + "/tuning.txt") */
-    char tuning[512];       /* options->tuning */
-    pthread_mutex_t lock;  /* guards programs[] */
+    char kernel_dir[1024];    /* empty: embedded sources */
+    char tuning_file[1040];   /* empty: no tuning file (room for cache_dir + "/tuning.txt") */
+    char tuning[512];         /* options->tuning */
+    pthread_mutex_t lock;     /* guards programs[] */
     struct clq_built_program {
         clq_program_id id;
         char defines[128]; /* the variant: extra -D options */
@@ -211,11 +210,13 @@ clq_status clq_enqueue_1d(clq_context *ctx, cl_kernel kernel, size_t global, siz
 
 /* Creates kernel `name` of a program, sets its arguments, enqueues it over
  * `global` work-items and releases it: the usual launch in one call. */
-clq_status clq_launch(clq_context *ctx, clq_program_id id, const char *name, const clq_arg *args, size_t nargs,
-                      size_t global, size_t local, cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+clq_status clq_launch(clq_context *ctx, clq_program_id id, const char *name, const clq_arg *args,
+                      size_t nargs, size_t global, size_t local, cl_uint num_wait, const cl_event *wait_list,
+                      cl_event *event);
 /* The same for a kernel already created (the caller keeps it). */
-clq_status clq_launch_kernel(clq_context *ctx, cl_kernel kernel, const clq_arg *args, size_t nargs, size_t global,
-                             size_t local, cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+clq_status clq_launch_kernel(clq_context *ctx, cl_kernel kernel, const clq_arg *args, size_t nargs,
+                             size_t global, size_t local, cl_uint num_wait, const cl_event *wait_list,
+                             cl_event *event);
 #define CLQ_NARGS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Program binary cache (cache.c). The key is derived from everything that
@@ -240,13 +241,13 @@ void clq_cache_store(const clq_cache_key *key, const unsigned char *binary, size
 struct clq_weight {
     clq_context *ctx;
     clq_weight_desc desc;
-    uint64_t nblocks;       /* N·K/block */
-    cl_mem quants;          /* see clq_common.h, device layout */
-    cl_mem scales;          /* fp16 bits, fp32, or uint8 (double-quantized) */
-    cl_mem zeros;           /* Q4Z only */
-    cl_mem nested_absmax;   /* double-quant only */
-    cl_mem code;            /* double-quant (nested code) and DYNAMIC8: 256 fp32 */
-    cl_mem offset;          /* double-quant only: 1 fp32 */
+    uint64_t nblocks;     /* N·K/block */
+    cl_mem quants;        /* see clq_common.h, device layout */
+    cl_mem scales;        /* fp16 bits, fp32, or uint8 (double-quantized) */
+    cl_mem zeros;         /* Q4Z only */
+    cl_mem nested_absmax; /* double-quant only */
+    cl_mem code;          /* double-quant (nested code) and DYNAMIC8: 256 fp32 */
+    cl_mem offset;        /* double-quant only: 1 fp32 */
     uint64_t device_bytes;
 };
 
@@ -259,8 +260,8 @@ struct clq_lora {
     uint64_t rows, cols; /* N and K of the weights it adapts */
     size_t count;
     uint32_t max_rank;
-    bool half;           /* A and B stored as fp16 */
-    cl_mem a, b;         /* packed A rows, packed B blocks (N×rank each) */
+    bool half;                           /* A and B stored as fp16 */
+    cl_mem a, b;                         /* packed A rows, packed B blocks (N×rank each) */
     cl_mem rank, a_row, b_offset, scale; /* per adapter: int, uint, uint, float */
 };
 

@@ -20,8 +20,8 @@ static clq_status check_array(const char *name, const void *ptr, size_t have, si
     if (!ptr)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "external array '%s' is NULL (%zu bytes needed)", name, need);
     if (have < need)
-        return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "external array '%s' holds %zu bytes, %zu needed", name, have,
-                        need);
+        return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "external array '%s' holds %zu bytes, %zu needed", name,
+                        have, need);
     return CLQ_SUCCESS;
 }
 
@@ -34,8 +34,8 @@ static clq_status check_external(const clq_external *e, const clq_external *need
     CLQ_FORWARD(check_array("scales", e->scales, e->scales_bytes, need->scales_bytes, true));
     CLQ_FORWARD(check_array("zero_points", e->zero_points, e->zero_points_bytes, need->zero_points_bytes,
                             !importing));
-    CLQ_FORWARD(check_array("nested_absmax", e->nested_absmax, e->nested_absmax_bytes, need->nested_absmax_bytes,
-                            true));
+    CLQ_FORWARD(check_array("nested_absmax", e->nested_absmax, e->nested_absmax_bytes,
+                            need->nested_absmax_bytes, true));
     CLQ_FORWARD(check_array("nested_code", e->nested_code, e->nested_code_bytes, need->nested_code_bytes,
                             !importing));
     return CLQ_SUCCESS;
@@ -46,7 +46,8 @@ static clq_status check_finite(const char *name, const void *values, size_t byte
     const float *v = values;
     for (size_t i = 0; v && i < bytes / 4; i++)
         if (!isfinite(v[i]))
-            return CLQ_FAIL(CLQ_ERROR_BAD_DATA, "external array '%s' has a non-finite value at index %zu", name, i);
+            return CLQ_FAIL(CLQ_ERROR_BAD_DATA, "external array '%s' has a non-finite value at index %zu",
+                            name, i);
     return CLQ_SUCCESS;
 }
 
@@ -77,7 +78,8 @@ static clq_status check_ggml_scales(const unsigned char *blocks, uint64_t nblock
 {
     for (uint64_t g = 0; g < nblocks; g++)
         if ((blocks[g * block_bytes + 1] & 0x7c) == 0x7c)
-            return CLQ_FAIL(CLQ_ERROR_BAD_DATA, "ggml block %llu has a non-finite fp16 scale (byte offset %llu)",
+            return CLQ_FAIL(CLQ_ERROR_BAD_DATA,
+                            "ggml block %llu has a non-finite fp16 scale (byte offset %llu)",
                             (unsigned long long)g, (unsigned long long)(g * block_bytes));
     return CLQ_SUCCESS;
 }
@@ -148,9 +150,10 @@ static clq_status import_ggml(clq_weight *w, const clq_external *src, const clq_
     if (clq_format_is_ggml(w->desc.format))
         return import_ggml_blocks(w, src, need);
     cl_uint nblocks = (cl_uint)w->nblocks;
-    CLQ_FORWARD(check_ggml_scales(src->data, nblocks,
-                                  w->desc.format == CLQ_FORMAT_Q4 ? CLQ_GGML_Q4_0_BYTES : CLQ_GGML_Q8_0_BYTES));
-    const char *kernel = w->desc.format == CLQ_FORMAT_Q4 ? "clq_ggml_q4_0_to_device" : "clq_ggml_q8_0_to_device";
+    CLQ_FORWARD(check_ggml_scales(
+        src->data, nblocks, w->desc.format == CLQ_FORMAT_Q4 ? CLQ_GGML_Q4_0_BYTES : CLQ_GGML_Q8_0_BYTES));
+    const char *kernel =
+        w->desc.format == CLQ_FORMAT_Q4 ? "clq_ggml_q4_0_to_device" : "clq_ggml_q8_0_to_device";
     cl_uint cols = (cl_uint)w->desc.cols;
     clq_arg rest[] = {CLQ_ARG(nblocks), CLQ_ARG(cols), CLQ_ARG(w->quants), CLQ_ARG(w->scales)};
     return upload_and_run(w->ctx, kernel, src->data, need->data_bytes, rest, CLQ_NARGS(rest), nblocks);
@@ -256,7 +259,8 @@ static clq_status export_ggml(const clq_weight *w, clq_external *dst, const clq_
         return run_and_download(w->ctx, "clq_device_to_ggml_blocks", args, CLQ_NARGS(args), nblocks,
                                 dst->data, need->data_bytes);
     }
-    const char *kernel = w->desc.format == CLQ_FORMAT_Q4 ? "clq_device_to_ggml_q4_0" : "clq_device_to_ggml_q8_0";
+    const char *kernel =
+        w->desc.format == CLQ_FORMAT_Q4 ? "clq_device_to_ggml_q4_0" : "clq_device_to_ggml_q8_0";
     cl_uint cols = (cl_uint)w->desc.cols;
     clq_arg args[] = {CLQ_ARG(w->quants), CLQ_ARG(w->scales), CLQ_ARG(nblocks), CLQ_ARG(cols)};
     return run_and_download(w->ctx, kernel, args, CLQ_NARGS(args), nblocks, dst->data, need->data_bytes);

@@ -24,10 +24,16 @@ void clq_lora_destroy(clq_lora *l)
     free(l);
 }
 
-size_t clq_lora_count(const clq_lora *l) { return l ? l->count : 0; }
+size_t clq_lora_count(const clq_lora *l)
+{
+    return l ? l->count : 0;
+}
 
 /* Rows of a tiled B: N rounded up to whole tiles. */
-static uint64_t padded_rows(uint64_t rows) { return clq_ceil_div(rows, CLQ_TILE_ROWS) * CLQ_TILE_ROWS; }
+static uint64_t padded_rows(uint64_t rows)
+{
+    return clq_ceil_div(rows, CLQ_TILE_ROWS) * CLQ_TILE_ROWS;
+}
 
 static clq_status check_adapters(uint64_t rows, uint64_t cols, const clq_adapter_desc *ad, size_t count)
 {
@@ -41,11 +47,13 @@ static clq_status check_adapters(uint64_t rows, uint64_t cols, const clq_adapter
         if (!ad[i].a || !ad[i].b)
             return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "adapter %zu: A or B is NULL", i);
         if (ad[i].rank == 0 || ad[i].rank > CLQ_MAX_LORA_RANK)
-            return CLQ_FAIL(CLQ_ERROR_SHAPE, "adapter %zu: rank %u (1 to %d)", i, ad[i].rank, CLQ_MAX_LORA_RANK);
+            return CLQ_FAIL(CLQ_ERROR_SHAPE, "adapter %zu: rank %u (1 to %d)", i, ad[i].rank,
+                            CLQ_MAX_LORA_RANK);
         if (ad[i].dtype != CLQ_DTYPE_F32 && ad[i].dtype != CLQ_DTYPE_F16)
             return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "adapter %zu: dtype %d", i, (int)ad[i].dtype);
         if (ad[i].dtype != ad[0].dtype)
-            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "adapter %zu: all adapters of a set share one dtype", i);
+            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "adapter %zu: all adapters of a set share one dtype",
+                            i);
         if (!isfinite(ad[i].alpha))
             return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "adapter %zu: alpha is not finite", i);
         total_rank += ad[i].rank;
@@ -92,7 +100,8 @@ static clq_status pack_matrices(clq_lora *l, const clq_adapter_desc *ad, bool b_
         cl_int err = clEnqueueWriteBuffer(l->ctx->queue, *out, CL_TRUE, at, bytes, src, 0, NULL, NULL);
         free(tiled);
         if (err != CL_SUCCESS)
-            return CLQ_FAIL(err, "writing adapter %zu's %s: %s", i, b_side ? "B" : "A", clq_status_string(err));
+            return CLQ_FAIL(err, "writing adapter %zu's %s: %s", i, b_side ? "B" : "A",
+                            clq_status_string(err));
         at += bytes;
     }
     return CLQ_SUCCESS;
@@ -110,7 +119,7 @@ static clq_status fill_lora(clq_lora *l, const clq_adapter_desc *ad, const float
         a_row[i] = rows_so_far;
         b_offset[i] = (cl_uint)(rows_so_far * padded_rows(l->rows));
         rows_so_far += ad[i].rank;
-        scale[i] = scales                 ? scales[i]
+        scale[i] = scales         ? scales[i]
                    : ad[i].rslora ? ad[i].alpha / sqrtf((float)ad[i].rank)
                                   : ad[i].alpha / (float)ad[i].rank;
         if (ad[i].rank > l->max_rank)
@@ -149,8 +158,9 @@ static clq_status check_finite_values(const clq_adapter_desc *ad, size_t index, 
     return CLQ_SUCCESS;
 }
 
-clq_status clq_lora_create_scaled(clq_context *ctx, uint64_t rows, uint64_t cols, const clq_adapter_desc *adapters,
-                                  const float *scales, size_t count, clq_lora **out)
+clq_status clq_lora_create_scaled(clq_context *ctx, uint64_t rows, uint64_t cols,
+                                  const clq_adapter_desc *adapters, const float *scales, size_t count,
+                                  clq_lora **out)
 {
     if (!ctx || !adapters || !out)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_lora_create: ctx, adapters and out are required");

@@ -16,7 +16,8 @@ _Static_assert(CLQ_TILE_ROWS == 16, "kernel_groups lists the tiles kernels up to
 /* clq_context_warm_up builds every variant: each format (NF4 and FP4 twice,
  * with and without double quantization) times each group, and the other
  * programs once. */
-_Static_assert((CLQ_FORMAT_DYNAMIC8 - CLQ_FORMAT_Q8 + 1 + 2) * sizeof kernel_groups / sizeof kernel_groups[0] +
+_Static_assert((CLQ_FORMAT_DYNAMIC8 - CLQ_FORMAT_Q8 + 1 + 2) * sizeof kernel_groups /
+                           sizeof kernel_groups[0] +
                        CLQ_PROGRAM_COUNT - 1 <=
                    CLQ_MAX_PROGRAMS,
                "CLQ_MAX_PROGRAMS is too small for clq_context_warm_up");
@@ -26,8 +27,8 @@ _Static_assert((CLQ_FORMAT_DYNAMIC8 - CLQ_FORMAT_Q8 + 1 + 2) * sizeof kernel_gro
  * only the kernels it runs. */
 static void matmul_defines(const clq_weight_desc *d, cl_uint group, char *buf, size_t len)
 {
-    snprintf(buf, len, " -DCLQ_FORMAT=%d -DCLQ_DQ=%d -DCLQ_MM_GROUP=%u", (int)d->format, d->double_quant ? 1 : 0,
-             group);
+    snprintf(buf, len, " -DCLQ_FORMAT=%d -DCLQ_DQ=%d -DCLQ_MM_GROUP=%u", (int)d->format,
+             d->double_quant ? 1 : 0, group);
 }
 
 clq_status clq_matmul_warm_up(clq_context *ctx)
@@ -65,7 +66,8 @@ static clq_status check_args(const clq_weight *w, const clq_matmul_args *a)
     if (!a->lora)
         return CLQ_SUCCESS;
     if (a->lora->ctx != w->ctx)
-        return CLQ_FAIL(CLQ_ERROR_CONTEXT_MISMATCH, "the adapters and the weight belong to different contexts");
+        return CLQ_FAIL(CLQ_ERROR_CONTEXT_MISMATCH,
+                        "the adapters and the weight belong to different contexts");
     if (a->m * a->lora->max_rank > UINT32_MAX) /* one shrink work-group per (row, rank index) */
         return CLQ_FAIL(CLQ_ERROR_SHAPE, "M = %llu rows times rank %u is too large for the LoRA side path",
                         (unsigned long long)a->m, a->lora->max_rank);
@@ -75,7 +77,8 @@ static clq_status check_args(const clq_weight *w, const clq_matmul_args *a)
                         (unsigned long long)d->rows, (unsigned long long)d->cols);
     for (uint64_t i = 0; a->lora_index && i < a->m; i++)
         if (a->lora_index[i] < -1 || a->lora_index[i] >= (int64_t)a->lora->count)
-            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT, "lora_index[%llu] = %d: not -1 and not one of %zu adapters",
+            return CLQ_FAIL(CLQ_ERROR_INVALID_ARGUMENT,
+                            "lora_index[%llu] = %d: not -1 and not one of %zu adapters",
                             (unsigned long long)i, a->lora_index[i], a->lora->count);
     return CLQ_SUCCESS;
 }
@@ -95,9 +98,10 @@ static clq_status enqueue_shrink(clq_context *ctx, launch *l, cl_uint num_wait, 
     const clq_lora *lo = l->a->lora;
     cl_uint m = (cl_uint)l->a->m, k = (cl_uint)l->w->desc.cols, x_half = l->a->x_type == CLQ_DTYPE_F16;
     cl_uint a_half = lo->half;
-    clq_arg args[] = {CLQ_ARG(m),        CLQ_ARG(k),       CLQ_ARG(l->a->x),          CLQ_ARG(x_half),
-                      CLQ_ARG(lo->a),    CLQ_ARG(a_half),  CLQ_ARG(lo->rank),         CLQ_ARG(lo->a_row),
-                      CLQ_ARG(l->row_adapter), CLQ_ARG(l->r_max), CLQ_ARG(l->t)};
+    clq_arg args[] = {CLQ_ARG(m),        CLQ_ARG(k),         CLQ_ARG(l->a->x),
+                      CLQ_ARG(x_half),   CLQ_ARG(lo->a),     CLQ_ARG(a_half),
+                      CLQ_ARG(lo->rank), CLQ_ARG(lo->a_row), CLQ_ARG(l->row_adapter),
+                      CLQ_ARG(l->r_max), CLQ_ARG(l->t)};
     size_t pairs = (size_t)m * l->r_max;
     if (ctx->params.shrink_rows) { /* CPUs: a work-item per (row, rank index) */
         /* One work-group per compute unit where the pairs divide evenly: left
@@ -108,8 +112,8 @@ static clq_status enqueue_shrink(clq_context *ctx, launch *l, cl_uint num_wait, 
                           num_wait, wait_list, done);
     }
     size_t wg = ctx->params.reduce_wg;
-    return clq_launch(ctx, CLQ_PROGRAM_LORA, "clq_lora_shrink", args, CLQ_NARGS(args), pairs * wg, wg, num_wait,
-                      wait_list, done);
+    return clq_launch(ctx, CLQ_PROGRAM_LORA, "clq_lora_shrink", args, CLQ_NARGS(args), pairs * wg, wg,
+                      num_wait, wait_list, done);
 }
 
 /* Rows of X per work-item of the tiles kernel: the smallest of 1, 2, 4, 8,
@@ -162,12 +166,12 @@ static clq_status enqueue_main(clq_context *ctx, const launch *l, bool decode, c
     cl_uint b_half = lo ? lo->half : 0;
     cl_mem lora_b = lo ? lo->b : NULL, rank = lo ? lo->rank : NULL, b_offset = lo ? lo->b_offset : NULL;
     cl_mem lora_scale = lo ? lo->scale : NULL;
-    clq_arg args[] = {CLQ_ARG(m_count),   CLQ_ARG(n_count),    CLQ_ARG(k_count),        CLQ_ARG(block),
-                      CLQ_ARG(w->quants), CLQ_ARG(w->scales),  CLQ_ARG(w->zeros),       CLQ_ARG(w->nested_absmax),
-                      CLQ_ARG(w->code),   CLQ_ARG(w->offset),  CLQ_ARG(x),              CLQ_ARG(x_half),
-                      CLQ_ARG(a->y),      CLQ_ARG(a->bias),    CLQ_ARG(y_half),         CLQ_ARG(l->n_adapters),
-                      CLQ_ARG(l->t),      CLQ_ARG(l->r_max),   CLQ_ARG(lora_b),         CLQ_ARG(b_half),
-                      CLQ_ARG(rank),      CLQ_ARG(b_offset),   CLQ_ARG(lora_scale),     CLQ_ARG(l->row_adapter)};
+    clq_arg args[] = {CLQ_ARG(m_count),   CLQ_ARG(n_count),   CLQ_ARG(k_count),    CLQ_ARG(block),
+                      CLQ_ARG(w->quants), CLQ_ARG(w->scales), CLQ_ARG(w->zeros),   CLQ_ARG(w->nested_absmax),
+                      CLQ_ARG(w->code),   CLQ_ARG(w->offset), CLQ_ARG(x),          CLQ_ARG(x_half),
+                      CLQ_ARG(a->y),      CLQ_ARG(a->bias),   CLQ_ARG(y_half),     CLQ_ARG(l->n_adapters),
+                      CLQ_ARG(l->t),      CLQ_ARG(l->r_max),  CLQ_ARG(lora_b),     CLQ_ARG(b_half),
+                      CLQ_ARG(rank),      CLQ_ARG(b_offset),  CLQ_ARG(lora_scale), CLQ_ARG(l->row_adapter)};
     int status = clq_kernel_set_args(k, args, CLQ_NARGS(args));
     if (status == CLQ_SUCCESS && local_tiles) {
         size_t wg = (p->pf_tm / p->pf_wm) * (p->pf_tn / p->pf_wn);
@@ -201,10 +205,10 @@ static clq_status enqueue_interleave(clq_context *ctx, launch *l, cl_uint num_wa
     matmul_defines(&l->w->desc, CLQ_TILE_ROWS, defines, sizeof defines);
     cl_kernel k;
     CLQ_FORWARD(clq_kernel_create(ctx, CLQ_PROGRAM_MATMUL, defines, "clq_interleave_x", &k));
-    clq_arg args[] = {CLQ_ARG(m_count), CLQ_ARG(k_count), CLQ_ARG(a->x), CLQ_ARG(x_half), CLQ_ARG(l->x_tiles)};
-    int status =
-        clq_launch_kernel(ctx, k, args, CLQ_NARGS(args), groups * (k_count / CLQ_TILE_ROWS), 0, num_wait,
-                          wait_list, done); /* a tile-square block per work-item */
+    clq_arg args[] = {CLQ_ARG(m_count), CLQ_ARG(k_count), CLQ_ARG(a->x), CLQ_ARG(x_half),
+                      CLQ_ARG(l->x_tiles)};
+    int status = clq_launch_kernel(ctx, k, args, CLQ_NARGS(args), groups * (k_count / CLQ_TILE_ROWS), 0,
+                                   num_wait, wait_list, done); /* a tile-square block per work-item */
     clReleaseKernel(k);
     return status;
 }
@@ -221,8 +225,8 @@ static clq_status prepare_lora(clq_context *ctx, launch *l)
     return CLQ_SUCCESS;
 }
 
-clq_status clq_matmul(const clq_weight *w, const clq_matmul_args *a, cl_uint num_wait, const cl_event *wait_list,
-                      cl_event *event)
+clq_status clq_matmul(const clq_weight *w, const clq_matmul_args *a, cl_uint num_wait,
+                      const cl_event *wait_list, cl_event *event)
 {
     if (!w || !a)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "clq_matmul: weight and args are required");

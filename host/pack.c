@@ -1,8 +1,8 @@
 /* 4-bit pack/unpack of caller buffers on the device. */
 #include "internal.h"
 
-static clq_status check_pack_args(clq_context *ctx, clq_nibble_order order, cl_mem src, cl_mem dst, size_t count,
-                                  size_t src_bytes, size_t dst_bytes)
+static clq_status check_pack_args(clq_context *ctx, clq_nibble_order order, cl_mem src, cl_mem dst,
+                                  size_t count, size_t src_bytes, size_t dst_bytes)
 {
     if (!ctx)
         return CLQ_FAIL(CLQ_ERROR_NULL_POINTER, "context is NULL");
@@ -28,13 +28,14 @@ clq_status clq_pack4(clq_context *ctx, clq_nibble_order order, cl_mem src, cl_me
     int status = clq_buffer_create(ctx, CL_MEM_READ_WRITE, npairs, NULL, &scratch);
     clq_arg args[] = {CLQ_ARG(src), CLQ_ARG(npairs), CLQ_ARG(ord), CLQ_ARG(scratch), CLQ_ARG(bad)};
     if (status == CLQ_SUCCESS)
-        status = clq_launch(ctx, CLQ_PROGRAM_REPACK, "clq_pack4", args, CLQ_NARGS(args), npairs, 0, 0, NULL, NULL);
+        status =
+            clq_launch(ctx, CLQ_PROGRAM_REPACK, "clq_pack4", args, CLQ_NARGS(args), npairs, 0, 0, NULL, NULL);
     uint32_t first_bad = UINT32_MAX;
     if (status == CLQ_SUCCESS)
         status = clq_flag_read(ctx, bad, &first_bad);
     if (status == CLQ_SUCCESS && first_bad != UINT32_MAX)
-        status = CLQ_FAIL(CLQ_ERROR_BAD_DATA, "value above 15 at element %llu or %llu",
-                          2ull * first_bad, 2ull * first_bad + 1);
+        status = CLQ_FAIL(CLQ_ERROR_BAD_DATA, "value above 15 at element %llu or %llu", 2ull * first_bad,
+                          2ull * first_bad + 1);
     if (status == CLQ_SUCCESS) {
         cl_int err = clEnqueueCopyBuffer(ctx->queue, scratch, dst, 0, 0, npairs, 0, NULL, NULL);
         if (err == CL_SUCCESS)
@@ -54,6 +55,6 @@ clq_status clq_unpack4(clq_context *ctx, clq_nibble_order order, cl_mem src, cl_
     cl_ulong npairs = count / 2;
     cl_uint ord = (cl_uint)order;
     clq_arg args[] = {CLQ_ARG(src), CLQ_ARG(npairs), CLQ_ARG(ord), CLQ_ARG(dst)};
-    return clq_launch(ctx, CLQ_PROGRAM_REPACK, "clq_unpack4", args, CLQ_NARGS(args), npairs, 0, num_wait, wait_list,
-                      event);
+    return clq_launch(ctx, CLQ_PROGRAM_REPACK, "clq_unpack4", args, CLQ_NARGS(args), npairs, 0, num_wait,
+                      wait_list, event);
 }

@@ -114,7 +114,8 @@ static void build_options(const clq_context *ctx, const char *defines, char *buf
 {
     /* Bit-exact quantization needs 1/d correctly rounded, as in C on the
      * host; OpenCL allows 2.5 ulp unless asked. */
-    snprintf(buf, len, "-cl-std=CL1.2%s", ctx->correctly_rounded_divide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
+    snprintf(buf, len, "-cl-std=CL1.2%s",
+             ctx->correctly_rounded_divide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
     clq_device_params_defines(&ctx->params, buf, len);
     size_t used = strlen(buf);
     snprintf(buf + used, len - used, "%s", defines);
@@ -156,10 +157,12 @@ static clq_status build_from_source(clq_context *ctx, clq_program_id id, const c
 }
 
 /* A program from a cached binary, or NULL if the driver rejects it. */
-static cl_program build_from_binary(clq_context *ctx, const unsigned char *bin, size_t size, const char *options)
+static cl_program build_from_binary(clq_context *ctx, const unsigned char *bin, size_t size,
+                                    const char *options)
 {
     cl_int err, binary_status;
-    cl_program p = clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &size, &bin, &binary_status, &err);
+    cl_program p =
+        clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &size, &bin, &binary_status, &err);
     if (err != CL_SUCCESS || binary_status != CL_SUCCESS)
         return NULL;
     if (clBuildProgram(p, 1, &ctx->device, options, NULL, NULL) != CL_SUCCESS) {
@@ -285,15 +288,17 @@ clq_status clq_enqueue_1d(clq_context *ctx, cl_kernel kernel, size_t global, siz
     return CLQ_SUCCESS;
 }
 
-clq_status clq_launch_kernel(clq_context *ctx, cl_kernel kernel, const clq_arg *args, size_t nargs, size_t global,
-                             size_t local, cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+clq_status clq_launch_kernel(clq_context *ctx, cl_kernel kernel, const clq_arg *args, size_t nargs,
+                             size_t global, size_t local, cl_uint num_wait, const cl_event *wait_list,
+                             cl_event *event)
 {
     CLQ_FORWARD(clq_kernel_set_args(kernel, args, nargs));
     return clq_enqueue_1d(ctx, kernel, global, local, num_wait, wait_list, event);
 }
 
-clq_status clq_launch(clq_context *ctx, clq_program_id id, const char *name, const clq_arg *args, size_t nargs,
-                      size_t global, size_t local, cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+clq_status clq_launch(clq_context *ctx, clq_program_id id, const char *name, const clq_arg *args,
+                      size_t nargs, size_t global, size_t local, cl_uint num_wait, const cl_event *wait_list,
+                      cl_event *event)
 {
     cl_kernel k;
     CLQ_FORWARD(clq_kernel_create(ctx, id, "", name, &k));

@@ -51,7 +51,8 @@ clq_status clq_tuning_apply(clq_context *ctx)
             int status = params ? clq_device_params_parse(ctx, params, &ctx->params) : CLQ_SUCCESS;
             free(text);
             if (status != CLQ_SUCCESS)
-                return CLQ_FAIL(status, "tuning file %s, line %u: %s", ctx->tuning_file, line, clq_last_error());
+                return CLQ_FAIL(status, "tuning file %s, line %u: %s", ctx->tuning_file, line,
+                                clq_last_error());
         }
     }
     if (ctx->tuning[0])
@@ -77,7 +78,10 @@ clq_status clq_context_tuning(const clq_context *ctx, char *buf, size_t len)
     return CLQ_SUCCESS;
 }
 
-const char *clq_context_tuning_file(const clq_context *ctx) { return ctx ? ctx->tuning_file : ""; }
+const char *clq_context_tuning_file(const clq_context *ctx)
+{
+    return ctx ? ctx->tuning_file : "";
+}
 
 clq_status clq_tuning_save(const clq_context *ctx, const char *params, const char *path)
 {
@@ -127,8 +131,9 @@ clq_status clq_tuning_save(const clq_context *ctx, const char *params, const cha
         char *next = strchr(line, '\n');
         size_t len = next ? (size_t)(next - line) : strlen(line);
         size_t dlen = strlen(ctx->device_name), vlen = strlen(ctx->driver_version);
-        bool mine = len > dlen + vlen + 2 && strncmp(line, ctx->device_name, dlen) == 0 && line[dlen] == '\t' &&
-                    strncmp(line + dlen + 1, ctx->driver_version, vlen) == 0 && line[dlen + 1 + vlen] == '\t';
+        bool mine = len > dlen + vlen + 2 && strncmp(line, ctx->device_name, dlen) == 0 &&
+                    line[dlen] == '\t' && strncmp(line + dlen + 1, ctx->driver_version, vlen) == 0 &&
+                    line[dlen + 1 + vlen] == '\t';
         if (!mine && len > 0)
             ok = fwrite(line, 1, len, f) == len && fputc('\n', f) != EOF;
         line = next ? next + 1 : NULL;

@@ -40,8 +40,8 @@ clq_status clq_weight_alloc(clq_context *ctx, const clq_weight_desc *desc, clq_w
     if (status == CLQ_SUCCESS && s.quants_padding) {
         /* Rows past N in the last tile stay zero: the matmul reads them. */
         cl_uchar zero = 0;
-        cl_int err = clEnqueueFillBuffer(ctx->queue, w->quants, &zero, 1, s.quants - s.quants_tile, s.quants_tile,
-                                         0, NULL, NULL);
+        cl_int err = clEnqueueFillBuffer(ctx->queue, w->quants, &zero, 1, s.quants - s.quants_tile,
+                                         s.quants_tile, 0, NULL, NULL);
         if (err != CL_SUCCESS)
             status = CLQ_FAIL(err, "clearing the padding rows of a weight");
     }
@@ -69,7 +69,10 @@ clq_weight_desc clq_weight_get_desc(const clq_weight *w)
     return w ? w->desc : none;
 }
 
-uint64_t clq_weight_device_bytes(const clq_weight *w) { return w ? w->device_bytes : 0; }
+uint64_t clq_weight_device_bytes(const clq_weight *w)
+{
+    return w ? w->device_bytes : 0;
+}
 
 /* Double quantization: mean of the fp32 absmax vector, then 8-bit blockwise
  * quantization of (absmax - mean) in groups of 256. */
@@ -80,7 +83,7 @@ static clq_status compress_statistics(clq_weight *w, cl_mem absmax, cl_mem bad)
     clq_arg mean_args[] = {CLQ_ARG(absmax), CLQ_ARG(n), CLQ_ARG(w->offset)};
     CLQ_FORWARD(clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_absmax_mean", mean_args, CLQ_NARGS(mean_args),
                            ctx->params.reduce_wg, ctx->params.reduce_wg, 0, NULL, NULL));
-    clq_arg q_args[] = {CLQ_ARG(absmax), CLQ_ARG(n), CLQ_ARG(w->offset), CLQ_ARG(w->scales),
+    clq_arg q_args[] = {CLQ_ARG(absmax),           CLQ_ARG(n),  CLQ_ARG(w->offset), CLQ_ARG(w->scales),
                         CLQ_ARG(w->nested_absmax), CLQ_ARG(bad)};
     return clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_absmax_quantize", q_args, CLQ_NARGS(q_args),
                       clq_ceil_div(n, CLQ_NESTED_BLOCK), 0, 0, NULL, NULL);
@@ -93,8 +96,8 @@ static clq_status compress_statistics(clq_weight *w, cl_mem absmax, cl_mem bad)
 enum { BAD_NONFINITE, BAD_SCALE, BAD_NESTED, BAD_WORDS };
 
 /* Enqueues the quantization of `src` into w, recording bad blocks in `bad`. */
-static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src, cl_mem bad, cl_uint num_wait,
-                                   const cl_event *wait_list)
+static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src, cl_mem bad,
+                                   cl_uint num_wait, const cl_event *wait_list)
 {
     clq_context *ctx = w->ctx;
     if (clq_format_is_ggml(w->desc.format)) { /* kernels/ggml_quantize.cl, a work-item per block */
@@ -112,12 +115,14 @@ static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src
     }
     cl_uint src_half = src_type == CLQ_DTYPE_F16, format = (cl_uint)w->desc.format, block = w->desc.block;
     cl_uint rows = (cl_uint)w->desc.rows, cols = (cl_uint)w->desc.cols;
-    cl_uint span = ctx->params.quant_span > block ? ctx->params.quant_span / block : 1; /* blocks per work-item */
+    cl_uint span =
+        ctx->params.quant_span > block ? ctx->params.quant_span / block : 1; /* blocks per work-item */
     size_t spans = clq_ceil_div(cols / block, span);
-    clq_arg args[] = {CLQ_ARG(src),  CLQ_ARG(src_half),   CLQ_ARG(format), CLQ_ARG(block),    CLQ_ARG(rows), CLQ_ARG(cols),
-                      CLQ_ARG(span), CLQ_ARG(w->quants), CLQ_ARG(scales), CLQ_ARG(w->zeros), CLQ_ARG(bad)};
-    int status = clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_quantize_blocks", args, CLQ_NARGS(args), rows * spans,
-                            ctx->params.quant_wg, num_wait, wait_list, NULL);
+    clq_arg args[] = {CLQ_ARG(src),    CLQ_ARG(src_half), CLQ_ARG(format), CLQ_ARG(block),
+                      CLQ_ARG(rows),   CLQ_ARG(cols),     CLQ_ARG(span),   CLQ_ARG(w->quants),
+                      CLQ_ARG(scales), CLQ_ARG(w->zeros), CLQ_ARG(bad)};
+    int status = clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_quantize_blocks", args, CLQ_NARGS(args),
+                            rows * spans, ctx->params.quant_wg, num_wait, wait_list, NULL);
     if (status == CLQ_SUCCESS && w->desc.double_quant)
         status = compress_statistics(w, absmax, bad);
     if (status == CLQ_SUCCESS && w->code)
@@ -225,10 +230,13 @@ clq_status clq_weight_dequantize(const clq_weight *w, clq_dtype dst_type, cl_mem
     /* elements of a row per work-item: quant_span, in whole 16s */
     cl_uint span = ctx->params.quant_span / 16 * 16;
     size_t spans = clq_ceil_div(cols, span);
-    clq_arg args[] = {CLQ_ARG(format),   CLQ_ARG(block),     CLQ_ARG(rows),     CLQ_ARG(cols),
-                      CLQ_ARG(span),     CLQ_ARG(dq),        CLQ_ARG(w->quants), CLQ_ARG(w->scales),
-                      CLQ_ARG(w->zeros), CLQ_ARG(w->nested_absmax), CLQ_ARG(w->code), CLQ_ARG(w->offset),
-                      CLQ_ARG(dst),      CLQ_ARG(dst_half)};
+    clq_arg args[] = {CLQ_ARG(format),    CLQ_ARG(block),
+                      CLQ_ARG(rows),      CLQ_ARG(cols),
+                      CLQ_ARG(span),      CLQ_ARG(dq),
+                      CLQ_ARG(w->quants), CLQ_ARG(w->scales),
+                      CLQ_ARG(w->zeros),  CLQ_ARG(w->nested_absmax),
+                      CLQ_ARG(w->code),   CLQ_ARG(w->offset),
+                      CLQ_ARG(dst),       CLQ_ARG(dst_half)};
     return clq_launch(ctx, CLQ_PROGRAM_QUANTIZE, "clq_dequantize_spans", args, CLQ_NARGS(args), rows * spans,
                       ctx->params.quant_wg, num_wait, wait_list, event);
 }
@@ -240,7 +248,8 @@ clq_status clq_weight_dequantize_host(const clq_weight *w, clq_dtype dst_type, v
     CLQ_FORWARD(clq_check_dtype(dst_type, "destination"));
     size_t need = w->desc.rows * w->desc.cols * clq_dtype_size(dst_type);
     if (dst_bytes < need)
-        return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "destination holds %zu bytes, %zu needed", dst_bytes, need);
+        return CLQ_FAIL(CLQ_ERROR_BUFFER_TOO_SMALL, "destination holds %zu bytes, %zu needed", dst_bytes,
+                        need);
     cl_mem buf = NULL;
     CLQ_FORWARD(clq_buffer_create(w->ctx, CL_MEM_WRITE_ONLY, need, NULL, &buf));
     int status = clq_weight_dequantize(w, dst_type, buf, 0, NULL, NULL);

@@ -84,8 +84,7 @@ extern "C" {
 #define CLQ_VERSION_MAJOR 0
 #define CLQ_VERSION_MINOR 1
 #define CLQ_VERSION_PATCH 0
-#define CLQ_VERSION_NUMBER \
-    (CLQ_VERSION_MAJOR * 10000 + CLQ_VERSION_MINOR * 100 + CLQ_VERSION_PATCH)
+#define CLQ_VERSION_NUMBER (CLQ_VERSION_MAJOR * 10000 + CLQ_VERSION_MINOR * 100 + CLQ_VERSION_PATCH)
 
 #if defined(_WIN32) && defined(CLQ_SHARED_BUILD)
 #define CLQ_API __declspec(dllexport)
@@ -104,25 +103,25 @@ extern "C" {
 /* clq's own codes, all below -2000 so they never collide with OpenCL's
  * (which are in -1..-72 for the core API and -1000..-1100 for extensions).
  * The list is the one source of truth for codes and their strings. */
-#define CLQ_STATUS_MAP(X)                                                          \
-    X(SUCCESS, 0, "success")                                                       \
-    X(ERROR_INVALID_ARGUMENT, -2001, "invalid argument")                           \
-    X(ERROR_NULL_POINTER, -2002, "a required pointer or handle is NULL")           \
-    X(ERROR_UNSUPPORTED_FORMAT, -2003, "unsupported format")                       \
-    X(ERROR_UNSUPPORTED_BLOCK, -2004, "unsupported block size for this format")    \
-    X(ERROR_SHAPE, -2005, "invalid or mismatched shape")                           \
-    X(ERROR_BUFFER_TOO_SMALL, -2006, "buffer too small")                           \
-    X(ERROR_NONFINITE_INPUT, -2007, "input contains NaN or Inf")                   \
-    X(ERROR_UNSUPPORTED_LAYOUT, -2008, "layout not available for this format")     \
-    X(ERROR_NO_DEVICE, -2009, "no OpenCL device found or matched")                 \
-    X(ERROR_BUILD_FAILED, -2010, "kernel build failed (see clq_last_build_log)")   \
-    X(ERROR_OUT_OF_HOST_MEMORY, -2011, "out of host memory")                       \
-    X(ERROR_IO, -2012, "file input/output failed")                                 \
-    X(ERROR_BAD_DATA, -2013, "malformed or inconsistent data")                     \
-    X(ERROR_DEVICE_UNSUITABLE, -2014, "device lacks a capability clq needs")       \
-    X(ERROR_INTERNAL, -2015, "internal error in clq")                              \
-    X(ERROR_CONTEXT_MISMATCH, -2016, "objects belong to different clq contexts")    \
-    X(ERROR_NOT_FOUND, -2017, "no such key, tensor or index")                      \
+#define CLQ_STATUS_MAP(X)                                                                                    \
+    X(SUCCESS, 0, "success")                                                                                 \
+    X(ERROR_INVALID_ARGUMENT, -2001, "invalid argument")                                                     \
+    X(ERROR_NULL_POINTER, -2002, "a required pointer or handle is NULL")                                     \
+    X(ERROR_UNSUPPORTED_FORMAT, -2003, "unsupported format")                                                 \
+    X(ERROR_UNSUPPORTED_BLOCK, -2004, "unsupported block size for this format")                              \
+    X(ERROR_SHAPE, -2005, "invalid or mismatched shape")                                                     \
+    X(ERROR_BUFFER_TOO_SMALL, -2006, "buffer too small")                                                     \
+    X(ERROR_NONFINITE_INPUT, -2007, "input contains NaN or Inf")                                             \
+    X(ERROR_UNSUPPORTED_LAYOUT, -2008, "layout not available for this format")                               \
+    X(ERROR_NO_DEVICE, -2009, "no OpenCL device found or matched")                                           \
+    X(ERROR_BUILD_FAILED, -2010, "kernel build failed (see clq_last_build_log)")                             \
+    X(ERROR_OUT_OF_HOST_MEMORY, -2011, "out of host memory")                                                 \
+    X(ERROR_IO, -2012, "file input/output failed")                                                           \
+    X(ERROR_BAD_DATA, -2013, "malformed or inconsistent data")                                               \
+    X(ERROR_DEVICE_UNSUITABLE, -2014, "device lacks a capability clq needs")                                 \
+    X(ERROR_INTERNAL, -2015, "internal error in clq")                                                        \
+    X(ERROR_CONTEXT_MISMATCH, -2016, "objects belong to different clq contexts")                             \
+    X(ERROR_NOT_FOUND, -2017, "no such key, tensor or index")                                                \
     X(ERROR_SCALE_OVERFLOW, -2018, "finite input too large for the format's scale")
 
 typedef enum clq_status {
@@ -187,8 +186,8 @@ typedef enum clq_layout {
     CLQ_LAYOUT_ORT = 3   /* ONNX Runtime MatMulNBits: Q4Z */
 } clq_layout;
 
-CLQ_API const char *clq_format_name(clq_format format);  /* "nf4", ...; NULL if unknown */
-CLQ_API const char *clq_layout_name(clq_layout layout);  /* "bnb", ...; NULL if unknown */
+CLQ_API const char *clq_format_name(clq_format format); /* "nf4", ...; NULL if unknown */
+CLQ_API const char *clq_layout_name(clq_layout layout); /* "bnb", ...; NULL if unknown */
 CLQ_API clq_status clq_format_from_name(const char *name, clq_format *out);
 CLQ_API clq_status clq_layout_from_name(const char *name, clq_layout *out);
 
@@ -242,13 +241,13 @@ CLQ_API clq_status clq_device_select(const char *selector, clq_device_info *out)
 typedef struct clq_context clq_context;
 
 typedef struct clq_context_options {
-    const char *device;          /* selector as for clq_device_select; NULL = default */
-    int program_cache;           /* 1 (default): cache program binaries on disk; CLQ_PROGRAM_CACHE=0 disables */
-    const char *cache_dir;       /* NULL: $CLQ_CACHE_DIR, else $XDG_CACHE_HOME/clq, else ~/.cache/clq */
-    const char *kernel_dir;      /* NULL: embedded kernels; else read .cl files from here ($CLQ_KERNEL_DIR too) */
-    int profiling;               /* 1: the queue clq creates has profiling enabled */
-    const char *tuning_file;     /* NULL: $CLQ_TUNING_FILE, else tuning.txt in the cache directory; "": none */
-    const char *tuning;          /* "name=value ..." over the tuning file's entry (see clq_context_tuning) */
+    const char *device;      /* selector as for clq_device_select; NULL = default */
+    int program_cache;       /* 1 (default): cache program binaries on disk; CLQ_PROGRAM_CACHE=0 disables */
+    const char *cache_dir;   /* NULL: $CLQ_CACHE_DIR, else $XDG_CACHE_HOME/clq, else ~/.cache/clq */
+    const char *kernel_dir;  /* NULL: embedded kernels; else read .cl files from here ($CLQ_KERNEL_DIR too) */
+    int profiling;           /* 1: the queue clq creates has profiling enabled */
+    const char *tuning_file; /* NULL: $CLQ_TUNING_FILE, else tuning.txt in the cache directory; "": none */
+    const char *tuning;      /* "name=value ..." over the tuning file's entry (see clq_context_tuning) */
 } clq_context_options;
 
 /* Fills options with defaults (cache on, default device, no profiling). */
@@ -441,8 +440,8 @@ typedef struct clq_lora clq_lora;
  * one. The host arrays may be freed on return. NaN or Inf in an A or B is
  * CLQ_ERROR_NONFINITE_INPUT (adapter, matrix, row and column named); an
  * alpha that is not finite, CLQ_ERROR_INVALID_ARGUMENT. */
-CLQ_API clq_status clq_lora_create(clq_context *ctx, uint64_t rows, uint64_t cols, const clq_adapter_desc *adapters,
-                                   size_t count, clq_lora **out);
+CLQ_API clq_status clq_lora_create(clq_context *ctx, uint64_t rows, uint64_t cols,
+                                   const clq_adapter_desc *adapters, size_t count, clq_lora **out);
 
 /* The same with each adapter's scale s given as scales[i] (finite) rather
  * than derived from alpha and rank, which are then ignored: for adapters
@@ -466,18 +465,18 @@ CLQ_API size_t clq_lora_count(const clq_lora *lora);
 /* ------------------------------------------------------------------------ */
 
 typedef enum clq_matmul_kernel {
-    CLQ_MATMUL_AUTO = 0,    /* decode for M <= CLQ_DECODE_MAX_M, prefill above */
-    CLQ_MATMUL_DECODE = 1,  /* weights read once per call per 16 rows of X */
-    CLQ_MATMUL_PREFILL = 2  /* tiled: weights dequantized once per tile of rows */
+    CLQ_MATMUL_AUTO = 0,   /* decode for M <= CLQ_DECODE_MAX_M, prefill above */
+    CLQ_MATMUL_DECODE = 1, /* weights read once per call per 16 rows of X */
+    CLQ_MATMUL_PREFILL = 2 /* tiled: weights dequantized once per tile of rows */
 } clq_matmul_kernel;
 
 #define CLQ_DECODE_MAX_M 16
 
 /* One call of Y = X·dequant(W)ᵀ (+ bias) (+ s·(X·Aᵀ)·Bᵀ). */
 typedef struct clq_matmul_args {
-    uint64_t m;                /* rows of X and Y, >= 1 */
+    uint64_t m; /* rows of X and Y, >= 1 */
     clq_dtype x_type;
-    cl_mem x;                  /* M×K */
+    cl_mem x; /* M×K */
     clq_dtype y_type;
     cl_mem y;                  /* M×N, written once */
     cl_mem bias;               /* N values of y_type, or NULL */
@@ -497,7 +496,8 @@ CLQ_API clq_status clq_matmul(const clq_weight *weight, const clq_matmul_args *a
 /* Blocking convenience on host memory: x is M×K, y is M×N, bias N or NULL,
  * all of `dtype`. */
 CLQ_API clq_status clq_matmul_host(const clq_weight *weight, uint64_t m, clq_dtype dtype, const void *x,
-                                   const void *bias, void *y, const clq_lora *lora, const int32_t *lora_index);
+                                   const void *bias, void *y, const clq_lora *lora,
+                                   const int32_t *lora_index);
 
 /* ------------------------------------------------------------------------ */
 /* 4-bit packing                                                             */

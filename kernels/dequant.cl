@@ -60,8 +60,10 @@ constant float q4_code[16] = {-8.0f, -7.0f, -6.0f, -5.0f, -4.0f, -3.0f, -2.0f, -
 constant float q4z_code[16] = {0.0f, 1.0f, 2.0f,  3.0f,  4.0f,  5.0f,  6.0f,  7.0f,
                                8.0f, 9.0f, 10.0f, 11.0f, 12.0f, 13.0f, 14.0f, 15.0f};
 #define CODE4_TABLE(FMT)                                                                                     \
-    ((FMT) == CLQ_FMT_NF4 ? nf4_code : (FMT) == CLQ_FMT_FP4 ? fp4_code : (FMT) == CLQ_FMT_Q4Z ? q4z_code     \
-                                                                                              : q4_code)
+    ((FMT) == CLQ_FMT_NF4   ? nf4_code                                                                       \
+     : (FMT) == CLQ_FMT_FP4 ? fp4_code                                                                       \
+     : (FMT) == CLQ_FMT_Q4Z ? q4z_code                                                                       \
+                            : q4_code)
 
 /* table[i] for N indices i (an int or intN), loaded lane by lane; on
  * AVX-512, 16 indices into a table in memory (global, constant, or local:
@@ -84,12 +86,12 @@ constant float q4z_code[16] = {0.0f, 1.0f, 2.0f,  3.0f,  4.0f,  5.0f,  6.0f,  7.
 /* A 16-entry table at N code indices (their low 4 bits). On AVX-512 the
  * 16-lane lookup is one vpermps, which reads only the low 4 bits of each
  * index, so no mask is needed. */
-#define LOOKUP4_1(t, q) (t)[(q) & 15u]
-#define LOOKUP4_8(t, q) GATHER8(t, as_int8((q) & 15u))
+#define LOOKUP4_1(t, q) (t)[(q)&15u]
+#define LOOKUP4_8(t, q) GATHER8(t, as_int8((q)&15u))
 #if defined(__AVX512F__)
 #define LOOKUP4_16(t, q) __builtin_ia32_permvarsf512(vload16(0, t), as_int16(q))
 #else
-#define LOOKUP4_16(t, q) GATHER16(t, as_int16((q) & 15u))
+#define LOOKUP4_16(t, q) GATHER16(t, as_int16((q)&15u))
 #endif
 
 /* The float, int and reinterpreting names of N lanes. */
@@ -102,6 +104,6 @@ constant float q4z_code[16] = {0.0f, 1.0f, 2.0f,  3.0f,  4.0f,  5.0f,  6.0f,  7.
 #define CLQ_UNSCALED(FMT, N, q, z, code) CLQ_UNSCALED_OF(FMT, N, q, z, code) /* N expanded first */
 #define CLQ_UNSCALED_OF(FMT, N, q, z, code)                                                                  \
     ((FMT) == CLQ_FMT_Q8         ? VEC(N, convert_float)(VEC(N, as_int)((q) << 24) >> 24)                    \
-     : (FMT) == CLQ_FMT_DYNAMIC8 ? GATHER##N(code, VEC(N, as_int)((q) & 255u))                               \
+     : (FMT) == CLQ_FMT_DYNAMIC8 ? GATHER##N(code, VEC(N, as_int)((q)&255u))                                 \
      : (FMT) == CLQ_FMT_Q4Z      ? LOOKUP4_##N(q4z_code, q) - (z)                                            \
                                  : LOOKUP4_##N(CODE4_TABLE(FMT), q))

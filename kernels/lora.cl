@@ -61,6 +61,7 @@ kernel void clq_lora_shrink_rows(uint m_count, uint k_count, global const void *
     int adapter = row_adapter ? row_adapter[m] : 0;
     float sum = 0.0f;
     if (adapter >= 0 && (int)j < rank[adapter])
-        sum = lora_dot(x, x_half, (ulong)m * k_count, a_all, a_half, (ulong)(a_row[adapter] + j) * k_count, k_count);
+        sum = lora_dot(x, x_half, (ulong)m * k_count, a_all, a_half, (ulong)(a_row[adapter] + j) * k_count,
+                       k_count);
     t[(ulong)m * r_max + j] = sum;
 }

@@ -5,8 +5,8 @@
  */
 
 /* Four independent sums: one would wait on the fma latency at every step. */
-inline float lora_dot(global const void *x, uint x_half, ulong x_at, global const void *a, uint a_half, ulong a_at,
-                      uint k_count)
+inline float lora_dot(global const void *x, uint x_half, ulong x_at, global const void *a, uint a_half,
+                      ulong a_at, uint k_count)
 {
     float16 acc0 = (float16)(0.0f), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     uint k = 0;

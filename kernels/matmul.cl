@@ -47,7 +47,7 @@
 #error "the float16 paths below assume tiles of 16 rows"
 #endif
 
-#define PF_TK 16            /* K per prefill step: always inside one block (blocks are multiples of 16) */
+#define PF_TK 16 /* K per prefill step: always inside one block (blocks are multiples of 16) */
 #define PF_THREADS_M (CLQ_PF_TM / CLQ_PF_WM)
 #define PF_THREADS_N (CLQ_PF_TN / CLQ_PF_WN)
 #define PF_WG (PF_THREADS_M * PF_THREADS_N)
@@ -57,15 +57,16 @@
 #define WORD_ELEMS CLQ_WORD_ELEMENTS(WORD_BITS)
 
 /* The weight's device arrays, as every kernel here takes them. */
-#define WEIGHT_PARAMS                                                                                       \
-    global const uchar *quants, global const void *scales, global const uchar *zeros,                      \
+#define WEIGHT_PARAMS                                                                                        \
+    global const uchar *quants, global const void *scales, global const uchar *zeros,                        \
         global const float *nested, global const float *code, global const float *offset
 /* Bias and LoRA expand, applied to each output. */
-#define EPILOGUE_PARAMS                                                                                     \
-    global const void *bias, uint y_half, uint n_adapters, global const float *t, uint r_max,              \
-        global const void *lora_b, uint b_half, global const int *rank, global const uint *b_offset,       \
+#define EPILOGUE_PARAMS                                                                                      \
+    global const void *bias, uint y_half, uint n_adapters, global const float *t, uint r_max,                \
+        global const void *lora_b, uint b_half, global const int *rank, global const uint *b_offset,         \
         global const float *lora_scale, global const int *row_adapter
-#define EPILOGUE_ARGS bias, y_half, n_adapters, t, r_max, lora_b, b_half, rank, b_offset, lora_scale, row_adapter
+#define EPILOGUE_ARGS                                                                                        \
+    bias, y_half, n_adapters, t, r_max, lora_b, b_half, rank, b_offset, lora_scale, row_adapter
 
 inline uint zero_point(global const uchar *zeros, uint g)
 {
@@ -200,7 +201,8 @@ WIDE inline vfloat lane_scales(uint n0, uint n_count, uint nb, uint j, global co
 {
     float v[CLQ_MM_LANES];
     for (uint l = 0; l < CLQ_MM_LANES; l++)
-        v[l] = block_scale(CLQ_FORMAT, CLQ_DQ, scales, min(n0 + l, n_count - 1) * nb + j, nested, code, offset);
+        v[l] =
+            block_scale(CLQ_FORMAT, CLQ_DQ, scales, min(n0 + l, n_count - 1) * nb + j, nested, code, offset);
     return VLOAD_FLOAT(v);
 }
 
@@ -225,27 +227,25 @@ WIDE inline vfloat lane_scales(uint n0, uint n_count, uint nb, uint j, global co
  * shuffle indices (parenthesized) of the new rows i and i+b; b is a
  * constant, so the unrolled loop keeps only the pairs. */
 #define UNPAREN(...) __VA_ARGS__
-#define TRANSPOSE_STAGE(r, b, LO, HI)                                                                      \
-    _Pragma("unroll") for (uint i = 0; i < 16; i++) if ((i & (b)) == 0)                                   \
-    {                                                                                                      \
-        float16 x = (r)[i], y = (r)[i + (b)];                                                              \
-        (r)[i] = SHUFFLE16(x, y, UNPAREN LO);                                                              \
-        (r)[i + (b)] = SHUFFLE16(x, y, UNPAREN HI);                                                        \
+#define TRANSPOSE_STAGE(r, b, LO, HI)                                                                        \
+    _Pragma("unroll") for (uint i = 0; i < 16; i++) if ((i & (b)) == 0)                                      \
+    {                                                                                                        \
+        float16 x = (r)[i], y = (r)[i + (b)];                                                                \
+        (r)[i] = SHUFFLE16(x, y, UNPAREN LO);                                                                \
+        (r)[i + (b)] = SHUFFLE16(x, y, UNPAREN HI);                                                          \
     }
 
 /* Rows r[0..15] of a 16×16 matrix become its columns: four stages, b = 8,
  * 4, 2, 1. */
-WIDE inline void transpose16(float16 *r)
-{
+WIDE inline void transpose16(float16 *r){
     TRANSPOSE_STAGE(r, 8, (0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
                     (8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31))
-    TRANSPOSE_STAGE(r, 4, (0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
-                    (4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31))
-    TRANSPOSE_STAGE(r, 2, (0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
-                    (2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31))
-    TRANSPOSE_STAGE(r, 1, (0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
-                    (1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31))
-}
+        TRANSPOSE_STAGE(r, 4, (0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
+                        (4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31))
+            TRANSPOSE_STAGE(r, 2, (0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
+                            (2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31))
+                TRANSPOSE_STAGE(r, 1, (0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
+                                (1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31))}
 
 /* The scales of blocks j0 .. j0+15 of rows n0 .. n0+15 (j0 + 15 < nb):
  * run[jj] holds block j0+jj's, one lane per row, as lane_scales gives them
@@ -262,13 +262,13 @@ WIDE inline void scale_run(uint n0, uint n_count, uint nb, uint j0, global const
 #if CLQ_DQ
         uchar16 q = vload16(0, (global const uchar *)scales + at);
         uint first = (uint)(at % CLQ_NESTED_BLOCK); /* of the run in its group */
-        float16 group = select((float16)(nested[(at + 15) / CLQ_NESTED_BLOCK]),
-                               (float16)(nested[at / CLQ_NESTED_BLOCK]),
-                               (int16)(first) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) <
-                                   (int16)(CLQ_NESTED_BLOCK));
-        float16 t = (float16)(code[q.s0], code[q.s1], code[q.s2], code[q.s3], code[q.s4], code[q.s5], code[q.s6],
-                              code[q.s7], code[q.s8], code[q.s9], code[q.sa], code[q.sb], code[q.sc], code[q.sd],
-                              code[q.se], code[q.sf]) *
+        float16 group =
+            select((float16)(nested[(at + 15) / CLQ_NESTED_BLOCK]), (float16)(nested[at / CLQ_NESTED_BLOCK]),
+                   (int16)(first) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) <
+                       (int16)(CLQ_NESTED_BLOCK));
+        float16 t = (float16)(code[q.s0], code[q.s1], code[q.s2], code[q.s3], code[q.s4], code[q.s5],
+                              code[q.s6], code[q.s7], code[q.s8], code[q.s9], code[q.sa], code[q.sb],
+                              code[q.sc], code[q.sd], code[q.se], code[q.sf]) *
                     group;
         run[l] = t + offset[0];
 #elif CLQ_FORMAT == CLQ_FMT_Q4 || CLQ_FORMAT == CLQ_FMT_Q8
@@ -373,9 +373,10 @@ inline vfloat lane_zeros(uint n0, uint n_count, uint nb, uint j, global const uc
  * in a register. Rows of X past M repeat row M-1 and are not stored. */
 /* always_inline and static: no copy with a variable MR is ever compiled
  * (PoCL would warn that its loops cannot be unrolled). */
-static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_count, uint n_count, uint k_count,
-                                                        uint block, WEIGHT_PARAMS, global const void *x,
-                                                        const uint x_half, global void *y, EPILOGUE_PARAMS)
+static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_count, uint n_count,
+                                                        uint k_count, uint block, WEIGHT_PARAMS,
+                                                        global const void *x, const uint x_half,
+                                                        global void *y, EPILOGUE_PARAMS)
 {
     const uint groups = CLQ_TILE_ROWS / CLQ_MM_LANES; /* work-items per tile */
     const uint PARTS = MR == 1 ? 4 : 2;
@@ -410,7 +411,8 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
                 prefetch_scale_run(n0, n_count, nb, j + SCALE_RUN, scales, zeros);
             zero_run(n0, n_count, nb, j, zeros, zero_runs);
         }
-        vfloat s = by_runs ? scale_runs[j % SCALE_RUN] : lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
+        vfloat s = by_runs ? scale_runs[j % SCALE_RUN]
+                           : lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
         vfloat z = by_runs ? zero_runs[j % SCALE_RUN] : lane_zeros(n0, n_count, nb, j, zeros);
 #else
         vfloat s = lane_scales(n0, n_count, nb, j, scales, nested, code, offset);
@@ -441,7 +443,8 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
 #pragma unroll
                     for (uint m = 0; m < MR; m++)
                         part[m][i % PARTS] =
-                            fma(v, x_half ? xw[m][i] : ((global const float *)x)[xrow[m] + k + i], part[m][i % PARTS]);
+                            fma(v, x_half ? xw[m][i] : ((global const float *)x)[xrow[m] + k + i],
+                                part[m][i % PARTS]);
                 }
             }
 #pragma unroll
@@ -560,14 +563,14 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
                                           WEIGHT_PARAMS, global const void *x, uint x_half, global void *y,  \
                                           EPILOGUE_PARAMS)                                                   \
     {                                                                                                        \
-        /* x_half as a constant in each branch: the inner loops load X      \
-         * without a test per element (and fp32 X as an fma operand). */    \
-        if (x_half && !X_TILED(MR)) /* interleaved X is always fp32 */                                      \
-            TILES_FN(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 1u, \
-                     y, EPILOGUE_ARGS);                                                                      \
+        /* x_half as a constant in each branch: the inner loops load X                                       \
+         * without a test per element (and fp32 X as an fma operand). */                                     \
+        if (x_half && !X_TILED(MR)) /* interleaved X is always fp32 */                                       \
+            TILES_FN(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x,   \
+                     1u, y, EPILOGUE_ARGS);                                                                  \
         else                                                                                                 \
-            TILES_FN(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x, 0u, \
-                     y, EPILOGUE_ARGS);                                                                      \
+            TILES_FN(MR, m_count, n_count, k_count, block, quants, scales, zeros, nested, code, offset, x,   \
+                     0u, y, EPILOGUE_ARGS);                                                                  \
     }
 
 /* The group's kernels (through EXPAND, so that CLQ_MM_GROUP becomes its

@@ -23,26 +23,26 @@
 
 /* BODY(fmt) with fmt the runtime `format` as a constant: one copy of the
  * loop per format, each compiled for its format. */
-#define FOR_FORMAT(format, BODY)                                                                         \
-    switch (format) {                                                                                     \
-    case CLQ_FMT_Q8:                                                                                      \
-        BODY(CLQ_FMT_Q8);                                                                                 \
-        break;                                                                                            \
-    case CLQ_FMT_Q4:                                                                                      \
-        BODY(CLQ_FMT_Q4);                                                                                 \
-        break;                                                                                            \
-    case CLQ_FMT_Q4Z:                                                                                     \
-        BODY(CLQ_FMT_Q4Z);                                                                                \
-        break;                                                                                            \
-    case CLQ_FMT_NF4:                                                                                     \
-        BODY(CLQ_FMT_NF4);                                                                                \
-        break;                                                                                            \
-    case CLQ_FMT_FP4:                                                                                     \
-        BODY(CLQ_FMT_FP4);                                                                                \
-        break;                                                                                            \
-    case CLQ_FMT_DYNAMIC8:                                                                                \
-        BODY(CLQ_FMT_DYNAMIC8);                                                                           \
-        break;                                                                                            \
+#define FOR_FORMAT(format, BODY)                                                                             \
+    switch (format) {                                                                                        \
+    case CLQ_FMT_Q8:                                                                                         \
+        BODY(CLQ_FMT_Q8);                                                                                    \
+        break;                                                                                               \
+    case CLQ_FMT_Q4:                                                                                         \
+        BODY(CLQ_FMT_Q4);                                                                                    \
+        break;                                                                                               \
+    case CLQ_FMT_Q4Z:                                                                                        \
+        BODY(CLQ_FMT_Q4Z);                                                                                   \
+        break;                                                                                               \
+    case CLQ_FMT_NF4:                                                                                        \
+        BODY(CLQ_FMT_NF4);                                                                                   \
+        break;                                                                                               \
+    case CLQ_FMT_FP4:                                                                                        \
+        BODY(CLQ_FMT_FP4);                                                                                   \
+        break;                                                                                               \
+    case CLQ_FMT_DYNAMIC8:                                                                                   \
+        BODY(CLQ_FMT_DYNAMIC8);                                                                              \
+        break;                                                                                               \
     }
 
 /* The host passes it for every build (host/params_table.h), so no default. */
@@ -95,8 +95,8 @@ inline uint code_index(uint format, float s)
  * blocks are multiples of 16): the arithmetic is elementwise, so every
  * element still rounds exactly as in the peers' scalar code; only the loops
  * change. The input is read once, in order, and prefetched 8 KiB ahead. */
-#define PREFETCH_AHEAD(src, src_half, i)                                                                      \
-    CLQ_PREFETCH(src_half ? (global const void *)((global const half *)(src) + (i) + 4096)                    \
+#define PREFETCH_AHEAD(src, src_half, i)                                                                     \
+    CLQ_PREFETCH(src_half ? (global const void *)((global const half *)(src) + (i) + 4096)                   \
                           : (global const void *)((global const float *)(src) + (i) + 2048))
 
 typedef struct block_stats {
@@ -257,7 +257,8 @@ QUANT_INLINE void quantize_q4z(global const void *src, uint src_half, ulong base
     for (uint j = 0; j < block; j += 16) {
         /* Vector bounds, not scalar ones: the same in OpenCL C, and oclgrind
          * (21.10) gets the scalar-bound form of integer clamp wrong. */
-        int16 q = clamp(round_away16(load_x16(src, src_half, base + j) * rs + (float)z), (int16)(0), (int16)(15));
+        int16 q =
+            clamp(round_away16(load_x16(src, src_half, base + j) * rs + (float)z), (int16)(0), (int16)(15));
         store_codes4(as_uint16(q), QUANT_AT, j);
     }
 }
@@ -267,12 +268,12 @@ QUANT_INLINE void quantize_q4z(global const void *src, uint src_half, ulong base
  * unused). Kept in a vector, not an array: PoCL gives a private array one
  * copy per work-item of the group. */
 #define CODE4_SORTED(i) (format == CLQ_FMT_NF4 ? nf4_code[i] : fp4_code[fp4_order[i]])
-#define CODE4_MID(i) ((CODE4_SORTED((i) - 1) + CODE4_SORTED(i)) / 2.0f)
+#define CODE4_MID(i) ((CODE4_SORTED((i)-1) + CODE4_SORTED(i)) / 2.0f)
 inline float16 code4_midpoints(uint format)
 {
-    return (float16)(-INFINITY, CODE4_MID(1), CODE4_MID(2), CODE4_MID(3), CODE4_MID(4), CODE4_MID(5), CODE4_MID(6),
-                     CODE4_MID(7), CODE4_MID(8), CODE4_MID(9), CODE4_MID(10), CODE4_MID(11), CODE4_MID(12),
-                     CODE4_MID(13), CODE4_MID(14), CODE4_MID(15));
+    return (float16)(-INFINITY, CODE4_MID(1), CODE4_MID(2), CODE4_MID(3), CODE4_MID(4), CODE4_MID(5),
+                     CODE4_MID(6), CODE4_MID(7), CODE4_MID(8), CODE4_MID(9), CODE4_MID(10), CODE4_MID(11),
+                     CODE4_MID(12), CODE4_MID(13), CODE4_MID(14), CODE4_MID(15));
 }
 #undef CODE4_MID
 #undef CODE4_SORTED
@@ -312,8 +313,8 @@ QUANT_INLINE void code4_table_of(float16 mid, code4_table *t)
 {
     int16 lo = (int16)(0), hi = (int16)(0);
     int16 bins_lo = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), bins_hi = bins_lo + 16;
-#define COUNT_BELOW_BIN(lane)                                                                            \
-    lo += select((int16)(0), (int16)(1), (int16)(code4_bin(mid.lane)) < bins_lo);                         \
+#define COUNT_BELOW_BIN(lane)                                                                                \
+    lo += select((int16)(0), (int16)(1), (int16)(code4_bin(mid.lane)) < bins_lo);                            \
     hi += select((int16)(0), (int16)(1), (int16)(code4_bin(mid.lane)) < bins_hi)
     COUNT_BELOW_BIN(s1), COUNT_BELOW_BIN(s2), COUNT_BELOW_BIN(s3), COUNT_BELOW_BIN(s4), COUNT_BELOW_BIN(s5);
     COUNT_BELOW_BIN(s6), COUNT_BELOW_BIN(s7), COUNT_BELOW_BIN(s8), COUNT_BELOW_BIN(s9), COUNT_BELOW_BIN(sA);
@@ -469,9 +470,9 @@ QUANT_INLINE int quantize_block(uint format, global const void *src, uint src_ha
  * Inf is recorded in first_bad[0], the lowest whose scale would overflow in
  * first_bad[1]; neither is written. For double quantization the host passes
  * a temporary fp32 buffer as `scales`. */
-kernel void clq_quantize_blocks(global const void *src, uint src_half, uint format, uint block, uint rows, uint cols,
-                                uint span, global uchar *quants, global void *scales, global uchar *zeros,
-                                volatile global uint *first_bad)
+kernel void clq_quantize_blocks(global const void *src, uint src_half, uint format, uint block, uint rows,
+                                uint cols, uint span, global uchar *quants, global void *scales,
+                                global uchar *zeros, volatile global uint *first_bad)
 {
     uint i = get_global_id(0);
     uint row_blocks = cols / block, spans = (row_blocks + span - 1) / span;
@@ -482,12 +483,12 @@ kernel void clq_quantize_blocks(global const void *src, uint src_half, uint form
     uint g0 = row * row_blocks;
     code4_table codes;
     code4_table_of(code4_midpoints(format), &codes);
-#define QUANTIZE_SPAN(fmt)                                                                               \
-    for (uint b = b0; b < b1; b++) {                                                                        \
+#define QUANTIZE_SPAN(fmt)                                                                                   \
+    for (uint b = b0; b < b1; b++) {                                                                         \
         int done = quantize_block(fmt, src, src_half, block, g0 + b, quants, row, b * block, cols, scales,   \
-                                  zeros, &codes);                                                           \
-        if (done <= 0)                                                                                      \
-            atomic_min(first_bad + (done < 0), g0 + b);                                                     \
+                                  zeros, &codes);                                                            \
+        if (done <= 0)                                                                                       \
+            atomic_min(first_bad + (done < 0), g0 + b);                                                      \
     }
     FOR_FORMAT(format, QUANTIZE_SPAN);
 #undef QUANTIZE_SPAN
@@ -558,9 +559,8 @@ inline float2 absmax_sum(global const float *a, uint n, float scale, local float
  * is taken again over the values times 2^-32, exact for all but subnormal
  * results, which are far below the sum's last bit; the mean of values that
  * are all at most FLT_MAX is then at most FLT_MAX again. */
-kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void clq_absmax_mean(global const float *a,
-                                                                                        uint n,
-                                                                                        global float *mean)
+kernel __attribute__((reqd_work_group_size(CLQ_REDUCE_WG, 1, 1))) void
+clq_absmax_mean(global const float *a, uint n, global float *mean)
 {
     local float2 partial[CLQ_REDUCE_WG];
     float2 sum = absmax_sum(a, n, 1.0f, partial);
@@ -658,8 +658,9 @@ QUANT_INLINE uint16 codes16(uint bits, global const uint *words, uint row, uint 
  * clq_quantize_blocks. */
 kernel void clq_dequantize_spans(uint format, uint block, uint rows, uint cols, uint span, uint dq,
                                  global const uchar *quants, global const void *scales,
-                                 global const uchar *zeros, global const float *nested, global const float *code,
-                                 global const float *offset, global void *dst, uint dst_half)
+                                 global const uchar *zeros, global const float *nested,
+                                 global const float *code, global const float *offset, global void *dst,
+                                 uint dst_half)
 {
     uint i = get_global_id(0);
     uint spans = (cols + span - 1) / span, row = i / spans;
@@ -667,18 +668,18 @@ kernel void clq_dequantize_spans(uint format, uint block, uint rows, uint cols, 
         return;
     uint k0 = (i - row * spans) * span, k1 = min(k0 + span, cols);
     global const uint *words = (global const uint *)quants;
-#define DEQUANTIZE_SPAN(fmt)                                                                             \
-    for (uint k = k0; k < k1; k += 16) {                                                                \
-        uint g = row * (cols / block) + k / block;                                                         \
-        float s = block_scale(fmt, dq, scales, g, nested, code, offset);                                   \
-        uint z = fmt == CLQ_FMT_Q4Z ? zeros[g] : 0u;                                                       \
-        uint bits = fmt == CLQ_FMT_Q8 || fmt == CLQ_FMT_DYNAMIC8 ? 8 : 4;                                  \
-        float16 v = CLQ_UNSCALED(fmt, 16, codes16(bits, words, row, k, cols), (float)z, code) * s;        \
-        ulong e = (ulong)row * cols + k;                                                                   \
-        if (dst_half)                                                                                      \
-            vstore_half16_rte(v, 0, (global half *)dst + e);                                              \
-        else                                                                                               \
-            vstore16(v, 0, (global float *)dst + e);                                                      \
+#define DEQUANTIZE_SPAN(fmt)                                                                                 \
+    for (uint k = k0; k < k1; k += 16) {                                                                     \
+        uint g = row * (cols / block) + k / block;                                                           \
+        float s = block_scale(fmt, dq, scales, g, nested, code, offset);                                     \
+        uint z = fmt == CLQ_FMT_Q4Z ? zeros[g] : 0u;                                                         \
+        uint bits = fmt == CLQ_FMT_Q8 || fmt == CLQ_FMT_DYNAMIC8 ? 8 : 4;                                    \
+        float16 v = CLQ_UNSCALED(fmt, 16, codes16(bits, words, row, k, cols), (float)z, code) * s;           \
+        ulong e = (ulong)row * cols + k;                                                                     \
+        if (dst_half)                                                                                        \
+            vstore_half16_rte(v, 0, (global half *)dst + e);                                                 \
+        else                                                                                                 \
+            vstore16(v, 0, (global float *)dst + e);                                                         \
     }
     FOR_FORMAT(format, DEQUANTIZE_SPAN);
 #undef DEQUANTIZE_SPAN

@@ -35,12 +35,24 @@ void test_fill_matrix(clq_rng *r, float *x, uint64_t rows, uint64_t cols)
         float *row = x + i * cols;
         for (uint64_t j = 0; j < cols; j++) {
             switch (i % 8) {
-            case 1: row[j] = 0.0f; break;                                   /* all zero */
-            case 2: row[j] = j == cols / 3 ? 1000.0f : clq_rng_normal(r, 0.01f); break; /* outlier */
-            case 3: row[j] = 0.125f; break;                                 /* constant */
-            case 4: row[j] = -fabsf(clq_rng_normal(r, 0.05f)) - 1e-4f; break; /* negative only */
-            case 5: row[j] = clq_rng_normal(r, 1e-30f); break;             /* tiny */
-            default: row[j] = clq_rng_normal(r, 0.05f); break;
+            case 1:
+                row[j] = 0.0f;
+                break; /* all zero */
+            case 2:
+                row[j] = j == cols / 3 ? 1000.0f : clq_rng_normal(r, 0.01f);
+                break; /* outlier */
+            case 3:
+                row[j] = 0.125f;
+                break; /* constant */
+            case 4:
+                row[j] = -fabsf(clq_rng_normal(r, 0.05f)) - 1e-4f;
+                break; /* negative only */
+            case 5:
+                row[j] = clq_rng_normal(r, 1e-30f);
+                break; /* tiny */
+            default:
+                row[j] = clq_rng_normal(r, 0.05f);
+                break;
             }
         }
     }

@@ -35,11 +35,11 @@ long test_first_diff(const void *a, const void *b, size_t bytes);
 void *test_read_data(const char *rel, size_t *size);
 
 /* Asserts `status` is CLQ_SUCCESS, printing clq_last_error() otherwise. */
-#define TEST_OK(expr)                                                                             \
-    do {                                                                                          \
-        int test_ok_status_ = (expr);                                                             \
-        cr_assert_eq(test_ok_status_, CLQ_SUCCESS, "%s -> %s\n%s", #expr,                         \
-                     clq_status_string(test_ok_status_), clq_last_error());                       \
+#define TEST_OK(expr)                                                                                        \
+    do {                                                                                                     \
+        int test_ok_status_ = (expr);                                                                        \
+        cr_assert_eq(test_ok_status_, CLQ_SUCCESS, "%s -> %s\n%s", #expr,                                    \
+                     clq_status_string(test_ok_status_), clq_last_error());                                  \
     } while (0)
 
 #endif /* CLQ_TEST_SUPPORT_H */

@@ -433,7 +433,7 @@ Test(bench, double_quantized_weight_is_a_pair_of_its_own, .init = cr_redirect_st
     make_temp_dir(dir, sizeof dir);
     snprintf(csv, sizeof csv, "%s/out.csv", dir);
     const char *args[] = {
-        "bench", "--device",   default_device(), "--shape", "256x1024",   "--op",       "quantize,matmul",
+        "bench", "--device",   default_device(), "--shape", "256x1024", "--op",       "quantize,matmul",
         "--m",   "1",          "--rank",         "0",       "--format", "nf4,nf4-dq", "--target",
         "0.001", "--no-evict", "--quiet",        "--csv",   csv};
     cr_assert_eq(clq_bench_main(sizeof args / sizeof args[0], (char **)args), 0);

@@ -147,7 +147,10 @@ static void check_rebuilt_after(void (*damage)(const entry *e))
         cr_assert_eq(after[i].inode, again[i].inode, "the rebuilt %s was not reused", after[i].path);
 }
 
-static void truncate_entry(const entry *e) { cr_assert_eq(truncate(e->path, e->size / 2), 0); }
+static void truncate_entry(const entry *e)
+{
+    cr_assert_eq(truncate(e->path, e->size / 2), 0);
+}
 
 static void flip_a_byte(const entry *e)
 {
@@ -160,11 +163,23 @@ static void flip_a_byte(const entry *e)
     fclose(f);
 }
 
-static void empty_entry(const entry *e) { cr_assert_eq(truncate(e->path, 0), 0); }
+static void empty_entry(const entry *e)
+{
+    cr_assert_eq(truncate(e->path, 0), 0);
+}
 
-Test(cache, truncated_entry_is_rebuilt) { check_rebuilt_after(truncate_entry); }
-Test(cache, corrupted_entry_is_rebuilt) { check_rebuilt_after(flip_a_byte); }
-Test(cache, empty_entry_is_rebuilt) { check_rebuilt_after(empty_entry); }
+Test(cache, truncated_entry_is_rebuilt)
+{
+    check_rebuilt_after(truncate_entry);
+}
+Test(cache, corrupted_entry_is_rebuilt)
+{
+    check_rebuilt_after(flip_a_byte);
+}
+Test(cache, empty_entry_is_rebuilt)
+{
+    check_rebuilt_after(empty_entry);
+}
 
 /* A whole, valid entry stored under another key's name (as after a driver
  * update reusing a file name) is stale: its key text does not match. */

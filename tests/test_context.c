@@ -73,7 +73,8 @@ Test(context, wraps_application_objects_without_taking_them)
     cl_uint refs = 0;
     cr_assert_eq(clGetContextInfo(context, CL_CONTEXT_REFERENCE_COUNT, sizeof refs, &refs, NULL), CL_SUCCESS);
     cr_assert_geq(refs, context_refs);
-    cr_assert_eq(clGetCommandQueueInfo(queue, CL_QUEUE_REFERENCE_COUNT, sizeof refs, &refs, NULL), CL_SUCCESS);
+    cr_assert_eq(clGetCommandQueueInfo(queue, CL_QUEUE_REFERENCE_COUNT, sizeof refs, &refs, NULL),
+                 CL_SUCCESS);
     cr_assert_geq(refs, queue_refs);
     cl_mem m = clCreateBuffer(context, CL_MEM_READ_WRITE, 64, NULL, &err);
     cr_assert_eq(err, CL_SUCCESS);

@@ -12,12 +12,12 @@
 #define SENTINEL ((clq_weight *)0x1234)
 
 /* Asserts a status and that a message names the problem. */
-#define EXPECT_STATUS(expr, want)                                                                          \
-    do {                                                                                                   \
-        int got_ = (expr);                                                                                 \
-        cr_assert_eq(got_, (want), "%s gave %s, expected %s (%s)", #expr, clq_status_string(got_),         \
-                     clq_status_string(want), clq_last_error());                                           \
-        cr_assert_neq(clq_last_error()[0], '\0', "no message for %s", #expr);                              \
+#define EXPECT_STATUS(expr, want)                                                                            \
+    do {                                                                                                     \
+        int got_ = (expr);                                                                                   \
+        cr_assert_eq(got_, (want), "%s gave %s, expected %s (%s)", #expr, clq_status_string(got_),           \
+                     clq_status_string(want), clq_last_error());                                             \
+        cr_assert_neq(clq_last_error()[0], '\0', "no message for %s", #expr);                                \
     } while (0)
 
 Test(errors, status_strings_name_every_code)
@@ -59,9 +59,9 @@ Test(errors, bad_descriptions)
         clq_weight_desc d;
         int want;
     } cases[] = {
-        {{CLQ_FORMAT_NF4, 64, 4, 96, 0}, CLQ_ERROR_SHAPE},             /* K not a multiple of the block */
-        {{CLQ_FORMAT_NF4, 48, 4, 96, 0}, CLQ_ERROR_UNSUPPORTED_BLOCK}, /* not a power of two */
-        {{CLQ_FORMAT_Q8, 8, 4, 64, 0}, CLQ_ERROR_UNSUPPORTED_BLOCK},   /* below 16 */
+        {{CLQ_FORMAT_NF4, 64, 4, 96, 0}, CLQ_ERROR_SHAPE},                /* K not a multiple of the block */
+        {{CLQ_FORMAT_NF4, 48, 4, 96, 0}, CLQ_ERROR_UNSUPPORTED_BLOCK},    /* not a power of two */
+        {{CLQ_FORMAT_Q8, 8, 4, 64, 0}, CLQ_ERROR_UNSUPPORTED_BLOCK},      /* below 16 */
         {{CLQ_FORMAT_Q8, 8192, 1, 8192, 0}, CLQ_ERROR_UNSUPPORTED_BLOCK}, /* above 4096 */
         {{(clq_format)42, 64, 4, 64, 0}, CLQ_ERROR_UNSUPPORTED_FORMAT},
         {{CLQ_FORMAT_Q4, 32, 4, 64, 1}, CLQ_ERROR_UNSUPPORTED_FORMAT}, /* double quant is NF4/FP4 only */

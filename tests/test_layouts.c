@@ -41,15 +41,36 @@ static void round_trip(clq_format format, uint32_t block, int double_quant, clq_
     free(y2);
 }
 
-Test(layouts, ggml_q4_0) { round_trip(CLQ_FORMAT_Q4, 32, 0, CLQ_LAYOUT_GGML, 11); }
-Test(layouts, ggml_q8_0) { round_trip(CLQ_FORMAT_Q8, 32, 0, CLQ_LAYOUT_GGML, 12); }
-Test(layouts, bnb_nf4) { round_trip(CLQ_FORMAT_NF4, 64, 0, CLQ_LAYOUT_BNB, 13); }
-Test(layouts, bnb_fp4_double_quant) { round_trip(CLQ_FORMAT_FP4, 128, 1, CLQ_LAYOUT_BNB, 14); }
-Test(layouts, bnb_dynamic8) { round_trip(CLQ_FORMAT_DYNAMIC8, 256, 0, CLQ_LAYOUT_BNB, 15); }
+Test(layouts, ggml_q4_0)
+{
+    round_trip(CLQ_FORMAT_Q4, 32, 0, CLQ_LAYOUT_GGML, 11);
+}
+Test(layouts, ggml_q8_0)
+{
+    round_trip(CLQ_FORMAT_Q8, 32, 0, CLQ_LAYOUT_GGML, 12);
+}
+Test(layouts, bnb_nf4)
+{
+    round_trip(CLQ_FORMAT_NF4, 64, 0, CLQ_LAYOUT_BNB, 13);
+}
+Test(layouts, bnb_fp4_double_quant)
+{
+    round_trip(CLQ_FORMAT_FP4, 128, 1, CLQ_LAYOUT_BNB, 14);
+}
+Test(layouts, bnb_dynamic8)
+{
+    round_trip(CLQ_FORMAT_DYNAMIC8, 256, 0, CLQ_LAYOUT_BNB, 15);
+}
 /* 5 blocks per row: an odd count, so each row's zero points end in a
  * padding nibble. */
-Test(layouts, ort_q4z_odd_blocks) { round_trip(CLQ_FORMAT_Q4Z, 32, 0, CLQ_LAYOUT_ORT, 16); }
-Test(layouts, ort_q4z_large_block) { round_trip(CLQ_FORMAT_Q4Z, 4096, 0, CLQ_LAYOUT_ORT, 17); }
+Test(layouts, ort_q4z_odd_blocks)
+{
+    round_trip(CLQ_FORMAT_Q4Z, 32, 0, CLQ_LAYOUT_ORT, 16);
+}
+Test(layouts, ort_q4z_large_block)
+{
+    round_trip(CLQ_FORMAT_Q4Z, 4096, 0, CLQ_LAYOUT_ORT, 17);
+}
 
 /* Imported bytes that were never produced by clq (every nibble and byte
  * value) survive import -> export unchanged in every layout. */
@@ -63,8 +84,8 @@ static void arbitrary_bytes(clq_format format, clq_layout layout, int double_qua
     for (size_t i = 0; i < e.data_bytes; i++)
         data[i] = (unsigned char)(i * 37 + 11);
     float *s = e.scales;
-    for (size_t i = 0; !double_quant && format != CLQ_FORMAT_Q4 && format != CLQ_FORMAT_Q8 && i < e.scales_bytes / 4;
-         i++)
+    for (size_t i = 0;
+         !double_quant && format != CLQ_FORMAT_Q4 && format != CLQ_FORMAT_Q8 && i < e.scales_bytes / 4; i++)
         s[i] = 0.01f * (float)(i + 1);
     if (format == CLQ_FORMAT_Q4 || format == CLQ_FORMAT_Q8) /* fp16 inside the blocks: keep them finite */
         for (size_t g = 0; g < e.data_bytes; g += format == CLQ_FORMAT_Q4 ? 18 : 34)
@@ -91,12 +112,27 @@ static void arbitrary_bytes(clq_format format, clq_layout layout, int double_qua
     ref_external_free(&out);
 }
 
-Test(layouts, ggml_q4_0_every_nibble) { arbitrary_bytes(CLQ_FORMAT_Q4, CLQ_LAYOUT_GGML, 0); }
-Test(layouts, ggml_q8_0_every_byte) { arbitrary_bytes(CLQ_FORMAT_Q8, CLQ_LAYOUT_GGML, 0); }
-Test(layouts, bnb_nf4_every_nibble) { arbitrary_bytes(CLQ_FORMAT_NF4, CLQ_LAYOUT_BNB, 0); }
-Test(layouts, bnb_nf4_double_quant_bytes) { arbitrary_bytes(CLQ_FORMAT_NF4, CLQ_LAYOUT_BNB, 1); }
+Test(layouts, ggml_q4_0_every_nibble)
+{
+    arbitrary_bytes(CLQ_FORMAT_Q4, CLQ_LAYOUT_GGML, 0);
+}
+Test(layouts, ggml_q8_0_every_byte)
+{
+    arbitrary_bytes(CLQ_FORMAT_Q8, CLQ_LAYOUT_GGML, 0);
+}
+Test(layouts, bnb_nf4_every_nibble)
+{
+    arbitrary_bytes(CLQ_FORMAT_NF4, CLQ_LAYOUT_BNB, 0);
+}
+Test(layouts, bnb_nf4_double_quant_bytes)
+{
+    arbitrary_bytes(CLQ_FORMAT_NF4, CLQ_LAYOUT_BNB, 1);
+}
 /* 4 blocks per row: zero points fill whole bytes, so every nibble returns. */
-Test(layouts, ort_every_nibble) { arbitrary_bytes(CLQ_FORMAT_Q4Z, CLQ_LAYOUT_ORT, 0); }
+Test(layouts, ort_every_nibble)
+{
+    arbitrary_bytes(CLQ_FORMAT_Q4Z, CLQ_LAYOUT_ORT, 0);
+}
 
 /* An odd number of blocks per row: the high nibble of each row's last
  * zero-point byte belongs to no block. Import ignores whatever it holds,
@@ -192,5 +228,11 @@ static void pack_round_trip(clq_nibble_order order)
     clReleaseMemObject(out);
 }
 
-Test(pack, low_first) { pack_round_trip(CLQ_NIBBLE_LOW_FIRST); }
-Test(pack, high_first) { pack_round_trip(CLQ_NIBBLE_HIGH_FIRST); }
+Test(pack, low_first)
+{
+    pack_round_trip(CLQ_NIBBLE_LOW_FIRST);
+}
+Test(pack, high_first)
+{
+    pack_round_trip(CLQ_NIBBLE_HIGH_FIRST);
+}

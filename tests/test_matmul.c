@@ -19,11 +19,11 @@ typedef struct matmul_case {
     int double_quant;
     uint32_t block;
     uint64_t n, k, m;
-    size_t n_adapters;                /* 0: no side path */
+    size_t n_adapters; /* 0: no side path */
     uint32_t ranks[MAX_ADAPTERS];
-    int per_row_index;                /* rows cycle through -1, 0, 1, ... */
+    int per_row_index; /* rows cycle through -1, 0, 1, ... */
     int bias;
-    clq_dtype dtype;                  /* X, Y and bias */
+    clq_dtype dtype; /* X, Y and bias */
     clq_dtype lora_dtype;
     clq_matmul_kernel kernel;
     uint64_t seed;
@@ -216,20 +216,45 @@ static void sweep_format(clq_format format, int double_quant, uint32_t block)
     static const uint32_t ranks[] = {0, 1, 8, 16, 64, 128};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
         uint32_t r = ranks[i % 6];
-        matmul_case c = {format, double_quant, block, 67, 2 * block, ms[i], r ? 1 : 0, {r}, 0, (int)(i % 2),
-                         CLQ_DTYPE_F32, CLQ_DTYPE_F32, CLQ_MATMUL_AUTO, 100 + i};
+        matmul_case c = {format,          double_quant, block, 67,           2 * block,     ms[i],
+                         r ? 1 : 0,       {r},          0,     (int)(i % 2), CLQ_DTYPE_F32, CLQ_DTYPE_F32,
+                         CLQ_MATMUL_AUTO, 100 + i};
         run_case(&c);
     }
 }
 
-Test(matmul, q8) { sweep_format(CLQ_FORMAT_Q8, 0, 32); }
-Test(matmul, q4) { sweep_format(CLQ_FORMAT_Q4, 0, 32); }
-Test(matmul, q4z) { sweep_format(CLQ_FORMAT_Q4Z, 0, 64); }
-Test(matmul, nf4) { sweep_format(CLQ_FORMAT_NF4, 0, 64); }
-Test(matmul, fp4) { sweep_format(CLQ_FORMAT_FP4, 0, 64); }
-Test(matmul, nf4_double_quant) { sweep_format(CLQ_FORMAT_NF4, 1, 64); }
-Test(matmul, fp4_double_quant) { sweep_format(CLQ_FORMAT_FP4, 1, 128); }
-Test(matmul, dynamic8) { sweep_format(CLQ_FORMAT_DYNAMIC8, 0, 256); }
+Test(matmul, q8)
+{
+    sweep_format(CLQ_FORMAT_Q8, 0, 32);
+}
+Test(matmul, q4)
+{
+    sweep_format(CLQ_FORMAT_Q4, 0, 32);
+}
+Test(matmul, q4z)
+{
+    sweep_format(CLQ_FORMAT_Q4Z, 0, 64);
+}
+Test(matmul, nf4)
+{
+    sweep_format(CLQ_FORMAT_NF4, 0, 64);
+}
+Test(matmul, fp4)
+{
+    sweep_format(CLQ_FORMAT_FP4, 0, 64);
+}
+Test(matmul, nf4_double_quant)
+{
+    sweep_format(CLQ_FORMAT_NF4, 1, 64);
+}
+Test(matmul, fp4_double_quant)
+{
+    sweep_format(CLQ_FORMAT_FP4, 1, 128);
+}
+Test(matmul, dynamic8)
+{
+    sweep_format(CLQ_FORMAT_DYNAMIC8, 0, 256);
+}
 
 /* ggml's block types (weights from ggml's reference quantizer, imported in
  * the ggml layout): the M of the issue, N = 37 (no whole tile), K two
@@ -241,22 +266,53 @@ static void sweep_ggml(clq_format format)
     uint32_t block = ggml_ref_find(clq_format_name(format))->block;
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
         uint32_t r = ranks[i];
-        matmul_case c = {format, 0, block, 37, 2 * block, ms[i], r ? 1 : 0, {r}, 0, (int)(i % 2),
-                         CLQ_DTYPE_F32, CLQ_DTYPE_F32, CLQ_MATMUL_AUTO, 200 + i};
+        matmul_case c = {format,          0,      block, 37,           2 * block,     ms[i],
+                         r ? 1 : 0,       {r},    0,     (int)(i % 2), CLQ_DTYPE_F32, CLQ_DTYPE_F32,
+                         CLQ_MATMUL_AUTO, 200 + i};
         run_case(&c);
     }
 }
 
-Test(matmul, ggml_q4_1) { sweep_ggml(CLQ_FORMAT_Q4_1); }
-Test(matmul, ggml_q5_0) { sweep_ggml(CLQ_FORMAT_Q5_0); }
-Test(matmul, ggml_q5_1) { sweep_ggml(CLQ_FORMAT_Q5_1); }
-Test(matmul, ggml_q2_k) { sweep_ggml(CLQ_FORMAT_Q2_K); }
-Test(matmul, ggml_q3_k) { sweep_ggml(CLQ_FORMAT_Q3_K); }
-Test(matmul, ggml_q4_k) { sweep_ggml(CLQ_FORMAT_Q4_K); }
-Test(matmul, ggml_q5_k) { sweep_ggml(CLQ_FORMAT_Q5_K); }
-Test(matmul, ggml_q6_k) { sweep_ggml(CLQ_FORMAT_Q6_K); }
-Test(matmul, ggml_iq4_nl) { sweep_ggml(CLQ_FORMAT_IQ4_NL); }
-Test(matmul, ggml_iq4_xs) { sweep_ggml(CLQ_FORMAT_IQ4_XS); }
+Test(matmul, ggml_q4_1)
+{
+    sweep_ggml(CLQ_FORMAT_Q4_1);
+}
+Test(matmul, ggml_q5_0)
+{
+    sweep_ggml(CLQ_FORMAT_Q5_0);
+}
+Test(matmul, ggml_q5_1)
+{
+    sweep_ggml(CLQ_FORMAT_Q5_1);
+}
+Test(matmul, ggml_q2_k)
+{
+    sweep_ggml(CLQ_FORMAT_Q2_K);
+}
+Test(matmul, ggml_q3_k)
+{
+    sweep_ggml(CLQ_FORMAT_Q3_K);
+}
+Test(matmul, ggml_q4_k)
+{
+    sweep_ggml(CLQ_FORMAT_Q4_K);
+}
+Test(matmul, ggml_q5_k)
+{
+    sweep_ggml(CLQ_FORMAT_Q5_K);
+}
+Test(matmul, ggml_q6_k)
+{
+    sweep_ggml(CLQ_FORMAT_Q6_K);
+}
+Test(matmul, ggml_iq4_nl)
+{
+    sweep_ggml(CLQ_FORMAT_IQ4_NL);
+}
+Test(matmul, ggml_iq4_xs)
+{
+    sweep_ggml(CLQ_FORMAT_IQ4_XS);
+}
 
 /* A K-quant weight with several adapters (fp16 A and B) and rows without
  * one, fp16 X and Y, through both kernels; small enough for oclgrind. */
@@ -264,8 +320,9 @@ Test(matmul, ggml_multi_lora_both_kernels)
 {
     static const clq_format formats[] = {CLQ_FORMAT_Q4_K, CLQ_FORMAT_Q6_K};
     for (size_t i = 0; i < 2; i++) {
-        matmul_case c = {formats[i], 0, 256, 21, 256, 5, 3, {4, 16, 7}, 1, 1, CLQ_DTYPE_F16, CLQ_DTYPE_F16,
-                         CLQ_MATMUL_AUTO, 250 + i};
+        matmul_case c = {
+            formats[i],      0,      256, 21, 256, 5, 3, {4, 16, 7}, 1, 1, CLQ_DTYPE_F16, CLQ_DTYPE_F16,
+            CLQ_MATMUL_AUTO, 250 + i};
         case_data d;
         make_case(&c, &d);
         float *yd = run_device(&c, &d, CLQ_MATMUL_DECODE), *yp = run_device(&c, &d, CLQ_MATMUL_PREFILL);
@@ -311,12 +368,25 @@ Test(matmul, scale_runs)
         int double_quant;
         uint64_t k;
     } cases[] = {
-        {CLQ_FORMAT_NF4, 0, 512}, {CLQ_FORMAT_Q4Z, 0, 512}, {CLQ_FORMAT_Q4, 0, 512},  {CLQ_FORMAT_Q8, 0, 512},
-        {CLQ_FORMAT_NF4, 1, 1024}, {CLQ_FORMAT_NF4, 1, 336}, {CLQ_FORMAT_Q4Z, 0, 336}, {CLQ_FORMAT_Q4, 0, 336},
+        {CLQ_FORMAT_NF4, 0, 512}, {CLQ_FORMAT_Q4Z, 0, 512},  {CLQ_FORMAT_Q4, 0, 512},
+        {CLQ_FORMAT_Q8, 0, 512},  {CLQ_FORMAT_NF4, 1, 1024}, {CLQ_FORMAT_NF4, 1, 336},
+        {CLQ_FORMAT_Q4Z, 0, 336}, {CLQ_FORMAT_Q4, 0, 336},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        matmul_case c = {cases[i].format, cases[i].double_quant, 16, 37, cases[i].k, 1 + 2 * (i % 2), 0, {0}, 0,
-                         (int)(i % 2), CLQ_DTYPE_F32, CLQ_DTYPE_F32, CLQ_MATMUL_DECODE, 60 + i};
+        matmul_case c = {cases[i].format,
+                         cases[i].double_quant,
+                         16,
+                         37,
+                         cases[i].k,
+                         1 + 2 * (i % 2),
+                         0,
+                         {0},
+                         0,
+                         (int)(i % 2),
+                         CLQ_DTYPE_F32,
+                         CLQ_DTYPE_F32,
+                         CLQ_MATMUL_DECODE,
+                         60 + i};
         run_case(&c);
     }
 }
@@ -334,12 +404,26 @@ Test(matmul, x_rows_2_kib_apart)
         uint64_t k, m;
         clq_dtype dtype;
     } cases[] = {
-        {CLQ_FORMAT_NF4, 64, 512, 16, CLQ_DTYPE_F32},   {CLQ_FORMAT_Q4, 32, 2048, 21, CLQ_DTYPE_F32},
-        {CLQ_FORMAT_NF4, 256, 1024, 40, CLQ_DTYPE_F16}, {CLQ_FORMAT_Q8, 16, 1024, 16, CLQ_DTYPE_F16},
+        {CLQ_FORMAT_NF4, 64, 512, 16, CLQ_DTYPE_F32},
+        {CLQ_FORMAT_Q4, 32, 2048, 21, CLQ_DTYPE_F32},
+        {CLQ_FORMAT_NF4, 256, 1024, 40, CLQ_DTYPE_F16},
+        {CLQ_FORMAT_Q8, 16, 1024, 16, CLQ_DTYPE_F16},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        matmul_case c = {cases[i].format, 0, cases[i].block, 37, cases[i].k, cases[i].m, 0, {0}, 0, (int)(i % 2),
-                         cases[i].dtype, cases[i].dtype, CLQ_MATMUL_AUTO, 70 + i};
+        matmul_case c = {cases[i].format,
+                         0,
+                         cases[i].block,
+                         37,
+                         cases[i].k,
+                         cases[i].m,
+                         0,
+                         {0},
+                         0,
+                         (int)(i % 2),
+                         cases[i].dtype,
+                         cases[i].dtype,
+                         CLQ_MATMUL_AUTO,
+                         70 + i};
         run_case(&c);
     }
 }
@@ -355,15 +439,28 @@ Test(matmul, large_m)
 Test(matmul, fp16_everywhere)
 {
     for (uint64_t m = 1; m <= 33; m += 16) {
-        matmul_case c = {CLQ_FORMAT_Q8, 0, 32, 45, 96, m, 1, {16}, 0, 1, CLQ_DTYPE_F16, CLQ_DTYPE_F16, 0, 9 + m};
+        matmul_case c = {CLQ_FORMAT_Q8, 0, 32,   45, 96, m, 1, {16}, 0, 1, CLQ_DTYPE_F16,
+                         CLQ_DTYPE_F16, 0, 9 + m};
         run_case(&c);
     }
     /* Decode converts fp16 X a word of weights at a time (4 elements for Q8
      * above, 8 for 4-bit formats), for every group of rows up to 8. */
     static const uint64_t ms[] = {2, 3, 8};
     for (size_t i = 0; i < 3; i++) {
-        matmul_case c = {i % 2 ? CLQ_FORMAT_Q4 : CLQ_FORMAT_NF4, 0, 32, 45, 96, ms[i], 0, {0}, 0, 1,
-                         CLQ_DTYPE_F16, CLQ_DTYPE_F16, 0, 60 + i};
+        matmul_case c = {i % 2 ? CLQ_FORMAT_Q4 : CLQ_FORMAT_NF4,
+                         0,
+                         32,
+                         45,
+                         96,
+                         ms[i],
+                         0,
+                         {0},
+                         0,
+                         1,
+                         CLQ_DTYPE_F16,
+                         CLQ_DTYPE_F16,
+                         0,
+                         60 + i};
         run_case(&c);
     }
 }
@@ -374,7 +471,8 @@ Test(matmul, decode_and_prefill_agree)
 {
     static const uint64_t ms[] = {1, 16, 17};
     for (size_t i = 0; i < 3; i++) {
-        matmul_case c = {CLQ_FORMAT_NF4, 0, 64, 70, 256, ms[i], 1, {8}, 0, 1, CLQ_DTYPE_F32, CLQ_DTYPE_F32, 0, 20 + i};
+        matmul_case c = {CLQ_FORMAT_NF4, 0, 64,    70, 256, ms[i], 1, {8}, 0, 1, CLQ_DTYPE_F32,
+                         CLQ_DTYPE_F32,  0, 20 + i};
         case_data d;
         make_case(&c, &d);
         float *yd = run_device(&c, &d, CLQ_MATMUL_DECODE), *yp = run_device(&c, &d, CLQ_MATMUL_PREFILL);
@@ -392,8 +490,8 @@ Test(matmul, multi_lora)
 {
     static const uint64_t ms[] = {5, 12, 37}; /* 12: decode over X interleaved in 16 rows (CPUs, M > 8) */
     for (size_t t = 0; t < 3; t++) {
-        matmul_case c = {CLQ_FORMAT_Q4, 0, 32, 50, 128, ms[t], 3, {4, 16, 7}, 1, 1, CLQ_DTYPE_F32, CLQ_DTYPE_F32,
-                         0, 30 + t};
+        matmul_case c = {CLQ_FORMAT_Q4, 0, 32,    50, 128, ms[t], 3, {4, 16, 7}, 1, 1, CLQ_DTYPE_F32,
+                         CLQ_DTYPE_F32, 0, 30 + t};
         case_data d;
         make_case(&c, &d);
         float *y = run_device(&c, &d, CLQ_MATMUL_AUTO);
@@ -402,10 +500,11 @@ Test(matmul, multi_lora)
         for (uint64_t row = 0; row < c.m; row++) {
             float yr[50];
             TEST_OK(clq_matmul_host(d.weight, 1, CLQ_DTYPE_F32, d.x + row * c.k, d.bias, yr,
-                                    d.index[row] >= 0 ? d.lora : NULL, d.index[row] >= 0 ? &d.index[row] : NULL));
+                                    d.index[row] >= 0 ? d.lora : NULL,
+                                    d.index[row] >= 0 ? &d.index[row] : NULL));
             for (uint64_t n = 0; n < c.n; n++)
-                cr_assert_float_eq(yr[n], y[row * c.n + n], 1e-4f * (1.0f + fabsf(yr[n])), "row %llu col %llu",
-                                   (unsigned long long)row, (unsigned long long)n);
+                cr_assert_float_eq(yr[n], y[row * c.n + n], 1e-4f * (1.0f + fabsf(yr[n])),
+                                   "row %llu col %llu", (unsigned long long)row, (unsigned long long)n);
         }
         free(y);
         free_case(&c, &d);
@@ -414,11 +513,11 @@ Test(matmul, multi_lora)
 
 /* ---- bad input ---------------------------------------------------------------- */
 
-#define EXPECT_STATUS(expr, want)                                                                          \
-    do {                                                                                                   \
-        int got_ = (expr);                                                                                 \
-        cr_assert_eq(got_, (want), "%s gave %s, expected %s (%s)", #expr, clq_status_string(got_),         \
-                     clq_status_string(want), clq_last_error());                                           \
+#define EXPECT_STATUS(expr, want)                                                                            \
+    do {                                                                                                     \
+        int got_ = (expr);                                                                                   \
+        cr_assert_eq(got_, (want), "%s gave %s, expected %s (%s)", #expr, clq_status_string(got_),           \
+                     clq_status_string(want), clq_last_error());                                             \
     } while (0)
 
 Test(matmul, bad_input_is_refused_and_writes_nothing)
@@ -460,7 +559,8 @@ Test(matmul, bad_input_is_refused_and_writes_nothing)
     cl_mem x_ok = clCreateBuffer(cl, CL_MEM_READ_WRITE, 2 * 64 * 4, NULL, &err);
     cl_mem y_ok = clCreateBuffer(cl, CL_MEM_READ_WRITE, 2 * 8 * 4, NULL, &err);
     cl_mem y_small = clCreateBuffer(cl, CL_MEM_READ_WRITE, 2 * 8 * 2, NULL, &err);
-    clq_matmul_args args = {2, CLQ_DTYPE_F32, x_small, CLQ_DTYPE_F32, y_ok, NULL, NULL, NULL, CLQ_MATMUL_AUTO};
+    clq_matmul_args args = {2,    CLQ_DTYPE_F32, x_small, CLQ_DTYPE_F32,  y_ok,
+                            NULL, NULL,          NULL,    CLQ_MATMUL_AUTO};
     EXPECT_STATUS(clq_matmul(d.weight, &args, 0, NULL, NULL), CLQ_ERROR_BUFFER_TOO_SMALL);
     args.x = x_ok;
     args.y = y_small;

@@ -30,11 +30,13 @@ static int native_layout(const clq_weight_desc *d, clq_layout *layout)
     }
 }
 
-static void compare_bytes(const char *what, const void *got, const void *want, size_t n, const clq_weight_desc *d)
+static void compare_bytes(const char *what, const void *got, const void *want, size_t n,
+                          const clq_weight_desc *d)
 {
     long at = test_first_diff(got, want, n);
-    cr_assert_eq(at, -1, "%s/%u %llux%llu dq=%d: %s differs at byte %ld", clq_format_name(d->format), d->block,
-                 (unsigned long long)d->rows, (unsigned long long)d->cols, d->double_quant, what, at);
+    cr_assert_eq(at, -1, "%s/%u %llux%llu dq=%d: %s differs at byte %ld", clq_format_name(d->format),
+                 d->block, (unsigned long long)d->rows, (unsigned long long)d->cols, d->double_quant, what,
+                 at);
 }
 
 /* Quantizes x on the device (from fp32, or from its fp16 copy h) and checks
@@ -85,8 +87,8 @@ static void check_format(clq_format format, int double_quant, uint64_t seed)
     clq_rng rng = {seed};
     for (uint32_t block = 16; block <= 4096; block *= 2) {
         /* Odd row counts, so no tile of rows divides N. */
-        clq_weight_desc d = {format, block, 3 + 2 * (clq_rng_next(&rng) % 9), block * (1 + clq_rng_next(&rng) % 3),
-                             double_quant};
+        clq_weight_desc d = {format, block, 3 + 2 * (clq_rng_next(&rng) % 9),
+                             block * (1 + clq_rng_next(&rng) % 3), double_quant};
         size_t n = d.rows * d.cols;
         float *x = malloc(n * sizeof *x), *xh = malloc(n * sizeof *xh);
         uint16_t *h = malloc(n * sizeof *h);
@@ -104,14 +106,38 @@ static void check_format(clq_format format, int double_quant, uint64_t seed)
     }
 }
 
-Test(quantize, q8) { check_format(CLQ_FORMAT_Q8, 0, 1); }
-Test(quantize, q4) { check_format(CLQ_FORMAT_Q4, 0, 2); }
-Test(quantize, q4z) { check_format(CLQ_FORMAT_Q4Z, 0, 3); }
-Test(quantize, nf4) { check_format(CLQ_FORMAT_NF4, 0, 4); }
-Test(quantize, fp4) { check_format(CLQ_FORMAT_FP4, 0, 5); }
-Test(quantize, dynamic8) { check_format(CLQ_FORMAT_DYNAMIC8, 0, 6); }
-Test(quantize, nf4_double_quant) { check_format(CLQ_FORMAT_NF4, 1, 7); }
-Test(quantize, fp4_double_quant) { check_format(CLQ_FORMAT_FP4, 1, 8); }
+Test(quantize, q8)
+{
+    check_format(CLQ_FORMAT_Q8, 0, 1);
+}
+Test(quantize, q4)
+{
+    check_format(CLQ_FORMAT_Q4, 0, 2);
+}
+Test(quantize, q4z)
+{
+    check_format(CLQ_FORMAT_Q4Z, 0, 3);
+}
+Test(quantize, nf4)
+{
+    check_format(CLQ_FORMAT_NF4, 0, 4);
+}
+Test(quantize, fp4)
+{
+    check_format(CLQ_FORMAT_FP4, 0, 5);
+}
+Test(quantize, dynamic8)
+{
+    check_format(CLQ_FORMAT_DYNAMIC8, 0, 6);
+}
+Test(quantize, nf4_double_quant)
+{
+    check_format(CLQ_FORMAT_NF4, 1, 7);
+}
+Test(quantize, fp4_double_quant)
+{
+    check_format(CLQ_FORMAT_FP4, 1, 8);
+}
 
 /* Every value where a 4-bit code lookup can go wrong: each midpoint between
  * neighbouring codes (bitsandbytes sends it to the lower code), the floats
@@ -159,8 +185,14 @@ static void check_code_midpoints(clq_format format, uint64_t seed)
     free(x);
 }
 
-Test(quantize, nf4_code_midpoints) { check_code_midpoints(CLQ_FORMAT_NF4, 12); }
-Test(quantize, fp4_code_midpoints) { check_code_midpoints(CLQ_FORMAT_FP4, 13); }
+Test(quantize, nf4_code_midpoints)
+{
+    check_code_midpoints(CLQ_FORMAT_NF4, 12);
+}
+Test(quantize, fp4_code_midpoints)
+{
+    check_code_midpoints(CLQ_FORMAT_FP4, 13);
+}
 
 /* ggml's Q4_0 scale is -m/8 where m is the first element of largest
  * magnitude, with its sign: blocks of 64 holding the largest magnitude

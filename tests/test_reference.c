@@ -183,24 +183,24 @@ Test(fp16, edge_cases)
         {-0.0f, 0x8000},
         {1.0f, 0x3c00},
         {-2.0f, 0xc000},
-        {65504.0f, 0x7bff}, /* largest finite */
+        {65504.0f, 0x7bff},        /* largest finite */
         {65519.99609375f, 0x7bff}, /* just below the tie: stays finite */
-        {65520.0f, 0x7c00}, /* tie between 65504 and 2^16: even is infinity */
+        {65520.0f, 0x7c00},        /* tie between 65504 and 2^16: even is infinity */
         {-65520.0f, 0xfc00},
         {1e10f, 0x7c00},
         {INFINITY, 0x7c00},
         {-INFINITY, 0xfc00},
-        {0x1p-14f, 0x0400}, /* smallest normal */
+        {0x1p-14f, 0x0400},            /* smallest normal */
         {0x1p-14f - 0x1p-25f, 0x0400}, /* tie between 0x3ff and 0x400: even */
-        {0x1p-24f, 0x0001}, /* smallest subnormal */
+        {0x1p-24f, 0x0001},            /* smallest subnormal */
         {-0x1p-24f, 0x8001},
-        {0x1p-25f, 0x0000}, /* tie between 0 and 2^-24: even is 0 */
+        {0x1p-25f, 0x0000},        /* tie between 0 and 2^-24: even is 0 */
         {0x1.000002p-25f, 0x0001}, /* just above the tie */
-        {0x1.8p-24f, 0x0002}, /* 1.5 ulp: tie, even is 2 */
-        {0x1.4p-23f, 0x0002}, /* 2.5 ulp: tie, even is 2 */
-        {0x1.8p-23f, 0x0003}, /* 3 ulp: exact */
+        {0x1.8p-24f, 0x0002},      /* 1.5 ulp: tie, even is 2 */
+        {0x1.4p-23f, 0x0002},      /* 2.5 ulp: tie, even is 2 */
+        {0x1.8p-23f, 0x0003},      /* 3 ulp: exact */
         {1e-30f, 0x0000},
-        {1.0f + 0x1p-11f, 0x3c00}, /* tie: even is 1.0 */
+        {1.0f + 0x1p-11f, 0x3c00},     /* tie: even is 1.0 */
         {1.0f + 3 * 0x1p-11f, 0x3c02}, /* tie: even is 1 + 2^-9 */
         {1.0f + 0x1p-11f + 0x1p-20f, 0x3c01},
         {0.1f, 0x2e66},
@@ -300,7 +300,7 @@ Test(reference, bad_descriptions)
     memset(&q, 0x5a, sizeof q);
     const clq_weight_desc bad[] = {
         {CLQ_FORMAT_NF4, 48, 1, 64, 0}, /* K not a multiple of the block */
-        {CLQ_FORMAT_Q8, 32, 1, 64, 1}, /* double quantization of Q8 */
+        {CLQ_FORMAT_Q8, 32, 1, 64, 1},  /* double quantization of Q8 */
         {(clq_format)0, 32, 1, 64, 0},  {CLQ_FORMAT_Q4, 0, 1, 64, 0}, {CLQ_FORMAT_Q4, 32, 0, 64, 0},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

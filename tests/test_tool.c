@@ -303,7 +303,10 @@ Test(tool, vectors_found)
     cr_assert_geq(n, 13, "only %zu vector folders in %s", n, CLQ_TEST_DATA_DIR);
 }
 
-ParameterizedTestParameters(tool, quantize_matches_vectors) { return vector_params(); }
+ParameterizedTestParameters(tool, quantize_matches_vectors)
+{
+    return vector_params();
+}
 
 ParameterizedTest(vector_param *p, tool, quantize_matches_vectors)
 {
@@ -318,9 +321,21 @@ ParameterizedTest(vector_param *p, tool, quantize_matches_vectors)
     snprintf(rows, sizeof rows, "%llu", (unsigned long long)want.desc.rows);
     snprintf(cols, sizeof cols, "%llu", (unsigned long long)want.desc.cols);
 
-    const char *args[] = {"quantize", "--format", clq_format_name(want.desc.format), "--layout",
-                          clq_layout_name(want.layout), "--block", block, "--rows", rows, "--cols", cols,
-                          input, outdir, want.desc.double_quant ? "--double-quant" : NULL, NULL};
+    const char *args[] = {"quantize",
+                          "--format",
+                          clq_format_name(want.desc.format),
+                          "--layout",
+                          clq_layout_name(want.layout),
+                          "--block",
+                          block,
+                          "--rows",
+                          rows,
+                          "--cols",
+                          cols,
+                          input,
+                          outdir,
+                          want.desc.double_quant ? "--double-quant" : NULL,
+                          NULL};
     run_result r;
     run_tool_args(&r, args);
     expect_success(&r);
@@ -351,7 +366,10 @@ ParameterizedTest(vector_param *p, tool, quantize_matches_vectors)
     clq_folder_free(&want);
 }
 
-ParameterizedTestParameters(tool, dequantize_matches_vectors) { return vector_params(); }
+ParameterizedTestParameters(tool, dequantize_matches_vectors)
+{
+    return vector_params();
+}
 
 ParameterizedTest(vector_param *p, tool, dequantize_matches_vectors)
 {
@@ -611,15 +629,15 @@ static void mm_teardown(void)
 
 /* Checks the M×N file `y_path` against ref_matmul of the N×K weights w
  * with x, bias (or NULL) and adapters chosen by index. */
-static void expect_product(const char *y_path, const float *w, uint64_t n, uint64_t k, const float *x, uint64_t m,
-                           const float *bias, const ref_adapter *adapters, size_t n_adapters, const int32_t *index,
-                           const char *command)
+static void expect_product(const char *y_path, const float *w, uint64_t n, uint64_t k, const float *x,
+                           uint64_t m, const float *bias, const ref_adapter *adapters, size_t n_adapters,
+                           const int32_t *index, const char *command)
 {
     size_t size = 0;
     float *y = clq_read_file(y_path, &size);
     cr_assert_not_null(y, "`%s`: cannot read %s: %s", command, y_path, strerror(errno));
-    cr_assert_eq(size, m * n * sizeof(float), "`%s`: %s has %zu bytes, expected M x N = %llu x %llu fp32", command,
-                 y_path, size, (unsigned long long)m, (unsigned long long)n);
+    cr_assert_eq(size, m * n * sizeof(float), "`%s`: %s has %zu bytes, expected M x N = %llu x %llu fp32",
+                 command, y_path, size, (unsigned long long)m, (unsigned long long)n);
     double *ref = malloc(m * n * sizeof *ref), *bound = malloc(m * n * sizeof *bound);
     cr_assert(ref && bound, "out of memory");
     ref_matmul(w, n, k, x, m, bias, adapters, n_adapters, index, ref, bound);
@@ -883,7 +901,8 @@ Test(tool, tune_stages_keep_their_winners)
               "no quantize stage before a lora stage before the best line in:\n%s", r.out);
     cr_assert_null(strstr(r.out, "decode:\n"), "--only ran the decode stage:\n%s", r.out);
     size_t rows = 0;
-    for (const char *at = strstr(quantize, "quant_span="); at && at < lora; at = strstr(at + 1, "quant_span="))
+    for (const char *at = strstr(quantize, "quant_span="); at && at < lora;
+         at = strstr(at + 1, "quant_span="))
         rows++;
     cr_assert_eq(rows, stage_candidates("quantize"), "%zu quantize candidates in:\n%s", rows, r.out);
     /* every lora row starts from the same quant_span and quant_wg: the
@@ -901,7 +920,8 @@ Test(tool, tune_stages_keep_their_winners)
         const char *line = at;
         while (line > lora && line[-1] != '\n')
             line--;
-        cr_assert(strstr(line, span) && strstr(line, span) < at, "a lora row without %s in:\n%s", span, r.out);
+        cr_assert(strstr(line, span) && strstr(line, span) < at, "a lora row without %s in:\n%s", span,
+                  r.out);
         rows++;
     }
     cr_assert_eq(rows, stage_candidates("lora"), "%zu lora candidates in:\n%s", rows, r.out);
@@ -967,12 +987,14 @@ Test(tool, inspect_safetensors_and_peft)
     expect_success(&r);
     expect_output(&r, "safetensors, 2 metadata keys, 53 tensors");
     expect_output(&r, "format = \"pt\"");
-    expect_output(&r, "bnb layer clq.bnb_nf4_b64_dq: nf4, block 64, 64 x 256, double-quantized, dtype float32");
+    expect_output(&r,
+                  "bnb layer clq.bnb_nf4_b64_dq: nf4, block 64, 64 x 256, double-quantized, dtype float32");
     cr_assert(strstr(r.out, "plain.i64") && strstr(r.out, "I64") && strstr(r.out, "[2, 1]"), "%s", r.out);
     run_tool(&r, "inspect", CLQ_SAFETENSORS_PY_DIR "/peft-c", NULL);
     expect_success(&r);
     expect_output(&r, "PEFT LoRA adapter, r = 16, lora_alpha = 32.5, target modules: q_proj");
-    expect_output(&r, "layer base_model.model.model.layers.1.self_attn.q_proj: rank 2, 64 x 256, F16, scale 1.5");
+    expect_output(&r,
+                  "layer base_model.model.model.layers.1.self_attn.q_proj: rank 2, 64 x 256, F16, scale 1.5");
 }
 
 /* X of m rows of 256 under root/, its values in *values (caller frees). */
@@ -996,8 +1018,8 @@ Test(tool, matmul_gguf_tensor)
     const char *y = out_path("y.f32");
     run_result r;
     for (size_t i = 0; i < KERNEL_COUNT; i++) {
-        run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:blk.0.ffn_up.weight", "--input", x_path,
-                 "--rows", "20", "--kernel", kernels[i], y, NULL);
+        run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:blk.0.ffn_up.weight", "--input",
+                 x_path, "--rows", "20", "--kernel", kernels[i], y, NULL);
         expect_success(&r);
         expect_product(y, w, 64, 256, x, 20, NULL, NULL, 0, NULL, r.command);
     }
@@ -1006,8 +1028,8 @@ Test(tool, matmul_gguf_tensor)
              "--block", "64", "--input", x_path, "--rows", "20", y, NULL);
     expect_success(&r);
     remove(y);
-    run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:missing", "--input", x_path, "--rows", "20",
-             y, NULL);
+    run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:missing", "--input", x_path, "--rows",
+             "20", y, NULL);
     expect_failure(&r, 1);
     cr_assert_not_null(strstr(r.err, "no tensor named 'missing'"), "%s", r.err);
     free(w);
@@ -1041,19 +1063,21 @@ Test(tool, matmul_bnb_layer_with_peft_adapters)
     const ref_adapter adapters[2] = {{ranks[0], 2.0f, a[0], b[0]}, {ranks[1], 4.0f, a[1], b[1]}};
     const char *y = out_path("y.f32");
     run_result r;
-    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq", "--input",
-             x_path, "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj", "--lora",
+    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq",
+             "--input", x_path, "--rows", "6", "--lora",
+             CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj", "--lora",
              CLQ_SAFETENSORS_PY_DIR "/peft-b:layers.0.self_attn.q_proj", "--lora-index", index_path, y, NULL);
     expect_success(&r);
     expect_product(y, w, 64, 256, x, 6, NULL, adapters, 2, index, r.command);
     remove(y);
     /* PEFT adapters and folders do not mix; layers must agree; shapes must fit. */
-    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq", "--input",
-             x_path, "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj", "--lora",
+    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq",
+             "--input", x_path, "--rows", "6", "--lora",
+             CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj", "--lora",
              CLQ_TEST_DATA_DIR "/bnb-nf4-b64", "--lora-index", index_path, y, NULL);
     expect_failure(&r, 2);
-    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq", "--input",
-             x_path, "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:q_proj", y, NULL);
+    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq",
+             "--input", x_path, "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:q_proj", y, NULL);
     expect_failure(&r, 1);
     cr_assert_not_null(strstr(r.err, "names several modules"), "%s", r.err);
     run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:plain.f32", "--input", x_path,

@@ -36,7 +36,10 @@ static clq_status open_with(const char *tuning_file, const char *tuning, clq_con
     return clq_context_create(&o, out);
 }
 
-static void params_of(const clq_context *ctx, char *buf, size_t len) { TEST_OK(clq_context_tuning(ctx, buf, len)); }
+static void params_of(const clq_context *ctx, char *buf, size_t len)
+{
+    TEST_OK(clq_context_tuning(ctx, buf, len));
+}
 
 static void write_text(const char *path, const char *text)
 {
@@ -78,7 +81,8 @@ Test(tuning, saved_parameters_are_loaded_by_the_next_context)
     clq_context_destroy(plain);
 
     TEST_OK(clq_tuning_save(a, "tiles_wg=2 mm_lanes=1", file));
-    TEST_OK(clq_tuning_save(a, "tiles_wg=4 mm_lanes=1 pf_tm=32 pf_tn=32 pf_wm=4 pf_wn=4", file)); /* replaces */
+    TEST_OK(
+        clq_tuning_save(a, "tiles_wg=4 mm_lanes=1 pf_tm=32 pf_tn=32 pf_wm=4 pf_wn=4", file)); /* replaces */
     TEST_OK(open_with(file, NULL, &b));
     params_of(b, loaded, sizeof loaded);
     cr_assert(strstr(loaded, "mm_lanes=1 tiles_wg=4") != NULL, "loaded: %s", loaded);
@@ -120,8 +124,9 @@ Test(tuning, options_override_the_file_and_the_environment_overrides_both)
 
 Test(tuning, bad_parameters_are_refused_with_their_source)
 {
-    static const char *const bad[] = {"mm_lanes=3", "tiles_wg=0", "tiles_wg=3", "nonsense=1", "tiles_wg",
-                                      "tiles_wg=1x", "pf_tm=8 pf_wm=16", "class=tpu", "class"};
+    static const char *const bad[] = {"mm_lanes=3",       "tiles_wg=0", "tiles_wg=3",
+                                      "nonsense=1",       "tiles_wg",   "tiles_wg=1x",
+                                      "pf_tm=8 pf_wm=16", "class=tpu",  "class"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         clq_context *ctx = NULL;
         cr_assert_eq(open_with("", bad[i], &ctx), CLQ_ERROR_INVALID_ARGUMENT, "'%s' was accepted", bad[i]);

@@ -87,8 +87,11 @@ static void check_vector_folder(const char *name)
     clq_folder_free(&f);
 }
 
-#define VECTOR_TEST(id, folder) \
-    Test(vectors, id) { check_vector_folder(folder); }
+#define VECTOR_TEST(id, folder)                                                                              \
+    Test(vectors, id)                                                                                        \
+    {                                                                                                        \
+        check_vector_folder(folder);                                                                         \
+    }
 
 VECTOR_TEST(ggml_q4_b32, "ggml-q4-b32")
 VECTOR_TEST(ggml_q8_b32, "ggml-q8-b32")

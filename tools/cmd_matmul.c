@@ -29,8 +29,8 @@ typedef struct matmul_args {
 
 /* Everything read from files, so one function frees it whatever failed. */
 typedef struct matmul_inputs {
-    clq_folder weight;       /* a folder ... */
-    weight_file file;        /* ... or a weight inside a file (file.name set) */
+    clq_folder weight; /* a folder ... */
+    weight_file file;  /* ... or a weight inside a file (file.name set) */
     uint64_t n, k;
     float *x, *bias, *y;
     int32_t *index;
@@ -221,7 +221,8 @@ static int read_lora(const matmul_args *a, matmul_inputs *in)
     for (size_t i = 0; i < a->n_lora; i++)
         peft += peft_spec(a->lora[i], dir, sizeof dir, &layer);
     if (peft && peft != a->n_lora)
-        return tool_usage_error(NAME, "--lora: PEFT adapters (DIR:LAYER) and LoRA folders cannot be mixed in one set");
+        return tool_usage_error(
+            NAME, "--lora: PEFT adapters (DIR:LAYER) and LoRA folders cannot be mixed in one set");
     in->n_lora = a->n_lora;
     in->lora = a->n_lora && !peft ? calloc(a->n_lora, sizeof *in->lora) : NULL;
     in->peft = peft ? calloc(peft, sizeof *in->peft) : NULL;
@@ -245,9 +246,9 @@ static int read_lora(const matmul_args *a, matmul_inputs *in)
         if (status != CLQ_SUCCESS)
             return tool_library_error(NAME, "reading the PEFT adapter", status);
         if (l.rows != in->n || l.cols != in->k)
-            return tool_error(NAME, "%s: layer '%s' is for a %llu x %llu weight, not %llu x %llu", dir, l.module,
-                              (unsigned long long)l.rows, (unsigned long long)l.cols, (unsigned long long)in->n,
-                              (unsigned long long)in->k);
+            return tool_error(NAME, "%s: layer '%s' is for a %llu x %llu weight, not %llu x %llu", dir,
+                              l.module, (unsigned long long)l.rows, (unsigned long long)l.cols,
+                              (unsigned long long)in->n, (unsigned long long)in->k);
     }
     return -1;
 }
@@ -347,8 +348,8 @@ static int run_on_device(clq_context *ctx, matmul_inputs *in, uint64_t m, clq_ma
     }
     int rc = TOOL_EXIT_OK, status;
     if (in->peft) {
-        status = clq_peft_lora_create(ctx, (const clq_peft *const *)in->peft, in->n_lora, in->peft_layer, in->n,
-                                      in->k, &lora);
+        status = clq_peft_lora_create(ctx, (const clq_peft *const *)in->peft, in->n_lora, in->peft_layer,
+                                      in->n, in->k, &lora);
         if (status != CLQ_SUCCESS)
             rc = tool_library_error(NAME, "clq_peft_lora_create", status);
     } else if (in->n_lora) {

@@ -47,28 +47,49 @@ static void print_help(void)
 static int parse_args(int argc, char **argv, quantize_args *a)
 {
     static const struct option long_options[] = {
-        {"format", required_argument, NULL, 'f'}, {"layout", required_argument, NULL, 'l'},
-        {"block", required_argument, NULL, 'b'},  {"rows", required_argument, NULL, 'n'},
-        {"cols", required_argument, NULL, 'k'},   {"double-quant", no_argument, NULL, 'q'},
-        {"device", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
+        {"format", required_argument, NULL, 'f'},
+        {"layout", required_argument, NULL, 'l'},
+        {"block", required_argument, NULL, 'b'},
+        {"rows", required_argument, NULL, 'n'},
+        {"cols", required_argument, NULL, 'k'},
+        {"double-quant", no_argument, NULL, 'q'},
+        {"device", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
     opterr = 0; /* tool_bad_option prints our own one-line message */
     for (int opt; (opt = getopt_long(argc, argv, ":f:l:b:n:k:qd:h", long_options, NULL)) != -1;) {
         switch (opt) {
-        case 'f': a->format = optarg; break;
-        case 'l': a->layout = optarg; break;
-        case 'b': a->block = optarg; break;
-        case 'n': a->rows = optarg; break;
-        case 'k': a->cols = optarg; break;
-        case 'q': a->double_quant = 1; break;
-        case 'd': a->device = optarg; break;
-        case 'h': print_help(); return TOOL_EXIT_OK;
-        default: return tool_bad_option(NAME, opt, argv);
+        case 'f':
+            a->format = optarg;
+            break;
+        case 'l':
+            a->layout = optarg;
+            break;
+        case 'b':
+            a->block = optarg;
+            break;
+        case 'n':
+            a->rows = optarg;
+            break;
+        case 'k':
+            a->cols = optarg;
+            break;
+        case 'q':
+            a->double_quant = 1;
+            break;
+        case 'd':
+            a->device = optarg;
+            break;
+        case 'h':
+            print_help();
+            return TOOL_EXIT_OK;
+        default:
+            return tool_bad_option(NAME, opt, argv);
         }
     }
-    const char *missing = !a->format ? "--format"
+    const char *missing = !a->format   ? "--format"
                           : !a->layout ? "--layout"
                           : !a->block  ? "--block"
                           : !a->rows   ? "--rows"

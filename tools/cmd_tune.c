@@ -124,8 +124,8 @@ static cl_mem make_buffer(clq_context *ctx, const void *host, size_t bytes, cl_i
 {
     if (*err != CL_SUCCESS)
         return NULL;
-    return clCreateBuffer(clq_context_cl_context(ctx), CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes,
-                          (void *)host, err);
+    return clCreateBuffer(clq_context_cl_context(ctx), CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
+                          bytes, (void *)host, err);
 }
 
 /* A rank-16 adapter for the weight's shape, or NULL (status in *status). */
@@ -177,7 +177,8 @@ static int time_candidate(const tune_args *args, const char *params, const float
     cl_mem y = make_buffer(ctx, NULL, m_max * args->n * 4, &err);
     if (err == CL_SUCCESS) {
         float half = 0.5f; /* any finite X: the time does not depend on it */
-        err = clEnqueueFillBuffer(clq_context_cl_queue(ctx), x, &half, 4, 0, m_max * args->k * 4, 0, NULL, NULL);
+        err = clEnqueueFillBuffer(clq_context_cl_queue(ctx), x, &half, 4, 0, m_max * args->k * 4, 0, NULL,
+                                  NULL);
     }
     if (err != CL_SUCCESS) {
         tool_error(NAME, "%s: OpenCL error %d making the buffers", params, (int)err);
@@ -308,13 +309,20 @@ static int parse_stages(const char *text, int *stages)
 static int parse_args(int argc, char **argv, tune_args *a)
 {
     static const struct option long_options[] = {
-        {"device", required_argument, NULL, 'd'},    {"shape", required_argument, NULL, 's'},
-        {"format", required_argument, NULL, 'f'},    {"block", required_argument, NULL, 'b'},
-        {"prefill-m", required_argument, NULL, 'm'}, {"try", required_argument, NULL, 't'},
-        {"target", required_argument, NULL, 'T'},    {"quick", no_argument, NULL, 'q'},
-        {"output", required_argument, NULL, 'o'},    {"no-save", no_argument, NULL, 'n'},
-        {"only", required_argument, NULL, 'O'},      {"no-evict", no_argument, NULL, 'E'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"device", required_argument, NULL, 'd'},
+        {"shape", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'f'},
+        {"block", required_argument, NULL, 'b'},
+        {"prefill-m", required_argument, NULL, 'm'},
+        {"try", required_argument, NULL, 't'},
+        {"target", required_argument, NULL, 'T'},
+        {"quick", no_argument, NULL, 'q'},
+        {"output", required_argument, NULL, 'o'},
+        {"no-save", no_argument, NULL, 'n'},
+        {"only", required_argument, NULL, 'O'},
+        {"no-evict", no_argument, NULL, 'E'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int quick = 0, shape_set = 0, m_set = 0, target_set = 0, only_set = 0;
     opterr = 0;
@@ -367,7 +375,8 @@ static int parse_args(int argc, char **argv, tune_args *a)
             break;
         case 'O':
             if (parse_stages(optarg, a->stages) != 0)
-                return tool_usage_error(NAME, "--only '%s' is not a list of decode,prefill,quantize,lora", optarg);
+                return tool_usage_error(NAME, "--only '%s' is not a list of decode,prefill,quantize,lora",
+                                        optarg);
             only_set = 1;
             break;
         case 'o':
@@ -420,8 +429,8 @@ int cmd_tune(int argc, char **argv)
     char file[1100];
     snprintf(file, sizeof file, "%s", args.output ? args.output : clq_context_tuning_file(ctx));
     printf("clq tune on %s (driver %s): %s/%u %llux%llu, prefill M = %llu\n", clq_context_device_name(ctx),
-           clq_context_driver_version(ctx), clq_format_name(args.format), args.block, (unsigned long long)args.n,
-           (unsigned long long)args.k, (unsigned long long)args.prefill_m);
+           clq_context_driver_version(ctx), clq_format_name(args.format), args.block,
+           (unsigned long long)args.n, (unsigned long long)args.k, (unsigned long long)args.prefill_m);
 
     float *w_host = malloc(args.n * args.k * sizeof *w_host);
     if (!w_host) {

@@ -25,8 +25,8 @@ typedef struct clq_folder {
     clq_layout layout;
     uint32_t nested_block; /* 256 when double_quant, else 0 */
     clq_external arrays;
-    float *input;   /* N×K or NULL */
-    float *dequant; /* N×K or NULL */
+    float *input;     /* N×K or NULL */
+    float *dequant;   /* N×K or NULL */
     char source[256]; /* meta "source", may be empty */
 } clq_folder;
 

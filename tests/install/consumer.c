@@ -27,9 +27,10 @@ static int write_file(const char *path, const float *x, size_t bytes)
 {
     clq_safetensors_writer *sw = NULL;
     uint64_t dims[2] = {1, 32};
-    int ok = clq_safetensors_writer_create(&sw) == CLQ_SUCCESS &&
-             clq_safetensors_writer_add_tensor(sw, "w", CLQ_SAFETENSORS_F32, 2, dims, x, bytes) == CLQ_SUCCESS &&
-             clq_safetensors_writer_write(sw, path) == CLQ_SUCCESS;
+    int ok =
+        clq_safetensors_writer_create(&sw) == CLQ_SUCCESS &&
+        clq_safetensors_writer_add_tensor(sw, "w", CLQ_SAFETENSORS_F32, 2, dims, x, bytes) == CLQ_SUCCESS &&
+        clq_safetensors_writer_write(sw, path) == CLQ_SUCCESS;
     clq_safetensors_writer_destroy(sw);
     return ok;
 }

@@ -116,7 +116,7 @@ const float *ref_code(clq_format format)
 typedef struct codebook {
     int n;
     uint8_t order[256]; /* code index of the k-th smallest value (stable sort) */
-    float mid[255]; /* (sorted[k] + sorted[k+1]) / 2 in fp32 */
+    float mid[255];     /* (sorted[k] + sorted[k+1]) / 2 in fp32 */
 } codebook;
 
 static void codebook_init(codebook *cb, const float *code, int n)
@@ -585,7 +585,8 @@ static void lora_shrink(const ref_adapter *ad, uint64_t k, const float *xr, doub
 }
 
 void ref_matmul(const float *w, uint64_t n, uint64_t k, const float *x, uint64_t m, const float *bias,
-                const ref_adapter *adapters, size_t n_adapters, const int32_t *index, double *y, double *bound)
+                const ref_adapter *adapters, size_t n_adapters, const int32_t *index, double *y,
+                double *bound)
 {
     uint32_t r_max = 0;
     for (size_t i = 0; i < n_adapters; i++)

@@ -19,19 +19,19 @@
 
 typedef struct ref_quant {
     clq_weight_desc desc;
-    size_t nblocks;        /* N·K/block */
-    uint8_t *q;            /* N·K code values: 0..15 for 4-bit formats (Q4 and
-                              Q4Z unsigned 0..15), int8 bits for Q8, index for
-                              DYNAMIC8 */
-    float *scale;          /* nblocks: the scale dequantization multiplies by
-                              (fp16-rounded d for Q4/Q8, absmax for NF4/FP4/
-                              DYNAMIC8 — after double quantization when
-                              desc.double_quant —, s for Q4Z) */
-    uint16_t *scale_f16;   /* nblocks, Q4/Q8 only: the fp16 bits of d */
-    uint8_t *zero;         /* nblocks, Q4Z only: zero point 0..15 */
+    size_t nblocks;      /* N·K/block */
+    uint8_t *q;          /* N·K code values: 0..15 for 4-bit formats (Q4 and
+                            Q4Z unsigned 0..15), int8 bits for Q8, index for
+                            DYNAMIC8 */
+    float *scale;        /* nblocks: the scale dequantization multiplies by
+                            (fp16-rounded d for Q4/Q8, absmax for NF4/FP4/
+                            DYNAMIC8 — after double quantization when
+                            desc.double_quant —, s for Q4Z) */
+    uint16_t *scale_f16; /* nblocks, Q4/Q8 only: the fp16 bits of d */
+    uint8_t *zero;       /* nblocks, Q4Z only: zero point 0..15 */
     /* double quantization (NF4/FP4 with desc.double_quant) */
-    uint8_t *absmax_q;     /* nblocks */
-    float *nested_absmax;  /* ceil(nblocks/256) */
+    uint8_t *absmax_q;    /* nblocks */
+    float *nested_absmax; /* ceil(nblocks/256) */
     float offset;
 } ref_quant;
 
@@ -82,4 +82,5 @@ typedef struct ref_adapter {
  * LoRA term is a dot product of length r over dot products of length K,
  * and the final additions and the scale add a few more roundings). */
 void ref_matmul(const float *w, uint64_t n, uint64_t k, const float *x, uint64_t m, const float *bias,
-                const ref_adapter *adapters, size_t n_adapters, const int32_t *index, double *y, double *bound);
+                const ref_adapter *adapters, size_t n_adapters, const int32_t *index, double *y,
+                double *bound);
