@@ -257,6 +257,28 @@ Test(tool_files, sizes_are_checked_before_reading)
                           in_root("y.f32"), NULL),
                  1, "%s", err);
     cr_assert(strstr(err, "has 2147483648 bytes, expected 1024"), "%s", err);
+
+    /* A LoRA folder's A (rank 2 of the 64 x 256 weight: 2 x 256 fp32). */
+    char lora[256];
+    snprintf(lora, sizeof lora, "%s", in_root("lora"));
+    cr_assert_eq(mkdir(lora, 0755), 0);
+    snprintf(path, sizeof path, "%s/meta.txt", lora);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("rank=2\nalpha=4\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/b.f32", lora);
+    static const float b[64 * 2];
+    f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(b, sizeof b, 1, f), 1);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/a.f32", lora);
+    make_sparse(path);
+    cr_assert_eq(run_tool(&lim, err, sizeof err, "matmul", "--weight", NF4_DIR, "--input",
+                          NF4_DIR "/input.f32", "--rows", "64", "--lora", lora, in_root("y.f32"), NULL),
+                 1, "%s", err);
+    cr_assert(strstr(err, "2147483648 bytes, but"), "%s", err);
 }
 
 /* ---- 6: FIFOs -------------------------------------------------------------------------- */

@@ -173,16 +173,17 @@ static clq_status read_matrix(const char *dir, const char *name, uint64_t rows, 
         return fail(err, errlen, CLQ_ERROR_BAD_DATA, "%s: %llu x %llu is too large", path,
                     (unsigned long long)rows, (unsigned long long)cols);
     const size_t want = (size_t)(rows * cols) * sizeof(float);
+    /* The size is checked before anything is read or allocated: a huge
+     * file named a.f32 costs nothing. */
     size_t size = 0;
-    float *data = clq_read_file(path, &size);
-    if (!data)
+    void *data = NULL;
+    int read = clq_read_file_exact(path, want, &data, &size);
+    if (read < 0)
         return fail(err, errlen, errno == ENOMEM ? CLQ_ERROR_OUT_OF_HOST_MEMORY : CLQ_ERROR_IO,
                     "%s: cannot read: %s", path, strerror(errno));
-    if (size != want) {
-        free(data);
+    if (read > 0)
         return fail(err, errlen, CLQ_ERROR_BAD_DATA, "%s: %zu bytes, but %s = %llu x %llu fp32 needs %zu",
                     path, size, shape, (unsigned long long)rows, (unsigned long long)cols, want);
-    }
     *out = data;
     return CLQ_SUCCESS;
 }
