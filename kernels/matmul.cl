@@ -159,6 +159,25 @@ static inline __attribute__((always_inline)) vfloat lora_lanes(uint m, uint n0, 
     return side * lora_scale[a];
 }
 
+/* The tiles kernels' epilogue: rows m0 .. of this work-item's lanes of Y,
+ * each its accumulator plus the LoRA side path and the bias; rows past M
+ * and lanes past N are not stored. */
+static inline __attribute__((always_inline)) void store_tile_rows(const uint MR, uint m0, uint m_count,
+                                                                  uint n0, uint n_count, const vfloat *acc,
+                                                                  global void *y, EPILOGUE_PARAMS)
+{
+#pragma unroll
+    for (uint m = 0; m < MR; m++) {
+        if (m0 + m >= m_count)
+            break;
+        float out[CLQ_MM_LANES];
+        VSTORE_FLOAT(acc[m] + lora_lanes(m0 + m, n0, EPILOGUE_ARGS), out);
+        for (uint l = 0; l < CLQ_MM_LANES && n0 + l < n_count; l++)
+            store_y(y, y_half, (ulong)(m0 + m) * n_count + n0 + l,
+                    bias ? out[l] + load_x(bias, y_half, n0 + l) : out[l]);
+    }
+}
+
 /* Asks for the lines of B that lora_lanes will read for rows m0 .. of this
  * work-item's outputs before the tile's weights are streamed: left to the
  * epilogue, a tile's lines of B (16 at rank 16, each from memory) cost a
@@ -483,16 +502,7 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
         }
     }
 
-#pragma unroll
-    for (uint m = 0; m < MR; m++) {
-        if (m0 + m >= m_count)
-            break;
-        float out[CLQ_MM_LANES];
-        VSTORE_FLOAT(acc[m] + lora_lanes(m0 + m, n0, EPILOGUE_ARGS), out);
-        for (uint l = 0; l < CLQ_MM_LANES && n0 + l < n_count; l++)
-            store_y(y, y_half, (ulong)(m0 + m) * n_count + n0 + l,
-                    bias ? out[l] + load_x(bias, y_half, n0 + l) : out[l]);
-    }
+    store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
 }
 
 #if CLQ_FMT_IS_GGML(CLQ_FORMAT)
@@ -541,16 +551,7 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
                              acc[m]);
         }
     }
-#pragma unroll
-    for (uint m = 0; m < MR; m++) {
-        if (m0 + m >= m_count)
-            break;
-        float out[CLQ_MM_LANES];
-        VSTORE_FLOAT(acc[m] + lora_lanes(m0 + m, n0, EPILOGUE_ARGS), out);
-        for (uint l = 0; l < CLQ_MM_LANES && n0 + l < n_count; l++)
-            store_y(y, y_half, (ulong)(m0 + m) * n_count + n0 + l,
-                    bias ? out[l] + load_x(bias, y_half, n0 + l) : out[l]);
-    }
+    store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
 }
 #define TILES_FN tiles_ggml
 #else
