@@ -83,7 +83,7 @@ void clq_set_build_log(const char *log);
 typedef enum clq_program_id {
     CLQ_PROGRAM_QUANTIZE = 0, /* dequant.cl + quantize.cl: quantize, dequantize, double quantization */
     CLQ_PROGRAM_REPACK,       /* repack.cl: external layouts <-> device layout, pack4 */
-    CLQ_PROGRAM_MATMUL,       /* dequant.cl + matmul.cl, one variant per weight format and kernel group */
+    CLQ_PROGRAM_MATMUL,       /* matmul.cl (+ matmul_ggml.cl): one variant per format and kernel group */
     CLQ_PROGRAM_LORA,         /* lora.cl: the shrink half of the LoRA side path */
     CLQ_PROGRAM_GGML,         /* ggml_dequant.cl, ggml_quantize.cl: the ggml formats */
     CLQ_PROGRAM_COUNT

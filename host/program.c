@@ -13,19 +13,22 @@
 static const char *const program_files[CLQ_PROGRAM_COUNT][MAX_PROGRAM_FILES] = {
     [CLQ_PROGRAM_QUANTIZE] = {"dequant.cl", "quantize.cl"},
     [CLQ_PROGRAM_REPACK] = {"repack.cl"},
-    [CLQ_PROGRAM_MATMUL] = {"dequant.cl", "ggml_blocks.cl", "matmul.cl"},
+    [CLQ_PROGRAM_MATMUL] = {"dequant.cl", "ggml_blocks.cl", "matmul.cl", "matmul_ggml.cl"},
     [CLQ_PROGRAM_LORA] = {"lora_dot.cl", "lora.cl"},
     [CLQ_PROGRAM_GGML] = {"dequant.cl", "ggml_blocks.cl", "ggml_dequant.cl", "ggml_quantize.cl"},
 };
 #define SHARED_HEADER "clq_common.h"
 
-/* A program is named after its last file (the one with its kernels). */
+/* A program is named after the file that holds most of its kernels (in
+ * the build-failure messages). */
+static const char *const program_names[CLQ_PROGRAM_COUNT] = {
+    [CLQ_PROGRAM_QUANTIZE] = "quantize.cl", [CLQ_PROGRAM_REPACK] = "repack.cl",
+    [CLQ_PROGRAM_MATMUL] = "matmul.cl",     [CLQ_PROGRAM_LORA] = "lora.cl",
+    [CLQ_PROGRAM_GGML] = "ggml_quantize.cl",
+};
 static const char *program_name(clq_program_id id)
 {
-    const char *name = program_files[id][0];
-    for (int i = 1; i < MAX_PROGRAM_FILES && program_files[id][i]; i++)
-        name = program_files[id][i];
-    return name;
+    return program_names[id];
 }
 
 /* Reads one kernel file: from ctx->kernel_dir when set (kernel development),

@@ -18,7 +18,8 @@
  *    CLQ_PF_TN rows of W, the weights of a tile dequantized once into local
  *    memory and reused by every row of the X tile.
  * Both end in the same epilogue (bias, LoRA expand), so Y is written once.
- * dequant.cl is prepended.
+ * dequant.cl and ggml_blocks.cl are prepended; matmul_ggml.cl, appended,
+ * holds the tiles kernels of ggml's block types.
  *
  * A build holds one group of kernels, CLQ_MM_GROUP: MR (1, 2, 4, 8 or 16)
  * for clq_matmul_tiles<MR> (with clq_interleave_x for 16 rows on CPUs:
@@ -505,58 +506,6 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
     store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
 }
 
-#if CLQ_FMT_IS_GGML(CLQ_FORMAT)
-/* The ggml formats (ggml_blocks.cl): the same work-items and X as tiles(),
- * over ggml block tiles. Block j of the tile's 16 rows are 16 consecutive
- * blocks, so a work-item's lanes read neighbouring blocks; each element is
- * decoded to its float (ggml's to_float) and multiplied as it is. */
-#define GGML_BLOCK CLQ_GGML_BLOCK_OF(CLQ_FORMAT)
-#define GGML_BYTES CLQ_GGML_BYTES_OF(CLQ_FORMAT)
-static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint m_count, uint n_count,
-                                                             uint k_count, uint block, WEIGHT_PARAMS,
-                                                             global const void *x, const uint x_half,
-                                                             global void *y, EPILOGUE_PARAMS)
-{
-    const uint groups = CLQ_TILE_ROWS / CLQ_MM_LANES; /* work-items per tile */
-    uint gid = get_global_id(0), tile = gid / groups, l0 = gid % groups * CLQ_MM_LANES;
-    uint n0 = tile * CLQ_TILE_ROWS + l0;
-    if (n0 >= n_count)
-        return;
-    uint m0 = get_global_id(1) * MR;
-    uint nb = k_count / GGML_BLOCK;
-    global const uchar *tb = quants + ((ulong)tile * nb * CLQ_TILE_ROWS + l0) * GGML_BYTES;
-    ulong xrow[CLQ_TILE_ROWS];
-#pragma unroll
-    for (uint m = 0; m < MR; m++)
-        xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
-    vfloat acc[CLQ_TILE_ROWS];
-#pragma unroll
-    for (uint m = 0; m < MR; m++)
-        acc[m] = (vfloat)(0.0f);
-    const ulong x_tiled = (ulong)m0 * k_count; /* X_TILED: this group's first element */
-    lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
-    for (uint j = 0; j < nb; j++) {
-        global const uchar *bj = tb + (ulong)j * CLQ_TILE_ROWS * GGML_BYTES;
-        for (uint e = 0; e < GGML_BLOCK; e++) {
-            float v[CLQ_MM_LANES];
-            for (uint l = 0; l < CLQ_MM_LANES; l++)
-                v[l] = ggml_value(CLQ_FORMAT, bj + l * GGML_BYTES, e);
-            vfloat w = VLOAD_FLOAT(v);
-            uint k = j * GGML_BLOCK + e;
-#pragma unroll
-            for (uint m = 0; m < MR; m++)
-                acc[m] = fma(w,
-                             X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)k * CLQ_TILE_ROWS + m]
-                                         : load_x(x, x_half, xrow[m] + k),
-                             acc[m]);
-        }
-    }
-    store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
-}
-#define TILES_FN tiles_ggml
-#else
-#define TILES_FN tiles
-#endif
 
 /* Global size: (tiles · 16/CLQ_MM_LANES, ceil(M/MR)). */
 #define TILES_KERNEL(MR)                                                                                     \
@@ -579,7 +528,10 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
  * (X_TILED), the interleaving kernel. */
 #define EXPAND(MACRO, MR) MACRO(MR)
 #if CLQ_MM_GROUP != 0
+#if !CLQ_FMT_IS_GGML(CLQ_FORMAT) /* matmul_ggml.cl instantiates its own */
+#define TILES_FN tiles
 EXPAND(TILES_KERNEL, CLQ_MM_GROUP)
+#endif
 #if X_TILED(CLQ_MM_GROUP)
 /* X's rows in groups of CLQ_TILE_ROWS (T), column by column, as fp32:
  * element (m, k) at xt[(m / T · K + k) · T + m % T]; rows past M repeat row
@@ -635,7 +587,7 @@ clq_matmul_prefill(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_
             float8 ev = (float8)(0.0f); /* the eight values in order */
 #if CLQ_FMT_IS_GGML(CLQ_FORMAT)
             if (n < n_count) {
-                uint k = k0 + 8 * half8, e = k % GGML_BLOCK;
+                uint k = k0 + 8 * half8, e = k % CLQ_GGML_BLOCK_OF(CLQ_FORMAT);
                 global const uchar *b = ggml_block_at(CLQ_FORMAT, quants, n, k, k_count);
                 ev = (float8)(ggml_value(CLQ_FORMAT, b, e), ggml_value(CLQ_FORMAT, b, e + 1),
                               ggml_value(CLQ_FORMAT, b, e + 2), ggml_value(CLQ_FORMAT, b, e + 3),

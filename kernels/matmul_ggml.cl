@@ -1,0 +1,397 @@
+/*
+ * The tiles kernels over ggml's block types (ggml_blocks.cl), appended to
+ * matmul.cl: the same work-items, X and epilogue as tiles(), over ggml
+ * block tiles (clq_common.h: block j of a tile's 16 rows are 16
+ * consecutive blocks of ggml's own bytes).
+ *
+ * Where a work-item holds a whole tile (CPUs, CLQ_MM_LANES 16), Q4_K and
+ * Q6_K are decoded as tiles() decodes its row tiles: the work-item loads
+ * the same 64 bytes of each of its 16 blocks and transposes them
+ * (transpose16), so that one vector holds one 32-bit word of every row; a
+ * word's codes then become floats for all 16 rows at once, and a
+ * sub-block's scale is decoded once per sub-block, not once per element.
+ * Decoding each element from its block (ggml_value, about 30 scalar
+ * operations) held 4096×4096 decode to 1-2 % of the read bandwidth.
+ * The other formats, and GPUs (a work-item per row), decode element by
+ * element.
+ *
+ * Products are summed as tiles() sums them. With few rows of X the codes
+ * of a sub-block are multiplied unscaled and scaled once (Q6_K up to 4
+ * rows; Q4_K for one row, its mins taken off as min · Σx over the
+ * sub-block: for 2-4 rows the scaled form below ran 1.4× faster at M = 4,
+ * `clq bench --format q4_k --m 1,2,4 --shape 4096x4096`). Otherwise each
+ * code is scaled first (Q4_K's dl·q - ml in one fma, as close to ggml's
+ * value as one rounding gets) and feeds one fma per row. The unscaled sums
+ * take centred codes (Q4_K's q - 8, Q6_K's q - 32), so that they stay near
+ * the size of the products: uncentred, Q6_K's sums ran to 32·Σx and lost
+ * the bits that the test's error bound (derived from Σ|w·x|) counts on.
+ *
+ * The loops over a sub-block's words stay rolled where each word feeds many
+ * rows: unrolled, a super-block's body (about 5000 instructions at 16 rows)
+ * outgrew the instruction cache, and M = 16 ran 1.25× slower.
+ */
+#if CLQ_FMT_IS_GGML(CLQ_FORMAT) && CLQ_MM_GROUP != 0
+
+#define GGML_BLOCK CLQ_GGML_BLOCK_OF(CLQ_FORMAT)
+#define GGML_BYTES CLQ_GGML_BYTES_OF(CLQ_FORMAT)
+
+/* Element by element: each lane decodes its row's value (ggml_value). */
+static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint m_count, uint n_count,
+                                                             uint k_count, uint block, WEIGHT_PARAMS,
+                                                             global const void *x, const uint x_half,
+                                                             global void *y, EPILOGUE_PARAMS)
+{
+    const uint groups = CLQ_TILE_ROWS / CLQ_MM_LANES; /* work-items per tile */
+    uint gid = get_global_id(0), tile = gid / groups, l0 = gid % groups * CLQ_MM_LANES;
+    uint n0 = tile * CLQ_TILE_ROWS + l0;
+    if (n0 >= n_count)
+        return;
+    uint m0 = get_global_id(1) * MR;
+    uint nb = k_count / GGML_BLOCK;
+    global const uchar *tb = quants + ((ulong)tile * nb * CLQ_TILE_ROWS + l0) * GGML_BYTES;
+    ulong xrow[CLQ_TILE_ROWS];
+#pragma unroll
+    for (uint m = 0; m < MR; m++)
+        xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
+    vfloat acc[CLQ_TILE_ROWS];
+#pragma unroll
+    for (uint m = 0; m < MR; m++)
+        acc[m] = (vfloat)(0.0f);
+    const ulong x_tiled = (ulong)m0 * k_count; /* X_TILED: this group's first element */
+    lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
+    for (uint j = 0; j < nb; j++) {
+        global const uchar *bj = tb + (ulong)j * CLQ_TILE_ROWS * GGML_BYTES;
+        for (uint e = 0; e < GGML_BLOCK; e++) {
+            float v[CLQ_MM_LANES];
+            for (uint l = 0; l < CLQ_MM_LANES; l++)
+                v[l] = ggml_value(CLQ_FORMAT, bj + l * GGML_BYTES, e);
+            vfloat w = VLOAD_FLOAT(v);
+            uint k = j * GGML_BLOCK + e;
+#pragma unroll
+            for (uint m = 0; m < MR; m++)
+                acc[m] = fma(w,
+                             X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)k * CLQ_TILE_ROWS + m]
+                                         : load_x(x, x_half, xrow[m] + k),
+                             acc[m]);
+        }
+    }
+    store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
+}
+
+#if CLQ_MM_LANES == 16 && (CLQ_FORMAT == CLQ_FMT_Q4_K || CLQ_FORMAT == CLQ_FMT_Q6_K)
+#define GGML_BY_WORDS 1
+
+/* Bytes at .. at+63 of the tile's 16 blocks b, b + GGML_BYTES, ...: w[t]
+ * holds bytes 4t .. 4t+3 of each, one lane per row (little-endian, as the
+ * blocks are). Loaded bytewise: Q6_K's blocks of 210 bytes put every other
+ * row's words off 4-byte alignment. */
+static inline __attribute__((always_inline)) WIDE void block_words(global const uchar *b, uint at, uint16 *w)
+{
+    float16 r[CLQ_TILE_ROWS];
+#pragma unroll
+    for (uint l = 0; l < CLQ_TILE_ROWS; l++) {
+        global const uchar *p = b + l * GGML_BYTES + at;
+        r[l] = as_float16((uint16)(as_uint4(vload16(0, p)), as_uint4(vload16(1, p)), as_uint4(vload16(2, p)),
+                                   as_uint4(vload16(3, p))));
+    }
+    transpose16(r);
+#pragma unroll
+    for (uint t = 0; t < CLQ_TILE_ROWS; t++)
+        w[t] = as_uint16(r[t]);
+}
+
+/* Asks for the super-block tile 8 KiB ahead of the one at b, as tiles()
+ * streams its row tiles (PREFETCH_AHEAD, matmul.cl). */
+static inline __attribute__((always_inline)) void prefetch_ahead(global const uchar *b)
+{
+#pragma unroll
+    for (uint at = 0; at < CLQ_TILE_ROWS * GGML_BYTES; at += 64)
+        CLQ_PREFETCH(b + 8192 + at);
+}
+
+/* The fp16 values in the low (or, with shift 16, high) halves of h, in
+ * vector operations: vload_half16 from a private copy compiled to an
+ * extract and an insert per lane on PoCL's CPU device. A normal or
+ * subnormal half's exponent and mantissa, placed in a float and scaled by
+ * 2^112, is its value exactly; infinities and NaNs keep their class. */
+static inline __attribute__((always_inline)) WIDE float16 lanes_half(uint16 h, uint shift)
+{
+    uint16 bits = h >> shift, em = bits & 0x7FFFu;
+    float16 v = as_float16(em << 13) * 0x1p112f;
+    v = select(v, as_float16((em << 13) | 0x7F800000u), em >= 0x7C00u);
+    return as_float16(as_uint16(v) | (bits & 0x8000u) << 16);
+}
+
+/* The sums of X[at .. at+255] by sub-blocks of 32 (a Q4_K super-block's
+ * share of X, for its mins), as a tree of vector adds and shuffles:
+ * summed one sub-block at a time, LLVM split the sums into 64-bit pieces
+ * (about 300 instructions per super-block tile, a fifth of M = 1 decode). */
+static inline __attribute__((always_inline)) WIDE float8 x_sums32(global const void *x, uint x_half, ulong at)
+{
+    float16 u[4];
+#pragma unroll
+    for (uint i = 0; i < 4; i++) {
+        float16 a = load_x16(x, x_half, at + 64 * i) + load_x16(x, x_half, at + 64 * i + 16);
+        float16 b = load_x16(x, x_half, at + 64 * i + 32) + load_x16(x, x_half, at + 64 * i + 48);
+        u[i] = (float16)(a.lo + a.hi, b.lo + b.hi); /* 8 partial sums of sub-blocks 2i, 2i+1 */
+    }
+    float16 v[2]; /* 4 partial sums of each of sub-blocks 4j .. 4j+3 */
+#pragma unroll
+    for (uint j = 0; j < 2; j++)
+        v[j] = SHUFFLE16(u[2 * j], u[2 * j + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
+               SHUFFLE16(u[2 * j], u[2 * j + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    float16 w = SHUFFLE16(v[0], v[1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) +
+                SHUFFLE16(v[0], v[1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+    return w.even + w.odd;
+}
+
+/* A word of codes meets X's elements e .. e+3 and e+gap .. e+gap+3 (its
+ * bytes' two nibbles): for fp16 X they are converted four at a time into
+ * xw[m] (vload_half of one element is about 15 scalar instructions on
+ * PoCL's CPU device); interleaved and fp32 X are read where they are used. */
+#define X_WORD(xw, e, gap)                                                                                   \
+    if (x_half && !X_TILED(MR))                                                                              \
+        _Pragma("unroll") for (uint m = 0; m < MR; m++)                                                      \
+        {                                                                                                    \
+            global const half *xh = (global const half *)x + xrow[m] + k0;                                   \
+            vstore4(vload_half4(0, xh + (e)), 0, xw[m]);                                                     \
+            vstore4(vload_half4(0, xh + (e) + (gap)), 1, xw[m]);                                             \
+        }
+/* Element e of this tile's super-block of row m of X, the n-th of the
+ * word's two fours, u-th in it. */
+#define X_AT(m, n, u, e)                                                                                     \
+    (X_TILED(MR) ? xk[(e)*CLQ_TILE_ROWS + (m)]                                                               \
+     : x_half    ? xw[m][4 * (n) + (u)]                                                                      \
+                 : ((global const float *)x)[xrow[m] + k0 + (e)])
+#endif
+
+#if defined(GGML_BY_WORDS) && CLQ_FORMAT == CLQ_FMT_Q4_K
+/* The codes as ggml reads them, and less 8 for the unscaled sums:
+ * dl·q - ml = dl·(q - 8) - (ml - 8·dl). */
+constant float q4k_codes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+constant float q4k_centred[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
+
+/* Q4_K (block_q4_K: fp16 d, fp16 dmin, 12 bytes of packed 6-bit scales and
+ * mins for 8 sub-blocks of 32, then 128 bytes of codes) over whole tiles.
+ * The codes' bytes 32g .. 32g+31 hold sub-block 2g in their low nibbles and
+ * 2g+1 in their high ones: after the transpose, word t of the 64 bytes at
+ * 16 + 64c holds, in nibble i, element 64g + 32·(i % 2) + 4·(t % 8) + i / 2
+ * of sub-block 2g + i % 2, g = 2c + t / 8. */
+static inline __attribute__((always_inline)) void tiles_q4_k(const uint MR, uint m_count, uint n_count,
+                                                             uint k_count, global const uchar *quants,
+                                                             global const void *x, const uint x_half,
+                                                             global void *y, EPILOGUE_PARAMS)
+{
+    uint tile = get_global_id(0), n0 = tile * CLQ_TILE_ROWS;
+    if (n0 >= n_count)
+        return;
+    uint m0 = get_global_id(1) * MR, nb = k_count / GGML_BLOCK;
+    global const uchar *tb = quants + (ulong)tile * nb * CLQ_TILE_ROWS * GGML_BYTES;
+    ulong xrow[CLQ_TILE_ROWS];
+#pragma unroll
+    for (uint m = 0; m < MR; m++)
+        xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
+    float16 acc[CLQ_TILE_ROWS];
+#pragma unroll
+    for (uint m = 0; m < MR; m++)
+        acc[m] = (float16)(0.0f);
+    lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
+
+    for (uint j = 0; j < nb; j++) {
+        global const uchar *bj = tb + (ulong)j * CLQ_TILE_ROWS * GGML_BYTES;
+        ulong k0 = (ulong)j * GGML_BLOCK;
+        global const float *xk = (global const float *)x + (ulong)m0 * k_count + k0 * CLQ_TILE_ROWS;
+        uint16 head[CLQ_TILE_ROWS]; /* words 0-3: d and dmin, the 12 scale bytes */
+        prefetch_ahead(bj);
+        block_words(bj, 0, head);
+        float16 d = lanes_half(head[0], 0), dmin = lanes_half(head[0], 16);
+        float x_sums[8]; /* MR 1: X's sums by sub-block, for the mins */
+        if (MR == 1)
+            vstore8(x_sums32(x, x_half, xrow[0] + k0), 0, x_sums);
+#pragma unroll
+        for (uint c = 0; c < 2; c++) {
+            uint16 w[CLQ_TILE_ROWS];
+            block_words(bj, 16 + 64 * c, w);
+#pragma unroll
+            for (uint g = 2 * c; g < 2 * c + 2; g++) {
+                /* ggml's get_scale_min_k4 for sub-blocks 2g and 2g+1, all lanes:
+                 * the scale dl and the min ml (ml - 8·dl for centred codes) */
+                float16 dl[2], ml[2];
+#pragma unroll
+                for (uint h = 0; h < 2; h++) {
+                    uint s = 2 * g + h, sh = 8 * (s % 4);
+                    uint16 sc, mn;
+                    if (s < 4) {
+                        sc = (head[1] >> sh) & 63u;
+                        mn = (head[2] >> sh) & 63u;
+                    } else {
+                        sc = ((head[3] >> sh) & 15u) | ((head[1] >> (sh + 6)) & 3u) << 4;
+                        mn = ((head[3] >> (sh + 4)) & 15u) | ((head[2] >> (sh + 6)) & 3u) << 4;
+                    }
+                    dl[h] = d * convert_float16(sc);
+                    ml[h] = dmin * convert_float16(mn);
+                    if (MR == 1)
+                        ml[h] = fma(dl[h], (float16)(-8.0f), ml[h]);
+                }
+                if (MR == 1) {
+                    /* even parts: low nibbles (sub-block 2g), odd: high */
+                    float16 part[4] = {(float16)(0.0f), (float16)(0.0f), (float16)(0.0f), (float16)(0.0f)};
+#pragma unroll
+                    for (uint t = 0; t < 8; t++) {
+                        uint16 word = w[8 * (g % 2) + t];
+                        uint e0 = 64 * g + 4 * t;
+                        float xw[1][8];
+                        X_WORD(xw, e0, 32)
+#pragma unroll
+                        for (uint i = 0; i < 8; i++)
+                            part[i % 4] = fma(LOOKUP4_16(q4k_centred, word >> (4 * i)),
+                                              X_AT(0, i % 2, i / 2, e0 + 32 * (i % 2) + i / 2), part[i % 4]);
+                    }
+                    acc[0] = fma(part[0] + part[2], dl[0], acc[0]);
+                    acc[0] = fma(part[1] + part[3], dl[1], acc[0]);
+                    acc[0] = fma(ml[0], (float16)(-x_sums[2 * g]), acc[0]);
+                    acc[0] = fma(ml[1], (float16)(-x_sums[2 * g + 1]), acc[0]);
+                } else {
+#pragma unroll 1 /* the instruction cache: see the top of this file */
+                    for (uint t = 0; t < 8; t++) {
+                        uint16 word = w[8 * (g % 2) + t];
+                        uint e0 = 64 * g + 4 * t;
+                        float xw[CLQ_TILE_ROWS][8];
+                        X_WORD(xw, e0, 32)
+#pragma unroll
+                        for (uint i = 0; i < 8; i++) {
+                            float16 v = fma(LOOKUP4_16(q4k_codes, word >> (4 * i)), dl[i % 2], -ml[i % 2]);
+#pragma unroll
+                            for (uint m = 0; m < MR; m++)
+                                acc[m] = fma(v, X_AT(m, i % 2, i / 2, e0 + 32 * (i % 2) + i / 2), acc[m]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
+}
+#endif
+
+#if defined(GGML_BY_WORDS) && CLQ_FORMAT == CLQ_FMT_Q6_K
+/* Q6_K (block_q6_K: 128 bytes of low 4 bits, 64 of high 2 bits, 16 int8
+ * scales of sub-blocks of 16, fp16 d) over whole tiles. Half h of the
+ * super-block (elements 128h ..) takes its low bits from bytes 64h ..
+ * 64h+63 and its high bits from qh bytes 32h .. 32h+31: after the
+ * transpose, byte u of low word t holds, in its low nibble, element
+ * 128h + 32·s + 4·(t % 8) + u with s = t / 8, and in its high nibble the
+ * same with s + 2; its two high bits are bits 2s, 2s+1 of byte u of qh
+ * word 8h + t % 8. An element's scale is that of its 16: index 8h + 2s +
+ * (t % 8) / 4. */
+static inline __attribute__((always_inline)) void tiles_q6_k(const uint MR, uint m_count, uint n_count,
+                                                             uint k_count, global const uchar *quants,
+                                                             global const void *x, const uint x_half,
+                                                             global void *y, EPILOGUE_PARAMS)
+{
+    uint tile = get_global_id(0), n0 = tile * CLQ_TILE_ROWS;
+    if (n0 >= n_count)
+        return;
+    uint m0 = get_global_id(1) * MR, nb = k_count / GGML_BLOCK;
+    global const uchar *tb = quants + (ulong)tile * nb * CLQ_TILE_ROWS * GGML_BYTES;
+    ulong xrow[CLQ_TILE_ROWS];
+#pragma unroll
+    for (uint m = 0; m < MR; m++)
+        xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
+    float16 acc[CLQ_TILE_ROWS];
+#pragma unroll
+    for (uint m = 0; m < MR; m++)
+        acc[m] = (float16)(0.0f);
+    lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
+
+    for (uint j = 0; j < nb; j++) {
+        global const uchar *bj = tb + (ulong)j * CLQ_TILE_ROWS * GGML_BYTES;
+        ulong k0 = (ulong)j * GGML_BLOCK;
+        global const float *xk = (global const float *)x + (ulong)m0 * k_count + k0 * CLQ_TILE_ROWS;
+        /* bytes 144 .. 207: words 12-15 are the 16 scales; d lies at 208 */
+        uint16 tail[CLQ_TILE_ROWS], qh[CLQ_TILE_ROWS];
+        prefetch_ahead(bj);
+        block_words(bj, 144, tail);
+        uint d_bits[CLQ_TILE_ROWS];
+#pragma unroll
+        for (uint l = 0; l < CLQ_TILE_ROWS; l++)
+            d_bits[l] = (uint)bj[l * GGML_BYTES + 208] | (uint)bj[l * GGML_BYTES + 209] << 8;
+        float16 d = lanes_half(vload16(0, d_bits), 0);
+        block_words(bj, 128, qh);
+#pragma unroll
+        for (uint h = 0; h < 2; h++) {
+            uint16 ql[CLQ_TILE_ROWS];
+            block_words(bj, 64 * h, ql);
+#pragma unroll
+            for (uint q4 = 0; q4 < 4; q4++) { /* words 4·q4 ..: one 16 of each nibble */
+                uint s_lo = q4 / 2;           /* s of the low nibbles */
+                /* the int8 scales of this 16 for the low (s) and high (s + 2) nibbles */
+                float16 ds[2];
+#pragma unroll
+                for (uint n = 0; n < 2; n++) {
+                    uint at = 8 * h + 2 * (s_lo + 2 * n) + q4 % 2;
+                    ds[n] = d * convert_float16(as_int16(tail[12 + at / 4] << (24 - 8 * (at % 4))) >> 24);
+                }
+                float16 part[4][4];
+#pragma unroll
+                for (uint m = 0; m < MR; m++)
+#pragma unroll
+                    for (uint p = 0; p < 4; p++)
+                        part[m][p] = (float16)(0.0f);
+#pragma unroll 1
+                for (uint tt = 0; tt < 4; tt++) {
+                    uint t = 4 * q4 + tt, hw = 8 * h + t % 8;
+                    uint16 lo = ql[t] & 0x0F0F0F0Fu, hi = (ql[t] >> 4) & 0x0F0F0F0Fu;
+                    /* the two high bits of each byte moved to bits 4-5, and bit 5
+                     * flipped: each byte is then q - 32 as a 6-bit signed number */
+                    lo = (lo | ((qh[hw] << 4 >> (2 * s_lo)) & 0x30303030u)) ^ 0x20202020u;
+                    hi = (hi | ((qh[hw] >> (2 * (s_lo + 2) - 4)) & 0x30303030u)) ^ 0x20202020u;
+                    float xw[CLQ_TILE_ROWS][8];
+                    X_WORD(xw, 128 * h + 32 * s_lo + 4 * (t % 8), 64)
+#pragma unroll
+                    for (uint i = 0; i < 8; i++) {
+                        uint n = i / 4, u = i % 4; /* n: high nibbles */
+                        uint e = 128 * h + 32 * (s_lo + 2 * n) + 4 * (t % 8) + u;
+                        /* byte u's 6 bits to the top, then sign-extended */
+                        float16 q = convert_float16(as_int16((n ? hi : lo) << (26 - 8 * u)) >> 26);
+                        if (MR <= 4) {
+#pragma unroll
+                            for (uint m = 0; m < MR; m++)
+                                part[m][2 * n + u % 2] = fma(q, X_AT(m, n, u, e), part[m][2 * n + u % 2]);
+                        } else {
+                            float16 v = q * ds[n];
+#pragma unroll
+                            for (uint m = 0; m < MR; m++)
+                                acc[m] = fma(v, X_AT(m, n, u, e), acc[m]);
+                        }
+                    }
+                }
+                if (MR <= 4) {
+#pragma unroll
+                    for (uint m = 0; m < MR; m++)
+#pragma unroll
+                        for (uint n = 0; n < 2; n++)
+                            acc[m] = fma(part[m][2 * n] + part[m][2 * n + 1], ds[n], acc[m]);
+                }
+            }
+        }
+    }
+    store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
+}
+#endif
+
+/* The tiles kernel's body for this format: (m_count, n_count, k_count,
+ * block, the weight's arrays, x, x_half, y, epilogue). */
+#if CLQ_FORMAT == CLQ_FMT_Q4_K && defined(GGML_BY_WORDS)
+#define TILES_GGML(MR, m, n, k, block, quants, scales, zeros, nested, code, offset, x, x_half, y, ...)       \
+    tiles_q4_k(MR, m, n, k, quants, x, x_half, y, __VA_ARGS__)
+#elif CLQ_FORMAT == CLQ_FMT_Q6_K && defined(GGML_BY_WORDS)
+#define TILES_GGML(MR, m, n, k, block, quants, scales, zeros, nested, code, offset, x, x_half, y, ...)       \
+    tiles_q6_k(MR, m, n, k, quants, x, x_half, y, __VA_ARGS__)
+#else
+#define TILES_GGML tiles_ggml
+#endif
+#define TILES_FN TILES_GGML
+EXPAND(TILES_KERNEL, CLQ_MM_GROUP)
+
+#endif
