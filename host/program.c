@@ -22,8 +22,8 @@ static const char *const program_files[CLQ_PROGRAM_COUNT][MAX_PROGRAM_FILES] = {
 /* A program is named after the file that holds most of its kernels (in
  * the build-failure messages). */
 static const char *const program_names[CLQ_PROGRAM_COUNT] = {
-    [CLQ_PROGRAM_QUANTIZE] = "quantize.cl", [CLQ_PROGRAM_REPACK] = "repack.cl",
-    [CLQ_PROGRAM_MATMUL] = "matmul.cl",     [CLQ_PROGRAM_LORA] = "lora.cl",
+    [CLQ_PROGRAM_QUANTIZE] = "quantize.cl",  [CLQ_PROGRAM_REPACK] = "repack.cl",
+    [CLQ_PROGRAM_MATMUL] = "matmul.cl",      [CLQ_PROGRAM_LORA] = "lora.cl",
     [CLQ_PROGRAM_GGML] = "ggml_quantize.cl",
 };
 static const char *program_name(clq_program_id id)

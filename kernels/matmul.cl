@@ -506,7 +506,6 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
     store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
 }
 
-
 /* Global size: (tiles · 16/CLQ_MM_LANES, ceil(M/MR)). */
 #define TILES_KERNEL(MR)                                                                                     \
     kernel WIDE void clq_matmul_tiles##MR(uint m_count, uint n_count, uint k_count, uint block,              \
