@@ -158,8 +158,10 @@ static const char *ggml_scale_limit(clq_format f)
         return "q4_k's fp16 d or dmin (largest sub-block scale or -min, /63)";
     case CLQ_FORMAT_Q5_K:
         return "q5_k's fp16 d or dmin (largest sub-block scale or -min, /63)";
-    default:
+    case CLQ_FORMAT_Q6_K:
         return "q6_k's fp16 d (sub-block scale of largest magnitude, /128)";
+    default:
+        return "the format's fp16 scales";
     }
 }
 
