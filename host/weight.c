@@ -135,6 +135,36 @@ static clq_status enqueue_quantize(clq_weight *w, clq_dtype src_type, cl_mem src
     return status;
 }
 
+/* The fp16 values a ggml format stores whose overflow refuses a block
+ * (kernels/ggml_quantize.cl derives each one's limit). */
+static const char *ggml_scale_limit(clq_format f)
+{
+    switch (f) {
+    case CLQ_FORMAT_Q4_1:
+        return "q4_1's fp16 d = (max - min)/15 or m = min";
+    case CLQ_FORMAT_Q5_1:
+        return "q5_1's fp16 d = (max - min)/31 or m = min";
+    case CLQ_FORMAT_Q5_0:
+        return "q5_0's fp16 d = m/-16";
+    case CLQ_FORMAT_IQ4_NL:
+        return "iq4_nl's fp16 d (the fitted scale)";
+    case CLQ_FORMAT_IQ4_XS:
+        return "iq4_xs's fp16 d = -(group scale of largest magnitude)/32";
+    case CLQ_FORMAT_Q2_K:
+        return "q2_k's fp16 d or dmin (largest sub-block scale or -min, /15)";
+    case CLQ_FORMAT_Q3_K:
+        return "q3_k's fp16 d (sub-block scale of largest magnitude, /32)";
+    case CLQ_FORMAT_Q4_K:
+        return "q4_k's fp16 d or dmin (largest sub-block scale or -min, /63)";
+    case CLQ_FORMAT_Q5_K:
+        return "q5_k's fp16 d or dmin (largest sub-block scale or -min, /63)";
+    case CLQ_FORMAT_Q6_K:
+        return "q6_k's fp16 d (sub-block scale of largest magnitude, /128)";
+    default:
+        return "the format's fp16 scales";
+    }
+}
+
 /* The first bad block the kernels found, as an error naming its row and
  * columns; NaN or Inf first, as it also spoils the other checks. */
 static clq_status report_bad_block(const clq_weight_desc *desc, const uint32_t first_bad[BAD_WORDS])
@@ -153,6 +183,11 @@ static clq_status report_bad_block(const clq_weight_desc *desc, const uint32_t f
                         "row %llu, columns %llu..%llu: double quantization would give this block's absmax "
                         "back as code x absmax2 + offset, beyond fp32",
                         row, k0, k1);
+    if (clq_format_is_ggml(desc->format))
+        return CLQ_FAIL(CLQ_ERROR_SCALE_OVERFLOW,
+                        "row %llu, columns %llu..%llu: the block's values overflow %s, which must stay "
+                        "below 65520 in magnitude",
+                        row, k0, k1, ggml_scale_limit(desc->format));
     const char *limit =
         desc->format == CLQ_FORMAT_Q8   ? "q8's fp16 d = absmax/127 (|x| must stay below 127 x 65520)"
         : desc->format == CLQ_FORMAT_Q4 ? "q4's fp16 d = m/-8 (|x| must stay below 8 x 65520)"

@@ -12,6 +12,38 @@
  * quantize.cl), and the fp16 scales are rounded to nearest even
  * (vstore_half_rte, ggml's GGML_FP32_TO_FP16). Do not turn any of these
  * into fma, native_recip or a reordered sum: it changes bits.
+ *
+ * A block whose values ggml would store as fp16 Inf or NaN is refused
+ * (first_bad[1], CLQ_ERROR_SCALE_OVERFLOW) and nothing of it is written:
+ * fp16 rounds to nearest even, so a value v is stored as Inf exactly when
+ * |v| >= 65520 (half-way from 65504 to 65536). The stored values, with the
+ * input where one large value among small ones (m, with its sign) reaches
+ * the limit (K-quants: the scale or −min fitted to one sub-block):
+ *   q4_1   d = (max − min)/15, m = min   max − min >= 982800 or |min| >= 65520
+ *   q5_1   d = (max − min)/31, m = min   max − min >= 2031120 or |min| >= 65520
+ *   q5_0   d = m/−16                     |m| >= 1048320
+ *   iq4_nl d = the best fit's scale      |d| >= 65520 (|m| > 113 × 65520 = 7403760)
+ *   iq4_xs d = −s/32, s the group scale of largest magnitude: |s| >= 32 × 65520
+ *          (|m| > 236920320)
+ *   q2_k   d = (largest scale)/15, dmin = (largest −min)/15: either reaches
+ *          15 × 65520 (m > 2948400, or m <= −982800)
+ *   q3_k   d = 1/(−32/s), s the scale of largest magnitude: |s| > 32 × 65520
+ *          (the twice-rounded 1/(−32/s) stays below 65520 at |s| = 32 × 65520;
+ *          |m| > 8386560)
+ *   q4_k,  d = (largest scale)/63, dmin = (largest −min)/63: either reaches
+ *   q5_k   63 × 65520 (m <= −4127760; for m > 0 the block first fails near
+ *          5.8e7 (q4_k) or 1.24e8 (q5_k) and always from 6.2e7 or 1.28e8 on:
+ *          the fit's pick of scale and min changes with m, not monotonically)
+ *   q6_k   d = 1/(−128/s), s the scale of largest magnitude: |s| > 128 × 65520
+ *          (|m| > 268369920)
+ * The limit is checked on the value about to be stored, so it holds
+ * whatever the fit picks. A sub-block scale or min that is not finite is
+ * refused too: the fits' fp32 sums of w·x·l (w = x²) overflow from |x|
+ * near 1e12 on, and where a scale comes out NaN ggml's search for the
+ * largest skips it and stores finite scales for a block that no longer
+ * holds those values (q3_k, q6_k, iq4_xs, from about 1e18); iq4_nl's
+ * codes would be searched for NaN. Every such block lies far past the
+ * fp16 limit.
  */
 #pragma OPENCL FP_CONTRACT OFF
 
@@ -23,6 +55,13 @@ inline ushort fp16_bits(float f)
     ushort h;
     vstore_half_rte(f, 0, (private half *)&h);
     return h;
+}
+
+/* Inf or NaN as fp16 (exponent all ones): what ggml cannot store and the
+ * import refuses. */
+inline int fp16_unstorable(ushort h)
+{
+    return (h & 0x7c00) == 0x7c00;
 }
 
 inline void put16(global uchar *b, uint at, ushort v)
@@ -61,8 +100,9 @@ inline float signed_absmax(const float *x, float *amax)
 
 /* q4_1, q5_1: d = (max − min)/nmax from the block's min and max; levels
  * trunc((x − min)·(1/d) + 0.5) with 1/d of the unrounded d (0 when d is
- * 0), q4_1's clamped to 15; d and min stored as fp16 after. */
-inline void quantize_min_max(const uint nmax, const float *x, global uchar *b)
+ * 0), q4_1's clamped to 15; d and min stored as fp16 after. Returns 0,
+ * writing nothing, when d or min cannot be stored. */
+inline int quantize_min_max(const uint nmax, const float *x, global uchar *b)
 {
     float lo = FLT_MAX, hi = -FLT_MAX;
     for (uint j = 0; j < 32; j++) {
@@ -72,29 +112,37 @@ inline void quantize_min_max(const uint nmax, const float *x, global uchar *b)
             hi = x[j];
     }
     float d = (hi - lo) / (float)nmax;
+    ushort dh = fp16_bits(d), mh = fp16_bits(lo);
+    if (fp16_unstorable(dh) || fp16_unstorable(mh))
+        return 0;
     float inv = d != 0.0f ? 1.0f / d : 0.0f;
     uchar l[32];
     for (uint j = 0; j < 32; j++) {
         int q = (int)((x[j] - lo) * inv + 0.5f);     /* truncation, as ggml's cast */
         l[j] = (uchar)(nmax == 15 ? min(q, 15) : q); /* q5_1: ggml has no clamp; (x−min)/d + 0.5 < 32 */
     }
-    put16(b, 0, fp16_bits(d));
-    put16(b, 2, fp16_bits(lo));
+    put16(b, 0, dh);
+    put16(b, 2, mh);
     pack32(l, b + (nmax == 15 ? 4 : 8), nmax == 15 ? (global uchar *)0 : b + 4);
+    return 1;
 }
 
 /* q5_0: as q4_0 with 16 levels a side: d = m/−16 (m the first element of
  * largest magnitude), levels min(31, trunc(x·(1/d) + 16.5)). */
-inline void quantize_q5_0(const float *x, global uchar *b)
+inline int quantize_q5_0(const float *x, global uchar *b)
 {
     float amax;
     float d = signed_absmax(x, &amax) / -16.0f;
+    ushort dh = fp16_bits(d);
+    if (fp16_unstorable(dh))
+        return 0;
     float inv = d != 0.0f ? 1.0f / d : 0.0f;
     uchar l[32];
     for (uint j = 0; j < 32; j++)
         l[j] = (uchar)min((int)(x[j] * inv + 16.5f), 31);
-    put16(b, 0, fp16_bits(d));
+    put16(b, 0, dh);
     pack32(l, b + 6, b + 2);
+    return 1;
 }
 
 /* The index of the code value nearest to v: strictly nearer goes to the
@@ -150,15 +198,19 @@ inline float iq4_group_scale(const float *x)
     return d;
 }
 
-inline void quantize_iq4_nl(const float *x, global uchar *b)
+inline int quantize_iq4_nl(const float *x, global uchar *b)
 {
     float d = iq4_group_scale(x);
-    put16(b, 0, fp16_bits(d));
+    ushort dh = fp16_bits(d);
+    if (fp16_unstorable(dh)) /* also before nearest_code could meet a NaN 1/d·x */
+        return 0;
+    put16(b, 0, dh);
     float inv = d != 0.0f ? 1.0f / d : 0.0f;
     uchar l[32];
     for (uint j = 0; j < 32; j++)
         l[j] = (uchar)nearest_code(inv * x[j]);
     pack32(l, b + 2, (global uchar *)0);
+    return 1;
 }
 
 /* ---- K-quants --------------------------------------------------------------- */
@@ -253,9 +305,11 @@ inline float fit_scale_min(const uint n, const uint nmax, const float *x, const 
  * sub-block's rms), their scales and mins quantized to 6 bits against the
  * largest of each (ggml keeps them in uint8_t before the min with 63, so a
  * negative rounding wraps and then clamps), d and dmin = largest/63 in
- * fp16, and the levels chosen again from the stored values. */
-inline void quantize_kx(const float *x, const uint nmax, float rmin, const int nstep, global uchar *b,
-                        uchar *l)
+ * fp16, and the levels chosen again from the stored values. Returns 0,
+ * writing nothing, when a scale or min is not finite or d or dmin cannot
+ * be stored. */
+inline int quantize_kx(const float *x, const uint nmax, float rmin, const int nstep, global uchar *b,
+                       uchar *l)
 {
     float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
     for (uint s = 0; s < 8; s++) {
@@ -267,11 +321,16 @@ inline void quantize_kx(const float *x, const uint nmax, float rmin, const int n
         for (uint i = 0; i < 32; i++)
             w[i] = av_x + fabs(xs[i]);
         scale[s] = fit_scale_min(32, nmax, xs, w, l + 32 * s, &mins[s], rmin, nstep, 0);
+        if (!isfinite(scale[s]) || !isfinite(mins[s]))
+            return 0;
         if (scale[s] > max_scale)
             max_scale = scale[s];
         if (mins[s] > max_min)
             max_min = mins[s];
     }
+    ushort d = fp16_bits(max_scale / 63.0f), dmin = fp16_bits(max_min / 63.0f);
+    if (fp16_unstorable(d) || fp16_unstorable(dmin))
+        return 0;
     float inv_scale = max_scale > 0.0f ? 63.0f / max_scale : 0.0f;
     float inv_min = max_min > 0.0f ? 63.0f / max_min : 0.0f;
     uchar sc[12] = {0}, lsv[8], lmv[8];
@@ -290,7 +349,6 @@ inline void quantize_kx(const float *x, const uint nmax, float rmin, const int n
             sc[s] |= (uchar)((lm >> 4) << 6);
         }
     }
-    ushort d = fp16_bits(max_scale / 63.0f), dmin = fp16_bits(max_min / 63.0f);
     put16(b, 0, d);
     put16(b, 2, dmin);
     for (uint i = 0; i < 12; i++)
@@ -303,21 +361,25 @@ inline void quantize_kx(const float *x, const uint nmax, float rmin, const int n
         for (uint i = 0; i < 32; i++)
             l[32 * s + i] = (uchar)clamp(round_even((x[32 * s + i] + ml) / dl), 0, (int)nmax);
     }
+    return 1;
 }
 
-inline void quantize_q4_k(const float *x, global uchar *b)
+inline int quantize_q4_k(const float *x, global uchar *b)
 {
     uchar l[256];
-    quantize_kx(x, 15, -1.0f, 20, b, l);
+    if (!quantize_kx(x, 15, -1.0f, 20, b, l))
+        return 0;
     for (uint h = 0; h < 4; h++)
         for (uint i = 0; i < 32; i++)
             b[16 + 32 * h + i] = (uchar)(l[64 * h + i] | l[64 * h + 32 + i] << 4);
+    return 1;
 }
 
-inline void quantize_q5_k(const float *x, global uchar *b)
+inline int quantize_q5_k(const float *x, global uchar *b)
 {
     uchar l[256], qh[32] = {0};
-    quantize_kx(x, 31, -0.5f, 15, b, l);
+    if (!quantize_kx(x, 31, -0.5f, 15, b, l))
+        return 0;
     for (uint h = 0; h < 4; h++)
         for (uint i = 0; i < 32; i++) {
             uchar lo = l[64 * h + i], hi = l[64 * h + 32 + i];
@@ -326,6 +388,7 @@ inline void quantize_q5_k(const float *x, global uchar *b)
         }
     for (uint i = 0; i < 32; i++)
         b[16 + i] = qh[i];
+    return 1;
 }
 
 /* q6_k's sub-block fit (16 elements, levels −32..31 stored +32, weights
@@ -387,13 +450,16 @@ inline float fit_scale_sym(const float *x, uchar *l)
 
 /* q6_k: 16 sub-block fits, int8 scales against the largest /−128 (fp32),
  * d = fp16 of 1/inv, the levels chosen again from the stored d·scale; an
- * all-(near-)zero super-block is zero bytes. */
-inline void quantize_q6_k(const float *x, global uchar *b)
+ * all-(near-)zero super-block is zero bytes. Returns 0, writing nothing,
+ * when a scale is not finite or d cannot be stored. */
+inline int quantize_q6_k(const float *x, global uchar *b)
 {
     uchar l[256];
     float scale[16], max_scale = 0.0f, amax = 0.0f;
     for (uint s = 0; s < 16; s++) {
         scale[s] = fit_scale_sym(x + 16 * s, l + 16 * s);
+        if (!isfinite(scale[s]))
+            return 0;
         if (fabs(scale[s]) > amax) {
             amax = fabs(scale[s]);
             max_scale = scale[s];
@@ -402,10 +468,12 @@ inline void quantize_q6_k(const float *x, global uchar *b)
     if (amax < GROUP_EPS) {
         for (uint i = 0; i < CLQ_GGML_Q6_K_BYTES; i++)
             b[i] = 0;
-        return;
+        return 1;
     }
     float inv = -128.0f / max_scale;
     ushort d = fp16_bits(1.0f / inv);
+    if (fp16_unstorable(d))
+        return 0;
     put16(b, 208, d);
     char sc[16];
     for (uint s = 0; s < 16; s++) {
@@ -428,24 +496,31 @@ inline void quantize_q6_k(const float *x, global uchar *b)
             b[128 + 32 * h + i] =
                 (uchar)(e[0] >> 4 | (e[32] >> 4) << 2 | (e[64] >> 4) << 4 | (e[96] >> 4) << 6);
         }
+    return 1;
 }
 
 /* iq4_xs: 8 group scales as iq4_nl's; the super-block d = −(first group
  * scale of largest magnitude)/32 (an all-zero super-block gets −0, fp16
  * 0x8000, as ggml computes it); each group's 6-bit scale from the fp32 d,
- * its codes from the fp32 product d·ls. */
-inline void quantize_iq4_xs(const float *x, global uchar *b)
+ * its codes from the fp32 product d·ls. Returns 0, writing nothing, when
+ * a group scale is not finite or d cannot be stored. */
+inline int quantize_iq4_xs(const float *x, global uchar *b)
 {
     float scale[8], max_scale = 0.0f, amax_scale = 0.0f;
     for (uint s = 0; s < 8; s++) {
         scale[s] = iq4_group_scale(x + 32 * s);
+        if (!isfinite(scale[s]))
+            return 0;
         if (fabs(scale[s]) > amax_scale) {
             amax_scale = fabs(scale[s]);
             max_scale = scale[s];
         }
     }
     float d = -max_scale / 32.0f;
-    put16(b, 0, fp16_bits(d));
+    ushort dh = fp16_bits(d);
+    if (fp16_unstorable(dh))
+        return 0;
+    put16(b, 0, dh);
     float inv = d != 0.0f ? 1.0f / d : 0.0f;
     uint scales_h = 0;
     uchar scales_l[4] = {0}, l[32];
@@ -463,6 +538,7 @@ inline void quantize_iq4_xs(const float *x, global uchar *b)
     put16(b, 2, (ushort)scales_h);
     for (uint i = 0; i < 4; i++)
         b[4 + i] = scales_l[i];
+    return 1;
 }
 
 /* K-quants' 2-bit packing: byte 32h+i holds levels 128h+i+32s in bits 2s. */
@@ -478,8 +554,10 @@ inline void pack_2bit(const uchar *l, global uchar *qs)
 /* q2_k: 16 sub-blocks of 16 fitted with weights |x| and the absolute
  * error over levels 0..3 (16 tries, rmin −0.5); 4-bit scales and mins
  * against max/15 (fp32), d and dmin fp16, the levels chosen again from
- * the stored values (a zero d·sc keeps the fit's levels). */
-inline void quantize_q2_k(const float *x, global uchar *b)
+ * the stored values (a zero d·sc keeps the fit's levels). Returns 0,
+ * writing nothing, when a scale or min is not finite or d or dmin cannot
+ * be stored. */
+inline int quantize_q2_k(const float *x, global uchar *b)
 {
     uchar l[256], sc[16];
     float scale[16], mins[16], max_scale = 0.0f, max_min = 0.0f;
@@ -488,6 +566,8 @@ inline void quantize_q2_k(const float *x, global uchar *b)
         for (uint i = 0; i < 16; i++)
             w[i] = fabs(x[16 * s + i]);
         scale[s] = fit_scale_min(16, 3, x + 16 * s, w, l + 16 * s, &mins[s], -0.5f, 15, 1);
+        if (!isfinite(scale[s]) || !isfinite(mins[s]))
+            return 0;
         if (scale[s] > max_scale)
             max_scale = scale[s];
         if (mins[s] > max_min)
@@ -512,6 +592,8 @@ inline void quantize_q2_k(const float *x, global uchar *b)
     } else {
         dmin = fp16_bits(0.0f);
     }
+    if (fp16_unstorable(d) || fp16_unstorable(dmin))
+        return 0;
     for (uint s = 0; s < 16; s++) {
         float dl = half_value(d) * (float)(sc[s] & 15u);
         if (dl == 0.0f)
@@ -525,6 +607,7 @@ inline void quantize_q2_k(const float *x, global uchar *b)
     pack_2bit(l, b + 16);
     put16(b, 80, d);
     put16(b, 82, dmin);
+    return 1;
 }
 
 /* q3_k's sub-block fit (ggml's make_q3_quants with its weighted search):
@@ -587,13 +670,16 @@ inline float fit_scale_q3(const float *x, uchar *lout)
 /* q3_k: 16 fits, 6-bit signed scales against max/−32 (fp32; ggml casts
  * the rounding to int8 before the clamp), d = fp16(1/inv), the levels
  * chosen again from the stored values, the high bit of level e in
- * hmask[e % 32] bit e / 32 and the low bits as q2_k. */
-inline void quantize_q3_k(const float *x, global uchar *b)
+ * hmask[e % 32] bit e / 32 and the low bits as q2_k. Returns 0, writing
+ * nothing, when a scale is not finite or d cannot be stored. */
+inline int quantize_q3_k(const float *x, global uchar *b)
 {
     uchar l[256], sc[12] = {0}, hmask[32] = {0};
     float scale[16], max_scale = 0.0f, amax = 0.0f;
     for (uint s = 0; s < 16; s++) {
         scale[s] = fit_scale_q3(x + 16 * s, l + 16 * s);
+        if (!isfinite(scale[s]))
+            return 0;
         if (fabs(scale[s]) > amax) {
             amax = fabs(scale[s]);
             max_scale = scale[s];
@@ -614,6 +700,8 @@ inline void quantize_q3_k(const float *x, global uchar *b)
     } else {
         d = fp16_bits(0.0f);
     }
+    if (fp16_unstorable(d))
+        return 0;
     for (uint s = 0; s < 16; s++) {
         uint low6 = s < 8 ? sc[s] & 15u : (uint)sc[s - 8] >> 4;
         int sc6 = (int)(low6 | (((uint)sc[8 + s % 4] >> (2 * (s / 4))) & 3u) << 4);
@@ -634,11 +722,13 @@ inline void quantize_q3_k(const float *x, global uchar *b)
     for (uint i = 0; i < 12; i++)
         b[96 + i] = sc[i];
     put16(b, 108, d);
+    return 1;
 }
 
 /* One work-item per block (32, or a super-block of 256: row `row`,
  * elements k0 ..) of an N×K fp32 or fp16 matrix. A block holding NaN or
- * Inf is not written and records the lowest such block in *first_bad. */
+ * Inf is not written and records the lowest such block in first_bad[0];
+ * one that cannot be stored (see the top of this file) in first_bad[1]. */
 kernel void clq_quantize_ggml(global const void *src, uint src_half, uint format, uint rows, uint cols,
                               global uchar *quants, volatile global uint *first_bad)
 {
@@ -658,36 +748,39 @@ kernel void clq_quantize_ggml(global const void *src, uint src_half, uint format
         return;
     }
     ulong t = ((ulong)(row / CLQ_TILE_ROWS) * nb + g % nb) * CLQ_TILE_ROWS + row % CLQ_TILE_ROWS;
+    int stored = 0;
     switch (format) {
     case CLQ_FMT_Q4_1:
-        quantize_min_max(15, x, quants + t * CLQ_GGML_Q4_1_BYTES);
+        stored = quantize_min_max(15, x, quants + t * CLQ_GGML_Q4_1_BYTES);
         break;
     case CLQ_FMT_Q5_1:
-        quantize_min_max(31, x, quants + t * CLQ_GGML_Q5_1_BYTES);
+        stored = quantize_min_max(31, x, quants + t * CLQ_GGML_Q5_1_BYTES);
         break;
     case CLQ_FMT_Q5_0:
-        quantize_q5_0(x, quants + t * CLQ_GGML_Q5_0_BYTES);
+        stored = quantize_q5_0(x, quants + t * CLQ_GGML_Q5_0_BYTES);
         break;
     case CLQ_FMT_IQ4_NL:
-        quantize_iq4_nl(x, quants + t * CLQ_GGML_IQ4_NL_BYTES);
+        stored = quantize_iq4_nl(x, quants + t * CLQ_GGML_IQ4_NL_BYTES);
         break;
     case CLQ_FMT_Q4_K:
-        quantize_q4_k(x, quants + t * CLQ_GGML_Q4_K_BYTES);
+        stored = quantize_q4_k(x, quants + t * CLQ_GGML_Q4_K_BYTES);
         break;
     case CLQ_FMT_Q5_K:
-        quantize_q5_k(x, quants + t * CLQ_GGML_Q5_K_BYTES);
+        stored = quantize_q5_k(x, quants + t * CLQ_GGML_Q5_K_BYTES);
         break;
     case CLQ_FMT_Q6_K:
-        quantize_q6_k(x, quants + t * CLQ_GGML_Q6_K_BYTES);
+        stored = quantize_q6_k(x, quants + t * CLQ_GGML_Q6_K_BYTES);
         break;
     case CLQ_FMT_Q2_K:
-        quantize_q2_k(x, quants + t * CLQ_GGML_Q2_K_BYTES);
+        stored = quantize_q2_k(x, quants + t * CLQ_GGML_Q2_K_BYTES);
         break;
     case CLQ_FMT_Q3_K:
-        quantize_q3_k(x, quants + t * CLQ_GGML_Q3_K_BYTES);
+        stored = quantize_q3_k(x, quants + t * CLQ_GGML_Q3_K_BYTES);
         break;
     case CLQ_FMT_IQ4_XS:
-        quantize_iq4_xs(x, quants + t * CLQ_GGML_IQ4_XS_BYTES);
+        stored = quantize_iq4_xs(x, quants + t * CLQ_GGML_IQ4_XS_BYTES);
         break;
     }
+    if (!stored)
+        atomic_min(first_bad + 1, g);
 }

@@ -10,12 +10,15 @@
 #include <criterion/criterion.h>
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clq_io.h"
+#include "clq_common.h"
 #include "clq_ref.h"
+#include "ggml_ref.h"
 #include "support.h"
 
 #define SENTINEL ((clq_weight *)0x1234)
@@ -195,6 +198,160 @@ Test(scale_overflow, double_quant_absmax_back_beyond_fp32)
     x[5 * 64 + 9] = 0.5f * FLT_MAX;
     expect_readable(&d, x, CLQ_LAYOUT_BNB);
     free(x);
+}
+
+/* The ggml block types store their scales as fp16 too: a block is refused
+ * when a value ggml would store as fp16 is Inf (|v| >= 65520) or NaN, or a
+ * sub-block scale is not finite (kernels/ggml_quantize.cl gives each rule).
+ * One large value m among small ones, in row 2's second block: the largest
+ * m that ggml's reference quantizer stores with finite fp16 values must
+ * quantize on the device to ggml's bytes, the next float must be refused.
+ * Both signs: a negative m reaches the fp16 min (q4_1, q5_1) or dmin
+ * (q2_k, q4_k, q5_k) first. */
+typedef struct ggml_limit {
+    clq_format format;
+    const char *name;
+    size_t d_at;    /* byte offset of the fp16 d in the block */
+    long second_at; /* of the fp16 m or dmin, or -1 */
+} ggml_limit;
+
+#define GGML_LIMIT(fmt, type, second)                                                                        \
+    {                                                                                                        \
+        CLQ_FORMAT_##fmt, #type, offsetof(clq_block_##type, d), second                                       \
+    }
+static const ggml_limit ggml_limits[] = {
+    GGML_LIMIT(Q4_1, q4_1, (long)offsetof(clq_block_q4_1, m)),
+    GGML_LIMIT(Q5_0, q5_0, -1),
+    GGML_LIMIT(Q5_1, q5_1, (long)offsetof(clq_block_q5_1, m)),
+    GGML_LIMIT(Q2_K, q2_k, (long)offsetof(clq_block_q2_k, dmin)),
+    GGML_LIMIT(Q3_K, q3_k, -1),
+    GGML_LIMIT(Q4_K, q4_k, (long)offsetof(clq_block_q4_k, dmin)),
+    GGML_LIMIT(Q5_K, q5_k, (long)offsetof(clq_block_q5_k, dmin)),
+    GGML_LIMIT(Q6_K, q6_k, -1),
+    GGML_LIMIT(IQ4_NL, iq4_nl, -1),
+    GGML_LIMIT(IQ4_XS, iq4_xs, -1),
+};
+#define GGML_ROWS 3
+#define GGML_COLS 512
+
+static int fp16_finite_at(const unsigned char *b, long at)
+{
+    return at < 0 || (b[at + 1] & 0x7c) != 0x7c;
+}
+
+/* Whether ggml's reference quantizer stores the block of x starting at
+ * `block0`, with x[at] = v, with finite fp16 values. */
+static int ggml_block_fits(const ggml_limit *g, const float *x, size_t block0, size_t at, float v)
+{
+    const ggml_ref_type *t = ggml_ref_find(g->name);
+    float xb[256];
+    unsigned char b[256];
+    memcpy(xb, x + block0, t->block * sizeof *xb);
+    xb[at - block0] = v;
+    t->quantize(xb, b, t->block);
+    return fp16_finite_at(b, (long)g->d_at) && fp16_finite_at(b, g->second_at);
+}
+
+static void expect_ggml_limit(const ggml_limit *g, float sign)
+{
+    const ggml_ref_type *t = ggml_ref_find(g->name);
+    clq_weight_desc d = {g->format, t->block, GGML_ROWS, GGML_COLS, 0};
+    float *x = small_matrix(GGML_ROWS, GGML_COLS);
+    size_t block0 = 2 * GGML_COLS + t->block, at = block0 + 5;
+    /* Bisection over the bit patterns of positive floats, from 1 (which
+     * fits) to 1e11 (which does not, for every type). */
+    float lo_f = 1.0f, hi_f = 1e11f;
+    uint32_t lo, hi;
+    memcpy(&lo, &lo_f, 4);
+    memcpy(&hi, &hi_f, 4);
+    cr_assert(ggml_block_fits(g, x, block0, at, sign * lo_f) &&
+              !ggml_block_fits(g, x, block0, at, sign * hi_f));
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        float v;
+        memcpy(&v, &mid, 4);
+        if (ggml_block_fits(g, x, block0, at, sign * v))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    float ok, over;
+    memcpy(&ok, &lo, 4);
+    memcpy(&over, &hi, 4);
+    ok *= sign;
+    over *= sign;
+    cr_assert_eq(over, nextafterf(ok, sign * INFINITY));
+
+    x[at] = ok;
+    expect_readable(&d, x, CLQ_LAYOUT_GGML);
+    clq_weight *w = NULL;
+    clq_external got;
+    test_alloc_external(&d, CLQ_LAYOUT_GGML, &got);
+    unsigned char *want = malloc(got.data_bytes);
+    t->quantize(x, want, GGML_ROWS * GGML_COLS);
+    TEST_OK(clq_weight_quantize_host(test_context(), &d, CLQ_DTYPE_F32, x, sizeof *x * GGML_ROWS * GGML_COLS,
+                                     &w));
+    TEST_OK(clq_weight_export(w, CLQ_LAYOUT_GGML, &got));
+    cr_assert_eq(test_first_diff(got.data, want, got.data_bytes), -1, "%s at m = %a: not ggml's bytes",
+                 g->name, (double)ok);
+    clq_weight_destroy(w);
+    ref_external_free(&got);
+    free(want);
+
+    x[at] = over;
+    char where[64];
+    snprintf(where, sizeof where, "row 2, columns %u..%u", t->block, 2 * t->block - 1);
+    expect_overflow(&d, x, where);
+    EXPECT_MESSAGE(g->name);
+    free(x);
+}
+
+#define GGML_LIMIT_TEST(type, i)                                                                             \
+    Test(ggml_scale_overflow, type##_fp16_limit)                                                             \
+    {                                                                                                        \
+        cr_assert_str_eq(ggml_limits[i].name, #type);                                                        \
+        expect_ggml_limit(&ggml_limits[i], 1.0f);                                                            \
+        expect_ggml_limit(&ggml_limits[i], -1.0f);                                                           \
+    }
+GGML_LIMIT_TEST(q4_1, 0)
+GGML_LIMIT_TEST(q5_0, 1)
+GGML_LIMIT_TEST(q5_1, 2)
+GGML_LIMIT_TEST(q2_k, 3)
+GGML_LIMIT_TEST(q3_k, 4)
+GGML_LIMIT_TEST(q4_k, 5)
+GGML_LIMIT_TEST(q5_k, 6)
+GGML_LIMIT_TEST(q6_k, 7)
+GGML_LIMIT_TEST(iq4_nl, 8)
+GGML_LIMIT_TEST(iq4_xs, 9)
+
+/* Values far past every limit, where the fits' fp32 sums of x³ overflow:
+ * ggml's quantizers skip the NaN scale this gives (q3_k, q6_k, iq4_xs
+ * store a block of small values; iq4_nl's code search meets a NaN), so
+ * the fp16 check alone would pass them. Each must be refused. */
+Test(ggml_scale_overflow, values_beyond_the_fits)
+{
+    const float huge[] = {1e13f, 1e20f, 3e38f, FLT_MAX};
+    for (size_t i = 0; i < sizeof ggml_limits / sizeof ggml_limits[0]; i++) {
+        const ggml_limit *g = &ggml_limits[i];
+        const ggml_ref_type *t = ggml_ref_find(g->name);
+        clq_weight_desc d = {g->format, t->block, GGML_ROWS, GGML_COLS, 0};
+        char where[64];
+        snprintf(where, sizeof where, "row 1, columns %u..%u", t->block, 2 * t->block - 1);
+        for (size_t h = 0; h < sizeof huge / sizeof huge[0]; h++)
+            for (int pattern = 0; pattern < 3; pattern++) {
+                float *x = small_matrix(GGML_ROWS, GGML_COLS);
+                float *b = x + GGML_COLS + t->block;
+                if (pattern == 0) /* one value */
+                    b[3] = huge[h];
+                else if (pattern == 1) /* one each way */
+                    b[3] = huge[h], b[7] = -huge[h];
+                else /* a whole group of 16 or 32, alternating */
+                    for (int j = 0; j < 16; j++)
+                        b[j] = j % 2 ? -huge[h] : 0.7f * huge[h];
+                expect_overflow(&d, x, where);
+                free(x);
+            }
+    }
 }
 
 /* ------------------------------------------------------------------------ */

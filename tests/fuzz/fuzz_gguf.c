@@ -2,13 +2,17 @@
  * and whatever opens is walked through every public query, touching the
  * first and last byte of each tensor, so that ASan sees any read the
  * reader's checks let past the end of the input. The reader must never
- * crash, leak or read outside the bytes it was given. No OpenCL is used. */
+ * crash, leak or read outside the bytes it was given. A tensor of a ggml
+ * block type also goes through the host half of clq_gguf_load_weight (its
+ * clq format, weight description and the bytes the import asks for). No
+ * OpenCL is used. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "clq.h"
 #include "clq_io.h"
+#include "internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,6 +48,25 @@ static void walk_metadata(const clq_gguf *g)
     }
 }
 
+/* What clq_gguf_load_weight does before the device for a tensor of a ggml
+ * block type (q4_1 ... iq4_xs): the clq format of its type, the weight it
+ * describes and the bytes importing that weight takes, which must be the
+ * tensor's own size whenever the description is accepted: the reader's
+ * type table and clq's block sizes (format_ggml.c, clq_common.h) agree. */
+static void load_ggml_blocks(const clq_gguf_tensor *t)
+{
+    clq_format format;
+    if (!clq_ggml_type_format(t->type, &format) || t->dims[2] != 1 || t->dims[3] != 1)
+        return;
+    clq_weight_desc desc = {format, clq_ggml_format_block(format), t->dims[1], t->dims[0], 0};
+    clq_external need;
+    if (clq_external_sizes(&desc, CLQ_LAYOUT_GGML, &need) != CLQ_SUCCESS)
+        return;
+    if (need.data_bytes != t->size)
+        __builtin_trap();
+    sink += need.data_bytes;
+}
+
 static void walk_tensors(const clq_gguf *g)
 {
     for (size_t k = 0; k < clq_gguf_tensor_count(g); k++) {
@@ -56,6 +79,7 @@ static void walk_tensors(const clq_gguf *g)
         if (t.size)
             sink += bytes[0] + bytes[t.size - 1];
         sink += t.type + t.n_dims + t.dims[0] + (clq_ggml_type_name(t.type) ? 1 : 0);
+        load_ggml_blocks(&t);
     }
 }
 
