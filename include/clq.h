@@ -334,7 +334,10 @@ typedef struct clq_weight clq_weight;
  * mean itself never overflows). So every weight made dequantizes to
  * finite values. `src` stays owned by the caller. The ggml formats
  * (CLQ_FORMAT_Q4_1 ...) are quantized bit for bit as ggml does without an
- * importance matrix (ggml_quantize_chunk). */
+ * importance matrix (ggml_quantize_chunk); a block whose fp16 scale or min
+ * would be Inf or NaN (or whose float fit overflows) is
+ * CLQ_ERROR_SCALE_OVERFLOW too (kernels/ggml_quantize.cl states each
+ * type's limit). */
 CLQ_API clq_status clq_weight_quantize(clq_context *ctx, const clq_weight_desc *desc, clq_dtype src_type,
                                        cl_mem src, cl_uint num_wait, const cl_event *wait_list,
                                        clq_weight **out);
