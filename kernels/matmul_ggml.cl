@@ -4,8 +4,8 @@
  * block tiles (clq_common.h: block j of a tile's 16 rows are 16
  * consecutive blocks of ggml's own bytes).
  *
- * Where a work-item holds a whole tile (CPUs, CLQ_MM_LANES 16), Q4_K and
- * Q6_K are decoded as tiles() decodes its row tiles: the work-item loads
+ * Where a work-item holds a whole tile (CPUs, CLQ_MM_LANES 16), Q4_K, Q5_K
+ * and Q6_K are decoded as tiles() decodes its row tiles: the work-item loads
  * the same 64 bytes of each of its 16 blocks and transposes them
  * (transpose16), so that one vector holds one 32-bit word of every row; a
  * word's codes then become floats for all 16 rows at once, and a
@@ -78,7 +78,8 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
     store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
 }
 
-#if CLQ_MM_LANES == 16 && (CLQ_FORMAT == CLQ_FMT_Q4_K || CLQ_FORMAT == CLQ_FMT_Q6_K)
+#if CLQ_MM_LANES == 16 &&                                                                                    \
+    (CLQ_FORMAT == CLQ_FMT_Q4_K || CLQ_FORMAT == CLQ_FMT_Q5_K || CLQ_FORMAT == CLQ_FMT_Q6_K)
 #define GGML_BY_WORDS 1
 
 /* Bytes at .. at+63 of the tile's 16 blocks b, b + GGML_BYTES, ...: w[t]
@@ -165,23 +166,47 @@ static inline __attribute__((always_inline)) WIDE float8 x_sums32(global const v
                  : ((global const float *)x)[xrow[m] + k0 + (e)])
 #endif
 
-#if defined(GGML_BY_WORDS) && CLQ_FORMAT == CLQ_FMT_Q4_K
-/* The codes as ggml reads them, and less 8 for the unscaled sums:
- * dl·q - ml = dl·(q - 8) - (ml - 8·dl). */
+#if defined(GGML_BY_WORDS) && (CLQ_FORMAT == CLQ_FMT_Q4_K || CLQ_FORMAT == CLQ_FMT_Q5_K)
+#define Q5_K (CLQ_FORMAT == CLQ_FMT_Q5_K)
+/* Q4_K's codes as ggml reads them, and less 8 for the unscaled sums:
+ * dl·q - ml = dl·(q - 8) - (ml - 8·dl); Q5_K's less 16. */
 constant float q4k_codes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 constant float q4k_centred[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
+#define K_CENTRE (Q5_K ? 16.0f : 8.0f)
 
-/* Q4_K (block_q4_K: fp16 d, fp16 dmin, 12 bytes of packed 6-bit scales and
- * mins for 8 sub-blocks of 32, then 128 bytes of codes) over whole tiles.
- * The codes' bytes 32g .. 32g+31 hold sub-block 2g in their low nibbles and
- * 2g+1 in their high ones: after the transpose, word t of the 64 bytes at
- * 16 + 64c holds, in nibble i, element 64g + 32·(i % 2) + 4·(t % 8) + i / 2
- * of sub-block 2g + i % 2, g = 2c + t / 8. */
-static inline __attribute__((always_inline)) void tiles_q4_k(const uint MR, uint m_count, uint n_count,
-                                                             uint k_count, global const uchar *quants,
-                                                             global const void *x, const uint x_half,
-                                                             global void *y, EPILOGUE_PARAMS)
+/* Q5_K: a word's codes with their fifth bits, as bytes: lo_b (low nibbles,
+ * sub-block 2g) and hi_b (high nibbles, 2g+1), each XORed with flip (0x10
+ * a byte makes the byte q - 16 as a 5-bit signed number). No code for Q4_K,
+ * whose nibbles are looked up as they are. */
+#if Q5_K
+#define K_BYTES(word, hq, g, flip)                                                                           \
+    uint16 lo_b = ((word)&0x0F0F0F0Fu | (((hq) >> (2 * (g))) & 0x01010101u) << 4) ^ (flip);                  \
+    uint16 hi_b = (((word) >> 4) & 0x0F0F0F0Fu | (((hq) >> (2 * (g) + 1)) & 0x01010101u) << 4) ^ (flip);
+/* Nibble i's code, all lanes: byte i / 2 of lo_b or hi_b, sign-extended
+ * from bit 4 when the bytes were flipped (sext 27), else masked. */
+#define K_CODE(table, word, i, sext)                                                                         \
+    ((sext) ? convert_float16(as_int16(((i) % 2 ? hi_b : lo_b) << (27 - 8 * ((i) / 2))) >> 27)               \
+            : convert_float16(as_int16((((i) % 2 ? hi_b : lo_b) >> (8 * ((i) / 2))) & 31u)))
+#else
+#define K_BYTES(word, hq, g, flip)
+#define K_CODE(table, word, i, sext) LOOKUP4_16(table, (word) >> (4 * (i)))
+#endif
+
+/* Q4_K and Q5_K (block_q4_K, block_q5_K: fp16 d, fp16 dmin, 12 bytes of
+ * packed 6-bit scales and mins for 8 sub-blocks of 32; Q5_K's 32 bytes of
+ * fifth bits; 128 bytes of codes) over whole tiles. The codes' bytes
+ * 32g .. 32g+31 hold sub-block 2g in their low nibbles and 2g+1 in their
+ * high ones: after the transpose, word t of the 64 bytes at QS + 64c holds,
+ * in nibble i, element 64g + 32·(i % 2) + 4·(t % 8) + i / 2 of sub-block
+ * 2g + i % 2, g = 2c + t / 8. Q5_K's fifth bit of that element is bit
+ * 2g + i % 2 of byte i / 2 of qh word t % 8 (bytes 16 .. 47, words 4-11 of
+ * the first 64). */
+static inline __attribute__((always_inline)) void tiles_q45_k(const uint MR, uint m_count, uint n_count,
+                                                              uint k_count, global const uchar *quants,
+                                                              global const void *x, const uint x_half,
+                                                              global void *y, EPILOGUE_PARAMS)
 {
+    const uint QS = Q5_K ? 48 : 16; /* the codes' first byte */
     uint tile = get_global_id(0), n0 = tile * CLQ_TILE_ROWS;
     if (n0 >= n_count)
         return;
@@ -201,7 +226,7 @@ static inline __attribute__((always_inline)) void tiles_q4_k(const uint MR, uint
         global const uchar *bj = tb + (ulong)j * CLQ_TILE_ROWS * GGML_BYTES;
         ulong k0 = (ulong)j * GGML_BLOCK;
         global const float *xk = (global const float *)x + (ulong)m0 * k_count + k0 * CLQ_TILE_ROWS;
-        uint16 head[CLQ_TILE_ROWS]; /* words 0-3: d and dmin, the 12 scale bytes */
+        uint16 head[CLQ_TILE_ROWS]; /* words 0-3: d and dmin, the 12 scale bytes; 4-11: Q5_K's qh */
         prefetch_ahead(bj);
         block_words(bj, 0, head);
         float16 d = lanes_half(head[0], 0), dmin = lanes_half(head[0], 16);
@@ -211,11 +236,11 @@ static inline __attribute__((always_inline)) void tiles_q4_k(const uint MR, uint
 #pragma unroll
         for (uint c = 0; c < 2; c++) {
             uint16 w[CLQ_TILE_ROWS];
-            block_words(bj, 16 + 64 * c, w);
+            block_words(bj, QS + 64 * c, w);
 #pragma unroll
             for (uint g = 2 * c; g < 2 * c + 2; g++) {
                 /* ggml's get_scale_min_k4 for sub-blocks 2g and 2g+1, all lanes:
-                 * the scale dl and the min ml (ml - 8·dl for centred codes) */
+                 * the scale dl and the min ml (ml - K_CENTRE·dl for centred codes) */
                 float16 dl[2], ml[2];
 #pragma unroll
                 for (uint h = 0; h < 2; h++) {
@@ -231,7 +256,7 @@ static inline __attribute__((always_inline)) void tiles_q4_k(const uint MR, uint
                     dl[h] = d * convert_float16(sc);
                     ml[h] = dmin * convert_float16(mn);
                     if (MR == 1)
-                        ml[h] = fma(dl[h], (float16)(-8.0f), ml[h]);
+                        ml[h] = fma(dl[h], (float16)(-K_CENTRE), ml[h]);
                 }
                 if (MR == 1) {
                     /* even parts: low nibbles (sub-block 2g), odd: high */
@@ -242,9 +267,10 @@ static inline __attribute__((always_inline)) void tiles_q4_k(const uint MR, uint
                         uint e0 = 64 * g + 4 * t;
                         float xw[1][8];
                         X_WORD(xw, e0, 32)
+                        K_BYTES(word, head[4 + t], g, 0x10101010u)
 #pragma unroll
                         for (uint i = 0; i < 8; i++)
-                            part[i % 4] = fma(LOOKUP4_16(q4k_centred, word >> (4 * i)),
+                            part[i % 4] = fma(K_CODE(q4k_centred, word, i, 27),
                                               X_AT(0, i % 2, i / 2, e0 + 32 * (i % 2) + i / 2), part[i % 4]);
                     }
                     acc[0] = fma(part[0] + part[2], dl[0], acc[0]);
@@ -258,9 +284,10 @@ static inline __attribute__((always_inline)) void tiles_q4_k(const uint MR, uint
                         uint e0 = 64 * g + 4 * t;
                         float xw[CLQ_TILE_ROWS][8];
                         X_WORD(xw, e0, 32)
+                        K_BYTES(word, head[4 + t], g, 0u)
 #pragma unroll
                         for (uint i = 0; i < 8; i++) {
-                            float16 v = fma(LOOKUP4_16(q4k_codes, word >> (4 * i)), dl[i % 2], -ml[i % 2]);
+                            float16 v = fma(K_CODE(q4k_codes, word, i, 0), dl[i % 2], -ml[i % 2]);
 #pragma unroll
                             for (uint m = 0; m < MR; m++)
                                 acc[m] = fma(v, X_AT(m, i % 2, i / 2, e0 + 32 * (i % 2) + i / 2), acc[m]);
@@ -382,9 +409,9 @@ static inline __attribute__((always_inline)) void tiles_q6_k(const uint MR, uint
 
 /* The tiles kernel's body for this format: (m_count, n_count, k_count,
  * block, the weight's arrays, x, x_half, y, epilogue). */
-#if CLQ_FORMAT == CLQ_FMT_Q4_K && defined(GGML_BY_WORDS)
+#if (CLQ_FORMAT == CLQ_FMT_Q4_K || CLQ_FORMAT == CLQ_FMT_Q5_K) && defined(GGML_BY_WORDS)
 #define TILES_GGML(MR, m, n, k, block, quants, scales, zeros, nested, code, offset, x, x_half, y, ...)       \
-    tiles_q4_k(MR, m, n, k, quants, x, x_half, y, __VA_ARGS__)
+    tiles_q45_k(MR, m, n, k, quants, x, x_half, y, __VA_ARGS__)
 #elif CLQ_FORMAT == CLQ_FMT_Q6_K && defined(GGML_BY_WORDS)
 #define TILES_GGML(MR, m, n, k, block, quants, scales, zeros, nested, code, offset, x, x_half, y, ...)       \
     tiles_q6_k(MR, m, n, k, quants, x, x_half, y, __VA_ARGS__)
