@@ -298,20 +298,52 @@ static void host_read(cl_command_queue q, cl_mem src, size_t bytes, bench_roofli
     clFinish(q);
 }
 
-static size_t max_items(const probe_shape *shapes, size_t n, cl_uint cus)
+static cl_uint compute_units(cl_device_id dev)
+{
+    cl_uint cus = 1;
+    clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
+    return cus;
+}
+
+/* The output of a probe's kernels: a float for each item of its largest
+ * launch. */
+static cl_mem create_sink(cl_context cl, const probe_shape *shapes, size_t n, cl_uint cus, cl_int *err)
 {
     size_t most = 0;
     for (size_t i = 0; i < n; i++)
         if (shape_items(&shapes[i], cus) > most)
             most = shape_items(&shapes[i], cus);
-    return most;
+    return clCreateBuffer(cl, CL_MEM_WRITE_ONLY, most * sizeof(float), NULL, err);
+}
+
+/* The next run: shape s's NDRange, name and kernel, from the program built
+ * for it (the error, if any, in its err); NULL, and nothing added, where
+ * that program was not built. */
+static probe_run *add_run(probe_run *runs, int *n, const probe_shape *s, const probe_programs *progs,
+                          cl_uint cus, void (*name)(const probe_shape *, size_t, char *, size_t))
+{
+    cl_program prog = s->wide ? progs->wide : progs->plain;
+    if (!prog)
+        return NULL;
+    probe_run *r = &runs[(*n)++];
+    *r = (probe_run){.global = shape_items(s, cus), .local = s->one_per_group ? 1 : 0};
+    name(s, r->global, r->name, sizeof r->name);
+    r->kernel = clCreateKernel(prog, s->kernel, &r->err);
+    return r;
+}
+
+/* Sets a kernel argument of a run where all before it went well (else its
+ * err keeps the first error). */
+static void set_arg(probe_run *r, cl_uint index, size_t size, const void *value)
+{
+    if (r->err == CL_SUCCESS)
+        r->err = clSetKernelArg(r->kernel, index, size, value);
 }
 
 static int probe_read(cl_context cl, cl_device_id dev, const probe_programs *progs, int cpu,
                       const bench_timer *timer, bench_roofline *out, char *why, size_t why_len)
 {
-    cl_uint cus = 1;
-    clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
+    cl_uint cus = compute_units(dev);
     /* Eight times the last-level cache: a buffer only twice its size read
      * up to 39 GB/s where DRAM gives 30-33 (Zen 4 CI VM, 32 MiB L3). */
     size_t bytes = bench_cache_multiple_bytes(dev, 8);
@@ -319,8 +351,7 @@ static int probe_read(cl_context cl, cl_device_id dev, const probe_programs *pro
     cl_mem src = clCreateBuffer(cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS)
         return fail(why, why_len, "allocating the read buffer", err);
-    cl_mem sink = clCreateBuffer(cl, CL_MEM_WRITE_ONLY,
-                                 max_items(READ_SHAPES, N_READ_SHAPES, cus) * sizeof(float), NULL, &err);
+    cl_mem sink = create_sink(cl, READ_SHAPES, N_READ_SHAPES, cus, &err);
     /* Written once so that the pages exist and hold ordinary floats; not
      * zeros, which a hypervisor may back with one shared page. */
     float fill = 0.0078125f;
@@ -332,22 +363,14 @@ static int probe_read(cl_context cl, cl_device_id dev, const probe_programs *pro
     probe_run runs[BENCH_PROBE_MAX] = {0};
     int n = 0;
     for (size_t i = 0; i < N_READ_SHAPES && err == CL_SUCCESS; i++) {
-        const probe_shape *s = &READ_SHAPES[i];
-        cl_program prog = s->wide ? progs->wide : progs->plain;
-        if (!prog)
+        probe_run *r = add_run(runs, &n, &READ_SHAPES[i], progs, cus, read_name);
+        if (!r)
             continue;
-        probe_run *r = &runs[n++];
-        *r = (probe_run){
-            .global = shape_items(s, cus), .local = s->one_per_group ? 1 : 0, .work = (double)bytes};
-        read_name(s, r->global, r->name, sizeof r->name);
-        r->kernel = clCreateKernel(prog, s->kernel, &r->err);
-        cl_ulong elems = bytes / (sizeof(float) * s->width);
-        if (r->err == CL_SUCCESS)
-            r->err = clSetKernelArg(r->kernel, 0, sizeof src, &src);
-        if (r->err == CL_SUCCESS)
-            r->err = clSetKernelArg(r->kernel, 1, sizeof elems, &elems);
-        if (r->err == CL_SUCCESS)
-            r->err = clSetKernelArg(r->kernel, 2, sizeof sink, &sink);
+        r->work = (double)bytes;
+        cl_ulong elems = bytes / (sizeof(float) * READ_SHAPES[i].width);
+        set_arg(r, 0, sizeof src, &src);
+        set_arg(r, 1, sizeof elems, &elems);
+        set_arg(r, 2, sizeof sink, &sink);
     }
     int status = err == CL_SUCCESS ? probe_shapes(timer, runs, n, out->read_tried, &out->n_read_tried,
                                                   &out->read_gbps, &out->read_kernel, &err)
@@ -364,11 +387,9 @@ static int probe_read(cl_context cl, cl_device_id dev, const probe_programs *pro
 static int probe_fma(cl_context cl, cl_device_id dev, const probe_programs *progs, int cpu,
                      const bench_timer *timer, bench_roofline *out, char *why, size_t why_len)
 {
-    cl_uint cus = 1;
-    clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
+    cl_uint cus = compute_units(dev);
     cl_int err;
-    cl_mem sink = clCreateBuffer(cl, CL_MEM_WRITE_ONLY,
-                                 max_items(FMA_SHAPES, N_FMA_SHAPES, cus) * sizeof(float), NULL, &err);
+    cl_mem sink = create_sink(cl, FMA_SHAPES, N_FMA_SHAPES, cus, &err);
     if (err != CL_SUCCESS)
         return fail(why, why_len, "allocating the FMA output", err);
     /* a < 1 and b small keep every chain finite: x -> x·a + b converges. */
@@ -377,26 +398,18 @@ static int probe_fma(cl_context cl, cl_device_id dev, const probe_programs *prog
     int n = 0;
     for (size_t i = 0; i < N_FMA_SHAPES; i++) {
         const probe_shape *s = &FMA_SHAPES[i];
-        cl_program prog = s->wide ? progs->wide : progs->plain;
-        if (!prog)
+        probe_run *r = add_run(runs, &n, s, progs, cus, fma_name);
+        if (!r)
             continue;
-        probe_run *r = &runs[n++];
-        *r = (probe_run){.global = shape_items(s, cus), .local = s->one_per_group ? 1 : 0};
         double per_iteration = 2.0 * s->chains * s->width * (double)r->global;
         int iterations = s->one_per_group ? (int)(FMA_LAUNCH_FLOPS / per_iteration) : FMA_ITERATIONS;
         if (iterations < FMA_ITERATIONS)
             iterations = FMA_ITERATIONS;
         r->work = per_iteration * iterations;
-        fma_name(s, r->global, r->name, sizeof r->name);
-        r->kernel = clCreateKernel(prog, s->kernel, &r->err);
-        if (r->err == CL_SUCCESS)
-            r->err = clSetKernelArg(r->kernel, 0, sizeof sink, &sink);
-        if (r->err == CL_SUCCESS)
-            r->err = clSetKernelArg(r->kernel, 1, sizeof a, &a);
-        if (r->err == CL_SUCCESS)
-            r->err = clSetKernelArg(r->kernel, 2, sizeof b, &b);
-        if (r->err == CL_SUCCESS)
-            r->err = clSetKernelArg(r->kernel, 3, sizeof iterations, &iterations);
+        set_arg(r, 0, sizeof sink, &sink);
+        set_arg(r, 1, sizeof a, &a);
+        set_arg(r, 2, sizeof b, &b);
+        set_arg(r, 3, sizeof iterations, &iterations);
     }
     int status = probe_shapes(timer, runs, n, out->fma_tried, &out->n_fma_tried, &out->fma_gflops,
                               &out->fma_kernel, &err);

@@ -34,6 +34,42 @@ long test_first_diff(const void *a, const void *b, size_t bytes);
 /* Reads a file of the test data directory (CLQ_TEST_DATA_DIR/rel). */
 void *test_read_data(const char *rel, size_t *size);
 
+/* Makes a fresh folder $TMPDIR/<prefix>-XXXXXX (/tmp without TMPDIR) and
+ * writes its path into path[len]; fails the test if it cannot. */
+void test_make_temp_dir(char *path, size_t len, const char *prefix);
+
+/* ---- the clq tool, run as a user runs it: a child process ---------------- */
+
+/* What the tests keep of each of a run's stdout and stderr; a run that
+ * writes more fails the test. */
+#define TEST_RUN_CAPTURE 65536
+
+/* Limits on a run; 0 in a field: none. */
+typedef struct test_run_limits {
+    unsigned long long file_size;     /* RLIMIT_FSIZE; SIGXFSZ ignored: a write past it fails (EFBIG) */
+    unsigned long long address_space; /* RLIMIT_AS */
+    unsigned seconds;                 /* a run still going after this long is killed (SIGALRM): a hang */
+} test_run_limits;
+
+typedef struct test_run {
+    int exit_code;              /* the exit status; a run that died of a signal fails the test */
+    char out[TEST_RUN_CAPTURE]; /* stdout, NUL-terminated */
+    char err[TEST_RUN_CAPTURE]; /* stderr, NUL-terminated */
+    size_t out_size, err_size;  /* their bytes before the NUL */
+    char command[2048];         /* the command line, for messages */
+} test_run;
+
+/* Runs the clq tool (CLQ_TOOL_PATH) with the arguments after r,
+ * NULL-terminated, and waits for it; stdout and stderr are captured in
+ * unlinked files (a pipe could fill up and block the tool). */
+void test_run_tool(test_run *r, ...);
+
+/* The same under limits. */
+void test_run_tool_limited(test_run *r, const test_run_limits *lim, ...);
+
+/* The same with the arguments in a NULL-terminated array; lim may be NULL. */
+void test_run_tool_args(test_run *r, const test_run_limits *lim, const char *const *args);
+
 /* Asserts `status` is CLQ_SUCCESS, printing clq_last_error() otherwise. */
 #define TEST_OK(expr)                                                                                        \
     do {                                                                                                     \

@@ -12,15 +12,11 @@
 #include <criterion/parameterized.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clq_ref.h"
@@ -36,20 +32,15 @@
 #error "compile with -DCLQ_TEST_DATA_DIR=\"/path/to/tests/data\""
 #endif
 
-extern char **environ;
-
 #define MAX_VECTORS 128
-#define MAX_ARGS 32
 
 /* ------------------------------------------------------------------------ */
 /* A sandbox per test: root/out receives what the tool writes, so "created   */
-/* no output file" is simply "out is still empty"; root/logs holds the       */
-/* captured stdout and stderr of each run.                                   */
+/* no output file" is simply "out is still empty".                           */
 /* ------------------------------------------------------------------------ */
 
 static struct sandbox {
-    char root[512], out[600], logs[600];
-    int runs;
+    char root[512], out[600];
 } box;
 
 static void make_dir(const char *path)
@@ -59,14 +50,9 @@ static void make_dir(const char *path)
 
 static void sandbox_open(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(box.root, sizeof box.root, "%s/clq-test-tool-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    cr_assert_not_null(mkdtemp(box.root), "mkdtemp %s: %s", box.root, strerror(errno));
+    test_make_temp_dir(box.root, sizeof box.root, "clq-test-tool");
     snprintf(box.out, sizeof box.out, "%s/out", box.root);
-    snprintf(box.logs, sizeof box.logs, "%s/logs", box.root);
     make_dir(box.out);
-    make_dir(box.logs);
-    box.runs = 0;
 }
 
 /* Runs after a test even when an assertion ended it early. */
@@ -96,85 +82,14 @@ static int count_entries(const char *dir)
 /* Running the tool                                                          */
 /* ------------------------------------------------------------------------ */
 
-typedef struct run_result {
-    int exit_code; /* the exit status; the test fails if the tool died of a signal */
-    char out[8192], err[8192];
-    char command[2048];
-} run_result;
-
-static void read_log(const char *path, char *buf, size_t len)
-{
-    size_t size = 0;
-    char *text = clq_read_file(path, &size);
-    size_t n = text ? (size < len - 1 ? size : len - 1) : 0;
-    if (text)
-        memcpy(buf, text, n);
-    buf[n] = '\0';
-    free(text);
-}
-
-/* Runs CLQ_TOOL_PATH with `args` (NULL-terminated) after argv[0], capturing
- * stdout and stderr in files (a pipe could fill up and block the tool). */
-static void run_tool_args(run_result *r, const char *const *args)
-{
-    char *argv[MAX_ARGS + 2] = {(char *)CLQ_TOOL_PATH};
-    int argc = 1;
-    for (; args[argc - 1]; argc++) {
-        cr_assert_leq(argc, MAX_ARGS, "too many arguments");
-        argv[argc] = (char *)args[argc - 1];
-    }
-    argv[argc] = NULL;
-
-    size_t used = 0;
-    r->command[0] = '\0';
-    for (int i = 0; i < argc && used < sizeof r->command; i++)
-        used += (size_t)snprintf(r->command + used, sizeof r->command - used, "%s%s", i ? " " : "", argv[i]);
-
-    char out_path[700], err_path[700];
-    box.runs++;
-    snprintf(out_path, sizeof out_path, "%s/%d.stdout", box.logs, box.runs);
-    snprintf(err_path, sizeof err_path, "%s/%d.stderr", box.logs, box.runs);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    int rc = posix_spawn(&pid, CLQ_TOOL_PATH, &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    cr_assert_eq(rc, 0, "cannot start %s: %s", CLQ_TOOL_PATH, strerror(rc));
-
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0)
-        cr_assert_eq(errno, EINTR, "waitpid: %s", strerror(errno));
-    read_log(out_path, r->out, sizeof r->out);
-    read_log(err_path, r->err, sizeof r->err);
-    cr_assert(WIFEXITED(status), "`%s` was killed by signal %d; stderr:\n%s", r->command,
-              WIFSIGNALED(status) ? WTERMSIG(status) : 0, r->err);
-    r->exit_code = WEXITSTATUS(status);
-}
-
-/* The same with the arguments listed in the call, NULL-terminated. */
-static void run_tool(run_result *r, const char *arg, ...)
-{
-    const char *args[MAX_ARGS + 1];
-    size_t n = 0;
-    va_list ap;
-    va_start(ap, arg);
-    for (const char *a = arg; a && n < MAX_ARGS; a = va_arg(ap, const char *))
-        args[n++] = a;
-    va_end(ap);
-    args[n] = NULL;
-    run_tool_args(r, args);
-}
-
-static void expect_success(const run_result *r)
+static void expect_success(const test_run *r)
 {
     cr_assert_eq(r->exit_code, 0, "`%s` exited with %d; stderr:\n%s", r->command, r->exit_code, r->err);
 }
 
 /* The contract for bad input: the given non-zero status, a reason on stderr
  * (one line, naming the command), and nothing written. */
-static void expect_failure(const run_result *r, int exit_code)
+static void expect_failure(const test_run *r, int exit_code)
 {
     cr_assert_eq(r->exit_code, exit_code, "`%s` exited with %d, expected %d; stderr:\n%s", r->command,
                  r->exit_code, exit_code, r->err);
@@ -273,8 +188,8 @@ static void read_folder(const char *dir, clq_folder *f)
 
 Test(tool, devices_lists_default)
 {
-    run_result r;
-    run_tool(&r, "devices", NULL);
+    test_run r;
+    test_run_tool(&r, "devices", NULL);
     expect_success(&r);
     int marked = r.out[0] == '*' || strstr(r.out, "\n*") != NULL;
     cr_assert(marked, "no line of `clq devices` starts with '*':\n%s", r.out);
@@ -282,13 +197,13 @@ Test(tool, devices_lists_default)
 
 Test(tool, version_and_help)
 {
-    run_result r;
-    run_tool(&r, "--version", NULL);
+    test_run r;
+    test_run_tool(&r, "--version", NULL);
     expect_success(&r);
     cr_assert(strstr(r.out, clq_version_string()) != NULL, "--version printed '%s'", r.out);
     static const char *const commands[] = {"devices", "quantize", "dequantize", "matmul", "inspect"};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        run_tool(&r, commands[i], "--help", NULL);
+        test_run_tool(&r, commands[i], "--help", NULL);
         expect_success(&r);
         cr_assert(strstr(r.out, "usage: clq") != NULL, "`%s` printed no usage:\n%s", r.command, r.out);
     }
@@ -336,8 +251,8 @@ ParameterizedTest(vector_param *p, tool, quantize_matches_vectors)
                           outdir,
                           want.desc.double_quant ? "--double-quant" : NULL,
                           NULL};
-    run_result r;
-    run_tool_args(&r, args);
+    test_run r;
+    test_run_tool_args(&r, NULL, args);
     expect_success(&r);
 
     /* Every file of the vector folder but meta.txt (whose "source" differs)
@@ -377,8 +292,8 @@ ParameterizedTest(vector_param *p, tool, dequantize_matches_vectors)
     snprintf(dir, sizeof dir, "%s/%s", CLQ_TEST_DATA_DIR, p->name);
     snprintf(output, sizeof output, "%s/%s.f32", box.out, p->name);
     snprintf(ref, sizeof ref, "%s/dequant.f32", dir);
-    run_result r;
-    run_tool(&r, "dequantize", dir, output, NULL);
+    test_run r;
+    test_run_tool(&r, "dequantize", dir, output, NULL);
     expect_success(&r);
     expect_same_file(output, ref);
 }
@@ -399,43 +314,43 @@ static const char *out_path(const char *name)
 
 Test(tool, quantize_unknown_format)
 {
-    run_result r;
-    run_tool(&r, "quantize", "--format", "nf5", "--layout", "bnb", "--block", "64", "--rows", "64", "--cols",
-             "256", NF4_INPUT, out_path("q"), NULL);
+    test_run r;
+    test_run_tool(&r, "quantize", "--format", "nf5", "--layout", "bnb", "--block", "64", "--rows", "64",
+                  "--cols", "256", NF4_INPUT, out_path("q"), NULL);
     expect_failure(&r, 2);
     cr_assert(strstr(r.err, "nf5") != NULL, "the message does not name the format: %s", r.err);
 }
 
 Test(tool, quantize_cols_not_multiple_of_block)
 {
-    run_result r;
-    run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "128", "--cols",
-             "96", NF4_INPUT, out_path("q"), NULL);
+    test_run r;
+    test_run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "128",
+                  "--cols", "96", NF4_INPUT, out_path("q"), NULL);
     expect_failure(&r, 2);
 }
 
 Test(tool, quantize_layout_cannot_hold_format)
 {
-    run_result r;
-    run_tool(&r, "quantize", "--format", "nf4", "--layout", "ggml", "--block", "64", "--rows", "64", "--cols",
-             "256", NF4_INPUT, out_path("q"), NULL);
+    test_run r;
+    test_run_tool(&r, "quantize", "--format", "nf4", "--layout", "ggml", "--block", "64", "--rows", "64",
+                  "--cols", "256", NF4_INPUT, out_path("q"), NULL);
     expect_failure(&r, 2);
     cr_assert(strstr(r.err, "bnb") != NULL, "the message does not name the valid layouts: %s", r.err);
 }
 
 Test(tool, quantize_missing_input)
 {
-    run_result r;
-    run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "64", "--cols",
-             "256", out_path("no-such-input.f32"), out_path("q"), NULL);
+    test_run r;
+    test_run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "64",
+                  "--cols", "256", out_path("no-such-input.f32"), out_path("q"), NULL);
     expect_failure(&r, 1);
 }
 
 Test(tool, quantize_input_of_wrong_size)
 {
-    run_result r;
-    run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "65", "--cols",
-             "256", NF4_INPUT, out_path("q"), NULL);
+    test_run r;
+    test_run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "65",
+                  "--cols", "256", NF4_INPUT, out_path("q"), NULL);
     expect_failure(&r, 1);
 }
 
@@ -443,40 +358,40 @@ Test(tool, quantize_bad_numbers)
 {
     static const char *const bad[] = {"-64", "64x", "", " 64", "+64", "0", "99999999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        run_result r;
-        run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", bad[i], "--rows", "64",
-                 "--cols", "256", NF4_INPUT, out_path("q"), NULL);
+        test_run r;
+        test_run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", bad[i], "--rows", "64",
+                      "--cols", "256", NF4_INPUT, out_path("q"), NULL);
         expect_failure(&r, 2);
     }
 }
 
 Test(tool, usage_errors)
 {
-    run_result r;
-    run_tool(&r, NULL);
+    test_run r;
+    test_run_tool(&r, NULL);
     expect_failure(&r, 2);
-    run_tool(&r, "frobnicate", NULL);
+    test_run_tool(&r, "frobnicate", NULL);
     expect_failure(&r, 2);
-    run_tool(&r, "devices", "--frobnicate", NULL);
+    test_run_tool(&r, "devices", "--frobnicate", NULL);
     expect_failure(&r, 2);
-    run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--cols", "256",
-             NF4_INPUT, out_path("q"), NULL); /* no --rows */
+    test_run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--cols", "256",
+                  NF4_INPUT, out_path("q"), NULL); /* no --rows */
     expect_failure(&r, 2);
-    run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "64", "--cols",
-             "256", NF4_INPUT, NULL); /* no OUTDIR */
+    test_run_tool(&r, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "64",
+                  "--cols", "256", NF4_INPUT, NULL); /* no OUTDIR */
     expect_failure(&r, 2);
-    run_tool(&r, "dequantize", NF4_DIR, NULL); /* no OUTPUT */
+    test_run_tool(&r, "dequantize", NF4_DIR, NULL); /* no OUTPUT */
     expect_failure(&r, 2);
-    run_tool(&r, "dequantize", "--device", NULL); /* --device without its value */
+    test_run_tool(&r, "dequantize", "--device", NULL); /* --device without its value */
     expect_failure(&r, 2);
 }
 
 Test(tool, unknown_device)
 {
-    run_result r;
-    run_tool(&r, "dequantize", "--device", "no-such-device-anywhere", NF4_DIR, out_path("d.f32"), NULL);
+    test_run r;
+    test_run_tool(&r, "dequantize", "--device", "no-such-device-anywhere", NF4_DIR, out_path("d.f32"), NULL);
     expect_failure(&r, 1);
-    run_tool(&r, "devices", "--device", "99:99", NULL);
+    test_run_tool(&r, "devices", "--device", "99:99", NULL);
     expect_failure(&r, 1);
 }
 
@@ -513,8 +428,8 @@ Test(tool, dequantize_folder_without_meta)
 {
     char dir[700];
     copy_folder(NF4_DIR, "no-meta", "meta.txt", NULL, dir, sizeof dir);
-    run_result r;
-    run_tool(&r, "dequantize", dir, out_path("d.f32"), NULL);
+    test_run r;
+    test_run_tool(&r, "dequantize", dir, out_path("d.f32"), NULL);
     expect_failure(&r, 1);
     cr_assert(strstr(r.err, "meta.txt") != NULL, "the message does not name meta.txt: %s", r.err);
 }
@@ -524,15 +439,15 @@ Test(tool, dequantize_inconsistent_sizes)
     char dir[700];
     copy_folder(NF4_DIR, "rows65", NULL, "format=nf4\nlayout=bnb\nrows=65\ncols=256\nblock=64\n", dir,
                 sizeof dir);
-    run_result r;
-    run_tool(&r, "dequantize", dir, out_path("d.f32"), NULL);
+    test_run r;
+    test_run_tool(&r, "dequantize", dir, out_path("d.f32"), NULL);
     expect_failure(&r, 1);
 }
 
 Test(tool, dequantize_missing_folder)
 {
-    run_result r;
-    run_tool(&r, "dequantize", out_path("no-such-folder"), out_path("d.f32"), NULL);
+    test_run r;
+    test_run_tool(&r, "dequantize", out_path("no-such-folder"), out_path("d.f32"), NULL);
     expect_failure(&r, 1);
 }
 
@@ -590,9 +505,9 @@ static void mm_setup(void)
     char input_path[700];
     write_raw(input_path, sizeof input_path, "w-input.f32", input, sizeof input);
     snprintf(mm.weight, sizeof mm.weight, "%s/w", box.root);
-    run_result res;
-    run_tool(&res, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "40",
-             "--cols", "128", input_path, mm.weight, NULL);
+    test_run res;
+    test_run_tool(&res, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64", "--rows", "40",
+                  "--cols", "128", input_path, mm.weight, NULL);
     expect_success(&res);
     clq_folder fo;
     read_folder(mm.weight, &fo);
@@ -668,15 +583,15 @@ static const char *const kernels[] = {"auto", "decode", "prefill"};
 Test(tool, matmul_matches_reference)
 {
     mm_setup();
-    run_result r;
+    test_run r;
     const char *y = out_path("y.f32");
     for (size_t i = 0; i < KERNEL_COUNT; i++) {
-        run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--kernel",
-                 kernels[i], y, NULL);
+        test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--kernel",
+                      kernels[i], y, NULL);
         expect_success(&r);
         expect_matmul(y, mm.x_small_v, MM_M_SMALL, NULL, 0, NULL, r.command);
-        run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--bias",
-                 mm.bias, "--kernel", kernels[i], y, NULL);
+        test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--bias",
+                      mm.bias, "--kernel", kernels[i], y, NULL);
         expect_success(&r);
         expect_matmul(y, mm.x_large_v, MM_M_LARGE, mm.bias_v, 0, NULL, r.command);
     }
@@ -686,16 +601,16 @@ Test(tool, matmul_matches_reference)
 Test(tool, matmul_one_lora)
 {
     mm_setup();
-    run_result r;
+    test_run r;
     const char *y = out_path("y.f32");
     /* No index: every row uses the one adapter. */
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--bias", mm.bias,
-             "--lora", mm.lora1, y, NULL);
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--bias",
+                  mm.bias, "--lora", mm.lora1, y, NULL);
     expect_success(&r);
     expect_matmul(y, mm.x_small_v, MM_M_SMALL, mm.bias_v, 1, NULL, r.command);
     for (size_t i = 0; i < KERNEL_COUNT; i++) {
-        run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora",
-                 mm.lora1, "--lora-index", mm.index_one, "--kernel", kernels[i], y, NULL);
+        test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora",
+                      mm.lora1, "--lora-index", mm.index_one, "--kernel", kernels[i], y, NULL);
         expect_success(&r);
         expect_matmul(y, mm.x_large_v, MM_M_LARGE, NULL, 1, mm.index_one_v, r.command);
     }
@@ -705,20 +620,20 @@ Test(tool, matmul_one_lora)
 Test(tool, matmul_two_lora_with_index)
 {
     mm_setup();
-    run_result r;
+    test_run r;
     const char *y = out_path("y.f32");
     for (size_t i = 0; i < KERNEL_COUNT; i++) {
-        run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--bias",
-                 mm.bias, "--lora", mm.lora1, "--lora", mm.lora2, "--lora-index", mm.index_set, "--kernel",
-                 kernels[i], y, NULL);
+        test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--bias",
+                      mm.bias, "--lora", mm.lora1, "--lora", mm.lora2, "--lora-index", mm.index_set,
+                      "--kernel", kernels[i], y, NULL);
         expect_success(&r);
         expect_matmul(y, mm.x_large_v, MM_M_LARGE, mm.bias_v, 2, mm.index_set_v, r.command);
     }
     /* M = 3 through decode with the first three entries of the same index. */
     char index3[700];
     write_raw(index3, sizeof index3, "index3.i32", mm.index_set_v, MM_M_SMALL * sizeof(int32_t));
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", mm.lora1,
-             "--lora", mm.lora2, "--lora-index", index3, "--kernel", "decode", y, NULL);
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora",
+                  mm.lora1, "--lora", mm.lora2, "--lora-index", index3, "--kernel", "decode", y, NULL);
     expect_success(&r);
     expect_matmul(y, mm.x_small_v, MM_M_SMALL, NULL, 2, mm.index_set_v, r.command);
     mm_teardown();
@@ -727,16 +642,17 @@ Test(tool, matmul_two_lora_with_index)
 Test(tool, matmul_input_of_wrong_size)
 {
     mm_setup();
-    run_result r;
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "4", out_path("y.f32"),
-             NULL);
+    test_run r;
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "4",
+                  out_path("y.f32"), NULL);
     expect_failure(&r, 1);
     cr_assert(strstr(r.err, "x3.f32") != NULL, "the message does not name X: %s", r.err);
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--bias", mm.x_small,
-             out_path("y.f32"), NULL); /* a bias of 3·K values, not N */
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--bias",
+                  mm.x_small, out_path("y.f32"), NULL); /* a bias of 3·K values, not N */
     expect_failure(&r, 1);
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", mm.lora1,
-             "--lora-index", mm.index_set, out_path("y.f32"), NULL); /* an index of 20 for M = 3 */
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora",
+                  mm.lora1, "--lora-index", mm.index_set, out_path("y.f32"),
+                  NULL); /* an index of 20 for M = 3 */
     expect_failure(&r, 1);
     mm_teardown();
 }
@@ -746,9 +662,9 @@ Test(tool, matmul_missing_weight_folder)
     char x[700];
     static const float zeros[MM_K];
     write_raw(x, sizeof x, "x.f32", zeros, sizeof zeros);
-    run_result r;
-    run_tool(&r, "matmul", "--weight", out_path("no-such-folder"), "--input", x, "--rows", "1",
-             out_path("y.f32"), NULL);
+    test_run r;
+    test_run_tool(&r, "matmul", "--weight", out_path("no-such-folder"), "--input", x, "--rows", "1",
+                  out_path("y.f32"), NULL);
     expect_failure(&r, 1);
     cr_assert(strstr(r.err, "no-such-folder") != NULL, "the message does not name the folder: %s", r.err);
 }
@@ -759,20 +675,20 @@ Test(tool, matmul_lora_rank_mismatch)
     /* meta.txt says rank 4, but a.f32 holds 8 rows of K. */
     char dir[700];
     copy_folder(mm.lora1, "rank4", NULL, "rank=4\nalpha=16\n", dir, sizeof dir);
-    run_result r;
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", dir,
-             out_path("y.f32"), NULL);
+    test_run r;
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", dir,
+                  out_path("y.f32"), NULL);
     expect_failure(&r, 1);
     cr_assert(strstr(r.err, "a.f32") != NULL, "the message does not name a.f32: %s", r.err);
     /* A missing alpha and a missing b.f32 are named too. */
     copy_folder(mm.lora1, "no-alpha", NULL, "rank=8\n", dir, sizeof dir);
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", dir,
-             out_path("y.f32"), NULL);
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", dir,
+                  out_path("y.f32"), NULL);
     expect_failure(&r, 1);
     cr_assert(strstr(r.err, "alpha") != NULL, "the message does not name alpha: %s", r.err);
     copy_folder(mm.lora1, "no-b", "b.f32", NULL, dir, sizeof dir);
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", dir,
-             out_path("y.f32"), NULL);
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--lora", dir,
+                  out_path("y.f32"), NULL);
     expect_failure(&r, 1);
     cr_assert(strstr(r.err, "b.f32") != NULL, "the message does not name b.f32: %s", r.err);
     mm_teardown();
@@ -781,21 +697,23 @@ Test(tool, matmul_lora_rank_mismatch)
 Test(tool, matmul_lora_usage_errors)
 {
     mm_setup();
-    run_result r;
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora", mm.lora1,
-             "--lora", mm.lora2, out_path("y.f32"), NULL); /* a set without an index */
+    test_run r;
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora",
+                  mm.lora1, "--lora", mm.lora2, out_path("y.f32"), NULL); /* a set without an index */
     expect_failure(&r, 2);
     cr_assert(strstr(r.err, "--lora-index") != NULL, "the message does not name --lora-index: %s", r.err);
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora-index",
-             mm.index_set, out_path("y.f32"), NULL); /* an index without adapters */
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora-index",
+                  mm.index_set, out_path("y.f32"), NULL); /* an index without adapters */
     expect_failure(&r, 2);
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--kernel", "fast",
-             out_path("y.f32"), NULL);
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", "--kernel",
+                  "fast", out_path("y.f32"), NULL);
     expect_failure(&r, 2);
     cr_assert(strstr(r.err, "fast") != NULL, "the message does not name the kernel: %s", r.err);
-    run_tool(&r, "matmul", "--weight", mm.weight, "--rows", "3", out_path("y.f32"), NULL); /* no --input */
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--rows", "3", out_path("y.f32"),
+                  NULL); /* no --input */
     expect_failure(&r, 2);
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3", NULL); /* no OUTPUT */
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "3",
+                  NULL); /* no OUTPUT */
     expect_failure(&r, 2);
     mm_teardown();
 }
@@ -809,15 +727,15 @@ Test(tool, matmul_index_out_of_range)
     index[7] = 2;
     char path[700];
     write_raw(path, sizeof path, "index-bad.i32", index, sizeof index);
-    run_result r;
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora", mm.lora1,
-             "--lora", mm.lora2, "--lora-index", path, out_path("y.f32"), NULL);
+    test_run r;
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora",
+                  mm.lora1, "--lora", mm.lora2, "--lora-index", path, out_path("y.f32"), NULL);
     expect_failure(&r, 1);
     cr_assert(strstr(r.err, "lora_index") != NULL, "the message does not name the index: %s", r.err);
     index[7] = -2;
     write_raw(path, sizeof path, "index-bad.i32", index, sizeof index);
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora", mm.lora1,
-             "--lora", mm.lora2, "--lora-index", path, out_path("y.f32"), NULL);
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_large, "--rows", "20", "--lora",
+                  mm.lora1, "--lora", mm.lora2, "--lora-index", path, out_path("y.f32"), NULL);
     expect_failure(&r, 1);
     mm_teardown();
 }
@@ -825,12 +743,12 @@ Test(tool, matmul_index_out_of_range)
 Test(tool, matmul_zero_rows)
 {
     mm_setup();
-    run_result r;
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "0", out_path("y.f32"),
-             NULL);
+    test_run r;
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "0",
+                  out_path("y.f32"), NULL);
     expect_failure(&r, 2);
-    run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "-3", out_path("y.f32"),
-             NULL);
+    test_run_tool(&r, "matmul", "--weight", mm.weight, "--input", mm.x_small, "--rows", "-3",
+                  out_path("y.f32"), NULL);
     expect_failure(&r, 2);
     mm_teardown();
 }
@@ -860,10 +778,10 @@ static void expect_tuning_file_holds_best(const char *file, const char *out)
 
 Test(tool, tune_saves_what_the_next_context_loads)
 {
-    run_result r;
+    test_run r;
     const char *file = out_path("tuning.txt");
-    run_tool(&r, "tune", "--shape", "64x256", "--prefill-m", "32", "--target", "0.01", "--try", "tiles_wg=2",
-             "--try", "tiles_wg=1", "--no-evict", "--output", file, NULL);
+    test_run_tool(&r, "tune", "--shape", "64x256", "--prefill-m", "32", "--target", "0.01", "--try",
+                  "tiles_wg=2", "--try", "tiles_wg=1", "--no-evict", "--output", file, NULL);
     expect_success(&r);
     expect_tuning_file_holds_best(file, r.out);
 }
@@ -890,10 +808,10 @@ static size_t stage_candidates(const char *stage)
  * winner, and the saved line holds both winners. */
 Test(tool, tune_stages_keep_their_winners)
 {
-    run_result r;
+    test_run r;
     const char *file = out_path("tuning.txt");
-    run_tool(&r, "tune", "--shape", "64x256", "--only", "quantize,lora", "--target", "0.01", "--output", file,
-             NULL);
+    test_run_tool(&r, "tune", "--shape", "64x256", "--only", "quantize,lora", "--target", "0.01", "--output",
+                  file, NULL);
     expect_success(&r);
     const char *quantize = strstr(r.out, "quantize:\n"), *lora = strstr(r.out, "lora:\n");
     const char *best = strstr(r.out, "best: ");
@@ -931,19 +849,19 @@ Test(tool, tune_stages_keep_their_winners)
 
 Test(tool, tune_rejects_bad_input)
 {
-    run_result r;
+    test_run r;
     const char *file = out_path("tuning.txt");
-    run_tool(&r, "tune", "--shape", "64x100", "--output", file, NULL); /* K not a multiple of 64 */
+    test_run_tool(&r, "tune", "--shape", "64x100", "--output", file, NULL); /* K not a multiple of 64 */
     expect_failure(&r, 2);
-    run_tool(&r, "tune", "--shape", "64", "--output", file, NULL);
+    test_run_tool(&r, "tune", "--shape", "64", "--output", file, NULL);
     expect_failure(&r, 2);
-    run_tool(&r, "tune", "--target", "-1", "--output", file, NULL);
+    test_run_tool(&r, "tune", "--target", "-1", "--output", file, NULL);
     expect_failure(&r, 2);
-    run_tool(&r, "tune", "--only", "decode,lora,", "--output", file, NULL);
+    test_run_tool(&r, "tune", "--only", "decode,lora,", "--output", file, NULL);
     expect_failure(&r, 2);
-    run_tool(&r, "tune", "--only", "quantise", "--output", file, NULL);
+    test_run_tool(&r, "tune", "--only", "quantise", "--output", file, NULL);
     expect_failure(&r, 2);
-    run_tool(&r, "tune", "--only", "lora", "--try", "shrink_rows=1", "--output", file, NULL);
+    test_run_tool(&r, "tune", "--only", "lora", "--try", "shrink_rows=1", "--output", file, NULL);
     expect_failure(&r, 2);
 }
 
@@ -957,15 +875,15 @@ Test(tool, tune_rejects_bad_input)
 #define NEED_PY_FILES() cr_skip("python3 with safetensors was not found at configure time")
 #endif
 
-static void expect_output(const run_result *r, const char *text)
+static void expect_output(const test_run *r, const char *text)
 {
     cr_assert_not_null(strstr(r->out, text), "`%s` did not print '%s':\n%s", r->command, text, r->out);
 }
 
 Test(tool, inspect_gguf)
 {
-    run_result r;
-    run_tool(&r, "inspect", CLQ_TEST_DATA_DIR "/model.gguf", NULL);
+    test_run r;
+    test_run_tool(&r, "inspect", CLQ_TEST_DATA_DIR "/model.gguf", NULL);
     expect_success(&r);
     expect_output(&r, "GGUF version 3, alignment 32, 5 metadata keys, 4 tensors");
     expect_output(&r, "general.name = \"clq reference vectors\"");
@@ -973,24 +891,24 @@ Test(tool, inspect_gguf)
     cr_assert(strstr(r.out, "blk.0.ffn_up.weight") && strstr(r.out, "q4_0") && strstr(r.out, "256 x 64") &&
                   strstr(r.out, "9216"),
               "%s", r.out);
-    run_tool(&r, "inspect", CLQ_TEST_DATA_DIR "/README.md", NULL);
+    test_run_tool(&r, "inspect", CLQ_TEST_DATA_DIR "/README.md", NULL);
     expect_failure(&r, 1);
-    run_tool(&r, "inspect", NULL);
+    test_run_tool(&r, "inspect", NULL);
     expect_failure(&r, 2);
 }
 
 Test(tool, inspect_safetensors_and_peft)
 {
     NEED_PY_FILES();
-    run_result r;
-    run_tool(&r, "inspect", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors", NULL);
+    test_run r;
+    test_run_tool(&r, "inspect", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors", NULL);
     expect_success(&r);
     expect_output(&r, "safetensors, 2 metadata keys, 53 tensors");
     expect_output(&r, "format = \"pt\"");
     expect_output(&r,
                   "bnb layer clq.bnb_nf4_b64_dq: nf4, block 64, 64 x 256, double-quantized, dtype float32");
     cr_assert(strstr(r.out, "plain.i64") && strstr(r.out, "I64") && strstr(r.out, "[2, 1]"), "%s", r.out);
-    run_tool(&r, "inspect", CLQ_SAFETENSORS_PY_DIR "/peft-c", NULL);
+    test_run_tool(&r, "inspect", CLQ_SAFETENSORS_PY_DIR "/peft-c", NULL);
     expect_success(&r);
     expect_output(&r, "PEFT LoRA adapter, r = 16, lora_alpha = 32.5, target modules: q_proj");
     expect_output(&r,
@@ -1016,20 +934,20 @@ Test(tool, matmul_gguf_tensor)
     size_t size;
     float *w = test_read_data("ggml-q4-b32/dequant.f32", &size);
     const char *y = out_path("y.f32");
-    run_result r;
+    test_run r;
     for (size_t i = 0; i < KERNEL_COUNT; i++) {
-        run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:blk.0.ffn_up.weight", "--input",
-                 x_path, "--rows", "20", "--kernel", kernels[i], y, NULL);
+        test_run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:blk.0.ffn_up.weight",
+                      "--input", x_path, "--rows", "20", "--kernel", kernels[i], y, NULL);
         expect_success(&r);
         expect_product(y, w, 64, 256, x, 20, NULL, NULL, 0, NULL, r.command);
     }
     /* A float tensor, quantized as --format / --block say. */
-    run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:blk.0.attn_q.weight", "--format", "nf4",
-             "--block", "64", "--input", x_path, "--rows", "20", y, NULL);
+    test_run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:blk.0.attn_q.weight", "--format",
+                  "nf4", "--block", "64", "--input", x_path, "--rows", "20", y, NULL);
     expect_success(&r);
     remove(y);
-    run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:missing", "--input", x_path, "--rows",
-             "20", y, NULL);
+    test_run_tool(&r, "matmul", "--weight", CLQ_TEST_DATA_DIR "/model.gguf:missing", "--input", x_path,
+                  "--rows", "20", y, NULL);
     expect_failure(&r, 1);
     cr_assert_not_null(strstr(r.err, "no tensor named 'missing'"), "%s", r.err);
     free(w);
@@ -1062,26 +980,28 @@ Test(tool, matmul_bnb_layer_with_peft_adapters)
     /* PEFT's scales: 16/8, and 8/sqrt(4) with use_rslora. */
     const ref_adapter adapters[2] = {{ranks[0], 2.0f, a[0], b[0]}, {ranks[1], 4.0f, a[1], b[1]}};
     const char *y = out_path("y.f32");
-    run_result r;
-    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq",
-             "--input", x_path, "--rows", "6", "--lora",
-             CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj", "--lora",
-             CLQ_SAFETENSORS_PY_DIR "/peft-b:layers.0.self_attn.q_proj", "--lora-index", index_path, y, NULL);
+    test_run r;
+    test_run_tool(
+        &r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq", "--input",
+        x_path, "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj", "--lora",
+        CLQ_SAFETENSORS_PY_DIR "/peft-b:layers.0.self_attn.q_proj", "--lora-index", index_path, y, NULL);
     expect_success(&r);
     expect_product(y, w, 64, 256, x, 6, NULL, adapters, 2, index, r.command);
     remove(y);
     /* PEFT adapters and folders do not mix; layers must agree; shapes must fit. */
-    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq",
-             "--input", x_path, "--rows", "6", "--lora",
-             CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj", "--lora",
-             CLQ_TEST_DATA_DIR "/bnb-nf4-b64", "--lora-index", index_path, y, NULL);
+    test_run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq",
+                  "--input", x_path, "--rows", "6", "--lora",
+                  CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj", "--lora",
+                  CLQ_TEST_DATA_DIR "/bnb-nf4-b64", "--lora-index", index_path, y, NULL);
     expect_failure(&r, 2);
-    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq",
-             "--input", x_path, "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:q_proj", y, NULL);
+    test_run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:clq.bnb_nf4_b64_dq",
+                  "--input", x_path, "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:q_proj", y,
+                  NULL);
     expect_failure(&r, 1);
     cr_assert_not_null(strstr(r.err, "names several modules"), "%s", r.err);
-    run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:plain.f32", "--input", x_path,
-             "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj", y, NULL);
+    test_run_tool(&r, "matmul", "--weight", CLQ_SAFETENSORS_PY_DIR "/bnb.safetensors:plain.f32", "--input",
+                  x_path, "--rows", "6", "--lora", CLQ_SAFETENSORS_PY_DIR "/peft-a:layers.0.self_attn.q_proj",
+                  y, NULL);
     expect_failure(&r, 1); /* plain.f32 is 12 x 64: X and the adapter do not fit */
     for (int k = 0; k < 2; k++) {
         free(a[k]);

@@ -8,14 +8,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "folder.h"
@@ -32,12 +28,11 @@
 #endif
 #endif
 
-static char root[64];
+static char root[256];
 
 static void make_root(void)
 {
-    snprintf(root, sizeof root, "/tmp/clq-tool-files-XXXXXX");
-    cr_assert_not_null(mkdtemp(root));
+    test_make_temp_dir(root, sizeof root, "clq-tool-files");
     umask(022);
 }
 
@@ -57,58 +52,8 @@ static const char *in_root(const char *name)
     return p;
 }
 
-typedef struct limits {
-    rlim_t file_size;     /* RLIMIT_FSIZE, 0: none */
-    rlim_t address_space; /* RLIMIT_AS, 0: none */
-} limits;
-
-/* Runs the clq tool with the arguments after `lim` (NULL-terminated);
- * returns its exit status (-1 if killed) and its stderr in err. */
-static int run_tool(const limits *lim, char *err, size_t errlen, ...)
-{
-    char *argv[32];
-    int argc = 0;
-    argv[argc++] = (char *)CLQ_TOOL_PATH;
-    va_list ap;
-    va_start(ap, errlen);
-    for (char *a; argc < 31 && (a = va_arg(ap, char *)) != NULL;)
-        argv[argc++] = a;
-    va_end(ap);
-    argv[argc] = NULL;
-    char log[600];
-    snprintf(log, sizeof log, "%s/stderr.txt", root);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0)
-            _exit(126);
-        dup2(fd, 2);
-        dup2(fd, 1);
-        if (lim && lim->file_size) {
-            /* A write past the limit then fails with EFBIG instead of
-             * killing the process: a disk filling up part-way. */
-            signal(SIGXFSZ, SIG_IGN);
-            struct rlimit r = {lim->file_size, lim->file_size};
-            setrlimit(RLIMIT_FSIZE, &r);
-        }
-        if (lim && lim->address_space) {
-            struct rlimit r = {lim->address_space, lim->address_space};
-            setrlimit(RLIMIT_AS, &r);
-        }
-        alarm(HANG_SECONDS);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    size_t n = 0;
-    char *text = clq_read_file(log, &n);
-    snprintf(err, errlen, "%.*s", text ? (int)n : 0, text ? text : "");
-    free(text);
-    unlink(log);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+/* Every run is killed if it hangs (a FIFO read would block forever). */
+static const test_run_limits no_hang = {.seconds = HANG_SECONDS};
 
 static void copy_file(const char *from, const char *to)
 {
@@ -159,11 +104,12 @@ static int count_prefixed(const char *prefix)
 
 Test(tool_files, failed_quantize_leaves_the_old_folder_whole)
 {
-    char err[4096], path[600], keep[600];
+    char err[512], path[600], keep[600];
+    test_run r;
     const char *w = in_root("W"), *input = NF4_DIR "/input.f32";
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "quantize", "--format", "nf4", "--layout", "bnb", "--block",
-                          "64", "--rows", "64", "--cols", "256", input, w, NULL),
-                 0, "%s", err);
+    test_run_tool_limited(&r, &no_hang, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64",
+                          "--rows", "64", "--cols", "256", input, w, NULL);
+    cr_assert_eq(r.exit_code, 0, "%s", r.err);
     static const char *const files[] = {"meta.txt", "packed.u8", "absmax.f32"};
     const char *saved = in_root("saved");
     cr_assert_eq(mkdir(saved, 0755), 0);
@@ -174,10 +120,10 @@ Test(tool_files, failed_quantize_leaves_the_old_folder_whole)
     }
     /* fp4 into the same W, on a "disk" that fills up after 16 KiB per file:
      * packed.u8 (8 KiB) and absmax.f32 fit, input.f32 (64 KiB) does not. */
-    limits lim = {16384, 0};
-    int rc = run_tool(&lim, err, sizeof err, "quantize", "--format", "fp4", "--layout", "bnb", "--block",
-                      "64", "--rows", "64", "--cols", "256", input, w, NULL);
-    cr_assert_neq(rc, 0, "the write past the limit must fail: %s", err);
+    test_run_limits lim = {.file_size = 16384, .seconds = HANG_SECONDS};
+    test_run_tool_limited(&r, &lim, "quantize", "--format", "fp4", "--layout", "bnb", "--block", "64",
+                          "--rows", "64", "--cols", "256", input, w, NULL);
+    cr_assert_neq(r.exit_code, 0, "the write past the limit must fail: %s", r.err);
     for (size_t i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/%s", w, files[i]);
         snprintf(keep, sizeof keep, "%s/%s", saved, files[i]);
@@ -185,15 +131,16 @@ Test(tool_files, failed_quantize_leaves_the_old_folder_whole)
     }
     cr_assert_eq(count_prefixed("W."), 0, "the failed folder was left beside W");
     const char *out = in_root("out.f32");
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", w, out, NULL), 0, "%s", err);
+    test_run_tool_limited(&r, &no_hang, "dequantize", w, out, NULL);
+    cr_assert_eq(r.exit_code, 0, "%s", r.err);
     snprintf(path, sizeof path, "%s/dequant.f32", w);
     cr_assert(same_file(out, path), "W no longer dequantizes to its own dequant.f32");
 
     /* Without the limit the fp4 folder replaces it, mode kept. */
     cr_assert_eq(chmod(w, 0750), 0);
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "quantize", "--format", "fp4", "--layout", "bnb", "--block",
-                          "64", "--rows", "64", "--cols", "256", input, w, NULL),
-                 0, "%s", err);
+    test_run_tool_limited(&r, &no_hang, "quantize", "--format", "fp4", "--layout", "bnb", "--block", "64",
+                          "--rows", "64", "--cols", "256", input, w, NULL);
+    cr_assert_eq(r.exit_code, 0, "%s", r.err);
     clq_folder f;
     cr_assert_eq(clq_folder_read(w, &f, err, sizeof err), CLQ_SUCCESS, "%s", err);
     cr_assert_eq(f.desc.format, CLQ_FORMAT_FP4);
@@ -239,24 +186,26 @@ static void make_sparse(const char *path)
 
 Test(tool_files, sizes_are_checked_before_reading)
 {
-    char err[4096], path[600];
+    char path[600];
+    test_run r;
     const char *dir = copy_nf4("big");
     snprintf(path, sizeof path, "%s/packed.u8", dir);
     make_sparse(path);
 #ifdef UNDER_ASAN
-    limits lim = {0, 0};
+    test_run_limits lim = no_hang;
 #else
-    limits lim = {0, (rlim_t)1 << 30};
+    test_run_limits lim = {.address_space = 1ull << 30, .seconds = HANG_SECONDS};
 #endif
-    cr_assert_eq(run_tool(&lim, err, sizeof err, "dequantize", dir, in_root("d.f32"), NULL), 1, "%s", err);
-    cr_assert(strstr(err, "2147483648 bytes, expected 8192"), "%s", err);
+    test_run_tool_limited(&r, &lim, "dequantize", dir, in_root("d.f32"), NULL);
+    cr_assert_eq(r.exit_code, 1, "%s", r.err);
+    cr_assert(strstr(r.err, "2147483648 bytes, expected 8192"), "%s", r.err);
 
     const char *x = in_root("x.f32");
     make_sparse(x);
-    cr_assert_eq(run_tool(&lim, err, sizeof err, "matmul", "--weight", NF4_DIR, "--input", x, "--rows", "1",
-                          in_root("y.f32"), NULL),
-                 1, "%s", err);
-    cr_assert(strstr(err, "has 2147483648 bytes, expected 1024"), "%s", err);
+    test_run_tool_limited(&r, &lim, "matmul", "--weight", NF4_DIR, "--input", x, "--rows", "1",
+                          in_root("y.f32"), NULL);
+    cr_assert_eq(r.exit_code, 1, "%s", r.err);
+    cr_assert(strstr(r.err, "has 2147483648 bytes, expected 1024"), "%s", r.err);
 
     /* A LoRA folder's A (rank 2 of the 64 x 256 weight: 2 x 256 fp32). */
     char lora[256];
@@ -275,47 +224,51 @@ Test(tool_files, sizes_are_checked_before_reading)
     fclose(f);
     snprintf(path, sizeof path, "%s/a.f32", lora);
     make_sparse(path);
-    cr_assert_eq(run_tool(&lim, err, sizeof err, "matmul", "--weight", NF4_DIR, "--input",
-                          NF4_DIR "/input.f32", "--rows", "64", "--lora", lora, in_root("y.f32"), NULL),
-                 1, "%s", err);
-    cr_assert(strstr(err, "2147483648 bytes, but"), "%s", err);
+    test_run_tool_limited(&r, &lim, "matmul", "--weight", NF4_DIR, "--input", NF4_DIR "/input.f32", "--rows",
+                          "64", "--lora", lora, in_root("y.f32"), NULL);
+    cr_assert_eq(r.exit_code, 1, "%s", r.err);
+    cr_assert(strstr(r.err, "2147483648 bytes, but"), "%s", r.err);
 }
 
 /* ---- 6: FIFOs -------------------------------------------------------------------------- */
 
 Test(tool_files, fifos_are_refused_at_once)
 {
-    char err[4096], path[600];
+    char path[600];
+    test_run r;
     const char *dir = copy_nf4("fifo");
     snprintf(path, sizeof path, "%s/absmax.f32", dir);
     cr_assert_eq(unlink(path), 0);
     cr_assert_eq(mkfifo(path, 0600), 0);
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", dir, in_root("d.f32"), NULL), 1, "%s", err);
-    cr_assert(strstr(err, "not a regular file"), "%s", err);
+    test_run_tool_limited(&r, &no_hang, "dequantize", dir, in_root("d.f32"), NULL);
+    cr_assert_eq(r.exit_code, 1, "%s", r.err);
+    cr_assert(strstr(r.err, "not a regular file"), "%s", r.err);
 
     const char *x = in_root("x.fifo");
     cr_assert_eq(mkfifo(x, 0600), 0);
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "matmul", "--weight", NF4_DIR, "--input", x, "--rows", "1",
-                          in_root("y.f32"), NULL),
-                 1, "%s", err);
-    cr_assert(strstr(err, "not a regular file"), "%s", err);
-    cr_assert_neq(run_tool(NULL, err, sizeof err, "inspect", x, NULL), 0);
-    cr_assert(strstr(err, "not a regular file"), "%s", err);
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "quantize", "--format", "nf4", "--layout", "bnb", "--block",
-                          "64", "--rows", "64", "--cols", "256", x, in_root("q"), NULL),
-                 1, "%s", err);
-    cr_assert(strstr(err, "not a regular file"), "%s", err);
+    test_run_tool_limited(&r, &no_hang, "matmul", "--weight", NF4_DIR, "--input", x, "--rows", "1",
+                          in_root("y.f32"), NULL);
+    cr_assert_eq(r.exit_code, 1, "%s", r.err);
+    cr_assert(strstr(r.err, "not a regular file"), "%s", r.err);
+    test_run_tool_limited(&r, &no_hang, "inspect", x, NULL);
+    cr_assert_neq(r.exit_code, 0);
+    cr_assert(strstr(r.err, "not a regular file"), "%s", r.err);
+    test_run_tool_limited(&r, &no_hang, "quantize", "--format", "nf4", "--layout", "bnb", "--block", "64",
+                          "--rows", "64", "--cols", "256", x, in_root("q"), NULL);
+    cr_assert_eq(r.exit_code, 1, "%s", r.err);
+    cr_assert(strstr(r.err, "not a regular file"), "%s", r.err);
 }
 
 /* ---- 8: outputs -------------------------------------------------------------------------- */
 
 Test(tool_files, outputs_keep_their_mode_and_refuse_special_files)
 {
-    char err[4096];
+    test_run r;
     const char *out = in_root("d.f32");
     cr_assert_eq(clq_write_file(out, "old", 3), 0);
     cr_assert_eq(chmod(out, 0600), 0);
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", NF4_DIR, out, NULL), 0, "%s", err);
+    test_run_tool_limited(&r, &no_hang, "dequantize", NF4_DIR, out, NULL);
+    cr_assert_eq(r.exit_code, 0, "%s", r.err);
     struct stat st;
     cr_assert_eq(stat(out, &st), 0);
     cr_assert_eq(st.st_mode & 0777, 0600, "mode %o after replacing a 0600 file",
@@ -324,17 +277,18 @@ Test(tool_files, outputs_keep_their_mode_and_refuse_special_files)
 
     const char *fifo = in_root("out.fifo");
     cr_assert_eq(mkfifo(fifo, 0600), 0);
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", NF4_DIR, fifo, NULL), 1, "%s", err);
-    cr_assert(strstr(err, "a FIFO"), "%s", err);
+    test_run_tool_limited(&r, &no_hang, "dequantize", NF4_DIR, fifo, NULL);
+    cr_assert_eq(r.exit_code, 1, "%s", r.err);
+    cr_assert(strstr(r.err, "a FIFO"), "%s", r.err);
     cr_assert(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO was replaced");
 
     const char *link_a = in_root("a.f32"), *link_b = in_root("b.f32");
     cr_assert_eq(clq_write_file(link_a, "old", 3), 0);
     cr_assert_eq(link(link_a, link_b), 0);
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "matmul", "--weight", NF4_DIR, "--input",
-                          NF4_DIR "/input.f32", "--rows", "64", link_a, NULL),
-                 1, "%s", err);
-    cr_assert(strstr(err, "hard links"), "%s", err);
+    test_run_tool_limited(&r, &no_hang, "matmul", "--weight", NF4_DIR, "--input", NF4_DIR "/input.f32",
+                          "--rows", "64", link_a, NULL);
+    cr_assert_eq(r.exit_code, 1, "%s", r.err);
+    cr_assert(strstr(r.err, "hard links"), "%s", r.err);
     struct stat sb;
     cr_assert(stat(link_a, &st) == 0 && stat(link_b, &sb) == 0 && st.st_ino == sb.st_ino && st.st_size == 3);
 }
@@ -343,39 +297,43 @@ Test(tool_files, outputs_keep_their_mode_and_refuse_special_files)
 
 Test(tool_files, bench_leaves_an_old_csv_alone_when_it_fails)
 {
-    char err[4096];
+    test_run r;
     const char *csv = in_root("old.csv"), *json = in_root("old.json");
     cr_assert_eq(clq_write_file(csv, "a,b\n1,2\n", 8), 0);
     cr_assert_eq(clq_write_file(json, "{}\n", 3), 0);
-    cr_assert_neq(run_tool(NULL, err, sizeof err, "bench", "--csv", csv, "--json", json, "--device",
-                           "no-such-device-anywhere", NULL),
-                  0);
+    test_run_tool_limited(&r, &no_hang, "bench", "--csv", csv, "--json", json, "--device",
+                          "no-such-device-anywhere", NULL);
+    cr_assert_neq(r.exit_code, 0);
     struct stat st;
-    cr_assert(stat(csv, &st) == 0 && st.st_size == 8, "old.csv was touched: %s", err);
-    cr_assert(stat(json, &st) == 0 && st.st_size == 3, "old.json was touched: %s", err);
+    cr_assert(stat(csv, &st) == 0 && st.st_size == 8, "old.csv was touched: %s", r.err);
+    cr_assert(stat(json, &st) == 0 && st.st_size == 3, "old.json was touched: %s", r.err);
 }
 
 /* ---- 15: meta.txt keys, files a command does not need --------------------------------- */
 
 Test(tool_files, meta_key_given_twice_is_an_error)
 {
-    char err[4096], path[600];
+    char path[600];
+    test_run r;
     const char *dir = copy_nf4("twice");
     snprintf(path, sizeof path, "%s/meta.txt", dir);
     static const char meta[] = "format=fp4\nlayout=bnb\nrows=64\ncols=256\nblock=64\nformat=nf4\n";
     cr_assert_eq(clq_write_file(path, meta, sizeof meta - 1), 0);
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", dir, in_root("d.f32"), NULL), 1, "%s", err);
-    cr_assert(strstr(err, "key 'format' repeats line 1"), "%s", err);
+    test_run_tool_limited(&r, &no_hang, "dequantize", dir, in_root("d.f32"), NULL);
+    cr_assert_eq(r.exit_code, 1, "%s", r.err);
+    cr_assert(strstr(r.err, "key 'format' repeats line 1"), "%s", r.err);
 }
 
 Test(tool_files, dequantize_ignores_an_unneeded_input_file)
 {
-    char err[4096], path[600];
+    char err[512], path[600];
+    test_run r;
     const char *dir = copy_nf4("extra");
     snprintf(path, sizeof path, "%s/input.f32", dir);
     cr_assert_eq(clq_write_file(path, "short", 5), 0);
     const char *out = in_root("d.f32");
-    cr_assert_eq(run_tool(NULL, err, sizeof err, "dequantize", dir, out, NULL), 0, "%s", err);
+    test_run_tool_limited(&r, &no_hang, "dequantize", dir, out, NULL);
+    cr_assert_eq(r.exit_code, 0, "%s", r.err);
     cr_assert(same_file(out, NF4_DIR "/dequant.f32"));
     /* The reader that loads the samples still checks them. */
     clq_folder f;

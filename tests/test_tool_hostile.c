@@ -13,13 +13,10 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <math.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clq_io.h"
@@ -31,25 +28,17 @@
 #error "compile with -DCLQ_TOOL_PATH=\"/path/to/clq\""
 #endif
 
-extern char **environ;
-
 static char root[512];
 
 static void sandbox_open(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/clq-test-tool-hostile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    cr_assert_not_null(mkdtemp(root), "mkdtemp %s: %s", root, strerror(errno));
+    test_make_temp_dir(root, sizeof root, "clq-test-tool-hostile");
 }
 
-/* The sandbox holds files and one level of folders. */
 static void sandbox_close(void)
 {
-    char cmd[600];
-    if (!root[0])
-        return;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    cr_assert_eq(system(cmd), 0);
+    if (root[0])
+        test_remove_tree(root);
     root[0] = '\0';
 }
 
@@ -69,55 +58,9 @@ static void write_file(const char *path, const void *data, size_t size)
     cr_assert_eq(fclose(f), 0);
 }
 
-typedef struct run_result {
-    int exit_code;
-    char *out, *err; /* NUL-terminated (the file's own NULs would cut them: none are expected) */
-    size_t out_size, err_size;
-} run_result;
-
-static char *read_all(const char *path, size_t *size)
+static void run_inspect(test_run *r, const char *target)
 {
-    char *text = clq_read_file(path, size);
-    cr_assert(text || *size == 0, "%s: %s", path, strerror(errno));
-    char *z = realloc(text, *size + 1);
-    cr_assert_not_null(z);
-    z[*size] = '\0';
-    return z;
-}
-
-/* `clq args...` (NULL-terminated), stdout and stderr captured in files. */
-static void run_tool(run_result *r, char *const *argv)
-{
-    char out_path[600], err_path[600];
-    in_root(out_path, sizeof out_path, "stdout");
-    in_root(err_path, sizeof err_path, "stderr");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    int rc = posix_spawn(&pid, CLQ_TOOL_PATH, &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    cr_assert_eq(rc, 0, "cannot start %s: %s", CLQ_TOOL_PATH, strerror(rc));
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0)
-        cr_assert_eq(errno, EINTR);
-    cr_assert(WIFEXITED(status), "clq inspect was killed by signal %d", WTERMSIG(status));
-    r->exit_code = WEXITSTATUS(status);
-    r->out = read_all(out_path, &r->out_size);
-    r->err = read_all(err_path, &r->err_size);
-}
-
-static void run_inspect(run_result *r, const char *target)
-{
-    char *argv[] = {(char *)CLQ_TOOL_PATH, "inspect", (char *)target, NULL};
-    run_tool(r, argv);
-}
-
-static void run_free(run_result *r)
-{
-    free(r->out);
-    free(r->err);
+    test_run_tool(r, "inspect", target, NULL);
 }
 
 /* Nothing a terminal acts on: no control character but the line ends (C0,
@@ -149,7 +92,7 @@ static void expect_inert(const char *what, const char *text, size_t size, int li
     cr_assert_eq(newlines, lines, "%s: %d lines, expected %d:\n%s", what, newlines, lines, text);
 }
 
-static void expect_text(const run_result *r, const char *text)
+static void expect_text(const test_run *r, const char *text)
 {
     cr_assert_not_null(strstr(r->out, text), "stdout lacks '%s':\n%s", text, r->out);
 }
@@ -168,7 +111,7 @@ Test(tool_hostile, gguf_names_and_values_are_escaped)
     in_root(path, sizeof path, "evil.gguf");
     TEST_OK(clq_gguf_writer_write(w, path));
     clq_gguf_writer_destroy(w);
-    run_result r;
+    test_run r;
     run_inspect(&r, path);
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
     /* summary, 3 keys, the table's header, 1 tensor */
@@ -177,7 +120,6 @@ Test(tool_hostile, gguf_names_and_values_are_escaped)
     expect_text(&r, "forge = \"a\\\\b\\r\\nclq inspect: all good\\x1b[31m \\u009b\\xff end\"");
     expect_text(&r, "bidi = \"x\\u202ey\xd0\x96\""); /* other UTF-8 stays as it is */
     expect_text(&r, "w\\x1b[2J\\x1b[H");
-    run_free(&r);
 }
 
 /* A safetensors file from its JSON header and data. */
@@ -202,13 +144,12 @@ Test(tool_hostile, safetensors_names_values_and_messages_are_escaped)
     char path[600];
     in_root(path, sizeof path, "evil.safetensors");
     write_safetensors(path, header, "ab", 2);
-    run_result r;
+    test_run r;
     run_inspect(&r, path);
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
     expect_inert("stdout", r.out, r.out_size, 4); /* summary, 1 key, the table's header, 1 tensor */
     expect_text(&r, "k\\x1b[1m = \"v\\r\\x07\\u009b\\u202e\"");
     expect_text(&r, "t\\x1b]2;x\\x07.weight");
-    run_free(&r);
     /* A message quoting a name from the file, on stderr. */
     static const char bad[] = "{\"t\\u001b[31m\\n\":{\"dtype\":\"X8\",\"shape\":[2],\"data_offsets\":[0,2]}}";
     write_safetensors(path, bad, "ab", 2);
@@ -217,7 +158,6 @@ Test(tool_hostile, safetensors_names_values_and_messages_are_escaped)
     expect_inert("stderr", r.err, r.err_size, 1);
     cr_assert_not_null(strstr(r.err, "tensor 't\\x1b[31m\\n': unknown or unsupported dtype 'X8'"), "%s",
                        r.err);
-    run_free(&r);
 }
 
 /* A PEFT folder whose one module has a 600-character name. */
@@ -243,14 +183,13 @@ Test(tool_hostile, peft_module_longer_than_512_bytes)
     static const char config[] = "{\"r\":2,\"lora_alpha\":4,\"target_modules\":[\"q_proj\"]}";
     snprintf(path, sizeof path, "%s/adapter_config.json", dir);
     write_file(path, config, sizeof config - 1);
-    run_result r;
+    test_run r;
     run_inspect(&r, dir);
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
     char want[700];
     snprintf(want, sizeof want, "  layer %s: rank 2, 16 x 32, F32, scale 2\n", module);
     expect_text(&r, want);
     cr_assert_null(strstr(r.out, "unreadable"), "%s", r.out);
-    run_free(&r);
     free(header);
 }
 
@@ -277,46 +216,34 @@ Test(tool_hostile, matmul_refuses_values_it_cannot_represent)
     write_file(x_path, x, sizeof x);
     char spec[640];
     snprintf(spec, sizeof spec, "%s:w", w_path);
-    char *argv[] = {(char *)CLQ_TOOL_PATH,
-                    "matmul",
-                    "--weight",
-                    spec,
-                    "--input",
-                    x_path,
-                    "--rows",
-                    "1",
-                    y_path,
-                    NULL,
-                    NULL,
-                    NULL};
+    /* args[8] and [9] take `--lora DIR` below. */
+    const char *args[] = {"matmul", "--weight", spec, "--input", x_path, "--rows",
+                          "1",      y_path,     NULL, NULL,      NULL};
     struct stat sb;
-    run_result r;
+    test_run r;
 
     w[3 * K + 7] = 1e7f;
     write_safetensors(w_path, header, w, sizeof w);
-    run_tool(&r, argv);
+    test_run_tool_args(&r, NULL, args);
     cr_assert_eq(r.exit_code, 1, "%s", r.err);
     cr_assert_not_null(strstr(r.err, "row 3, columns 0..31"), "%s", r.err);
     cr_assert_neq(stat(y_path, &sb), 0, "y.f32 was written");
-    run_free(&r);
 
     w[3 * K + 7] = 8e6f; /* below 127 x 65520 */
     write_safetensors(w_path, header, w, sizeof w);
-    run_tool(&r, argv);
+    test_run_tool_args(&r, NULL, args);
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
-    run_free(&r);
     cr_assert_eq(unlink(y_path), 0);
 
     a[K + 9] = NAN;
     clq_lora_folder f = {2, 4.0f, 0, N, K, a, b};
     TEST_OK(clq_lora_folder_write(lora_dir, &f, err, sizeof err));
-    argv[9] = "--lora";
-    argv[10] = lora_dir;
-    run_tool(&r, argv);
+    args[8] = "--lora";
+    args[9] = lora_dir;
+    test_run_tool_args(&r, NULL, args);
     cr_assert_eq(r.exit_code, 1, "%s", r.err);
     cr_assert_not_null(strstr(r.err, "NaN or Inf in A at row 1, column 9"), "%s", r.err);
     cr_assert_neq(stat(y_path, &sb), 0, "y.f32 was written");
-    run_free(&r);
 }
 
 /* An adapter folder's alpha beyond fp32 ("1e39") is refused when read. */
