@@ -179,6 +179,19 @@ static inline __attribute__((always_inline)) void store_tile_rows(const uint MR,
     }
 }
 
+/* A tiles work-item's rows of X (element offsets of their first element;
+ * rows past M repeat row M-1, computed and not stored) and its
+ * accumulators, zeroed. */
+static inline __attribute__((always_inline)) void start_rows(const uint MR, uint m0, uint m_count,
+                                                             uint k_count, ulong *xrow, vfloat *acc)
+{
+#pragma unroll
+    for (uint m = 0; m < MR; m++) {
+        xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
+        acc[m] = (vfloat)(0.0f);
+    }
+}
+
 /* Asks for the lines of B that lora_lanes will read for rows m0 .. of this
  * work-item's outputs before the tile's weights are streamed: left to the
  * epilogue, a tile's lines of B (16 at rank 16, each from memory) cost a
@@ -408,13 +421,8 @@ static inline __attribute__((always_inline)) void tiles(const uint MR, uint m_co
     uint nb = k_count / block, row_words = k_count / WORD_ELEMS;
     global const uint *qw = (global const uint *)quants + (ulong)tile * row_words * CLQ_TILE_ROWS + l0;
     ulong xrow[CLQ_TILE_ROWS];
-#pragma unroll
-    for (uint m = 0; m < MR; m++)
-        xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
     vfloat acc[CLQ_TILE_ROWS];
-#pragma unroll
-    for (uint m = 0; m < MR; m++)
-        acc[m] = (vfloat)(0.0f);
+    start_rows(MR, m0, m_count, k_count, xrow, acc);
     const ulong x_tiled = (ulong)m0 * k_count; /* X_TILED: this group's first element */
     lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
 

@@ -50,13 +50,8 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
     uint nb = k_count / GGML_BLOCK;
     global const uchar *tb = quants + ((ulong)tile * nb * CLQ_TILE_ROWS + l0) * GGML_BYTES;
     ulong xrow[CLQ_TILE_ROWS];
-#pragma unroll
-    for (uint m = 0; m < MR; m++)
-        xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
     vfloat acc[CLQ_TILE_ROWS];
-#pragma unroll
-    for (uint m = 0; m < MR; m++)
-        acc[m] = (vfloat)(0.0f);
+    start_rows(MR, m0, m_count, k_count, xrow, acc);
     const ulong x_tiled = (ulong)m0 * k_count; /* X_TILED: this group's first element */
     lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
     for (uint j = 0; j < nb; j++) {
@@ -213,13 +208,8 @@ static inline __attribute__((always_inline)) void tiles_q45_k(const uint MR, uin
     uint m0 = get_global_id(1) * MR, nb = k_count / GGML_BLOCK;
     global const uchar *tb = quants + (ulong)tile * nb * CLQ_TILE_ROWS * GGML_BYTES;
     ulong xrow[CLQ_TILE_ROWS];
-#pragma unroll
-    for (uint m = 0; m < MR; m++)
-        xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
-    float16 acc[CLQ_TILE_ROWS];
-#pragma unroll
-    for (uint m = 0; m < MR; m++)
-        acc[m] = (float16)(0.0f);
+    vfloat acc[CLQ_TILE_ROWS];
+    start_rows(MR, m0, m_count, k_count, xrow, acc);
     lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
 
     for (uint j = 0; j < nb; j++) {
@@ -322,13 +312,8 @@ static inline __attribute__((always_inline)) void tiles_q6_k(const uint MR, uint
     uint m0 = get_global_id(1) * MR, nb = k_count / GGML_BLOCK;
     global const uchar *tb = quants + (ulong)tile * nb * CLQ_TILE_ROWS * GGML_BYTES;
     ulong xrow[CLQ_TILE_ROWS];
-#pragma unroll
-    for (uint m = 0; m < MR; m++)
-        xrow[m] = (ulong)min(m0 + m, m_count - 1) * k_count;
-    float16 acc[CLQ_TILE_ROWS];
-#pragma unroll
-    for (uint m = 0; m < MR; m++)
-        acc[m] = (float16)(0.0f);
+    vfloat acc[CLQ_TILE_ROWS];
+    start_rows(MR, m0, m_count, k_count, xrow, acc);
     lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
 
     for (uint j = 0; j < nb; j++) {
