@@ -4,8 +4,8 @@
  * block tiles (clq_common.h: block j of a tile's 16 rows are 16
  * consecutive blocks of ggml's own bytes).
  *
- * Where a work-item holds a whole tile (CPUs, CLQ_MM_LANES 16), Q4_K, Q5_K
- * and Q6_K are decoded as tiles() decodes its row tiles: the work-item loads
+ * Where a work-item holds a whole tile (CPUs, CLQ_MM_LANES 16), Q4_K, Q5_K,
+ * Q6_K and IQ4_XS are decoded as tiles() decodes its row tiles: the work-item loads
  * the same 64 bytes of each of its 16 blocks and transposes them
  * (transpose16), so that one vector holds one 32-bit word of every row; a
  * word's codes then become floats for all 16 rows at once, and a
@@ -73,8 +73,8 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
     store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
 }
 
-#if CLQ_MM_LANES == 16 &&                                                                                    \
-    (CLQ_FORMAT == CLQ_FMT_Q4_K || CLQ_FORMAT == CLQ_FMT_Q5_K || CLQ_FORMAT == CLQ_FMT_Q6_K)
+#if CLQ_MM_LANES == 16 && (CLQ_FORMAT == CLQ_FMT_Q4_K || CLQ_FORMAT == CLQ_FMT_Q5_K ||                       \
+                           CLQ_FORMAT == CLQ_FMT_Q6_K || CLQ_FORMAT == CLQ_FMT_IQ4_XS)
 #define GGML_BY_WORDS 1
 
 /* Bytes at .. at+63 of the tile's 16 blocks b, b + GGML_BYTES, ...: w[t]
@@ -352,18 +352,20 @@ static inline __attribute__((always_inline)) void tiles_q6_k(const uint MR, uint
                         part[m][p] = (float16)(0.0f);
 #pragma unroll 1
                 for (uint tt = 0; tt < 4; tt++) {
-                    uint t = 4 * q4 + tt, hw = 8 * h + t % 8;
+                    /* t % 8 spelled out: with it, the rolled loop rebuilt each X address
+                     * with integer operations */
+                    uint t = 4 * q4 + tt, t8 = 4 * (q4 % 2) + tt, hw = 8 * h + t8;
                     uint16 lo = ql[t] & 0x0F0F0F0Fu, hi = (ql[t] >> 4) & 0x0F0F0F0Fu;
                     /* the two high bits of each byte moved to bits 4-5, and bit 5
                      * flipped: each byte is then q - 32 as a 6-bit signed number */
                     lo = (lo | ((qh[hw] << 4 >> (2 * s_lo)) & 0x30303030u)) ^ 0x20202020u;
                     hi = (hi | ((qh[hw] >> (2 * (s_lo + 2) - 4)) & 0x30303030u)) ^ 0x20202020u;
                     float xw[CLQ_TILE_ROWS][8];
-                    X_WORD(xw, 128 * h + 32 * s_lo + 4 * (t % 8), 64)
+                    X_WORD(xw, 128 * h + 32 * s_lo + 4 * t8, 64)
 #pragma unroll
                     for (uint i = 0; i < 8; i++) {
                         uint n = i / 4, u = i % 4; /* n: high nibbles */
-                        uint e = 128 * h + 32 * (s_lo + 2 * n) + 4 * (t % 8) + u;
+                        uint e = 128 * h + 32 * (s_lo + 2 * n) + 4 * t8 + u;
                         /* byte u's 6 bits to the top, then sign-extended */
                         float16 q = convert_float16(as_int16((n ? hi : lo) << (26 - 8 * u)) >> 26);
                         if (MR <= 4) {
@@ -392,6 +394,82 @@ static inline __attribute__((always_inline)) void tiles_q6_k(const uint MR, uint
 }
 #endif
 
+#if defined(GGML_BY_WORDS) && CLQ_FORMAT == CLQ_FMT_IQ4_XS
+/* IQ4_XS (block_iq4_xs: fp16 d, 16 bits of high scale bits, 4 bytes of low
+ * ones, then 128 bytes of codes into ggml's non-linear 16-value code) over
+ * whole tiles. Sub-block s of 32 has the codes' bytes 16s .. 16s+15 (low
+ * nibbles: its first 16 elements; high: the next 16) and the 6-bit scale
+ * ls, d·(ls - 32) its factor. After the transpose, word t of the 64 bytes
+ * at 8 + 64c holds, in nibble i, element 32s + 16·(i % 2) + 4·(t % 4) + i / 2
+ * of sub-block s = 4c + t / 4; the header's words 0 and 1 (bytes 0 .. 7)
+ * are d with the high scale bits, and the low scale bits. */
+static inline __attribute__((always_inline)) void tiles_iq4_xs(const uint MR, uint m_count, uint n_count,
+                                                               uint k_count, global const uchar *quants,
+                                                               global const void *x, const uint x_half,
+                                                               global void *y, EPILOGUE_PARAMS)
+{
+    uint tile = get_global_id(0), n0 = tile * CLQ_TILE_ROWS;
+    if (n0 >= n_count)
+        return;
+    uint m0 = get_global_id(1) * MR, nb = k_count / GGML_BLOCK;
+    global const uchar *tb = quants + (ulong)tile * nb * CLQ_TILE_ROWS * GGML_BYTES;
+    ulong xrow[CLQ_TILE_ROWS];
+    vfloat acc[CLQ_TILE_ROWS];
+    start_rows(MR, m0, m_count, k_count, xrow, acc);
+
+    for (uint j = 0; j < nb; j++) {
+        global const uchar *bj = tb + (ulong)j * CLQ_TILE_ROWS * GGML_BYTES;
+        ulong k0 = (ulong)j * GGML_BLOCK;
+        global const float *xk = (global const float *)x + (ulong)m0 * k_count + k0 * CLQ_TILE_ROWS;
+        uint16 head[CLQ_TILE_ROWS];
+        prefetch_ahead(bj);
+        block_words(bj, 0, head);
+        float16 d = lanes_half(head[0], 0);
+#pragma unroll
+        for (uint c = 0; c < 2; c++) {
+            uint16 w[CLQ_TILE_ROWS];
+            block_words(bj, 8 + 64 * c, w);
+#pragma unroll
+            for (uint s = 4 * c; s < 4 * c + 4; s++) {
+                /* ggml's ls: 4 low bits from scales_l, 2 high from scales_h */
+                uint16 ls =
+                    ((head[1] >> (8 * (s / 2) + 4 * (s % 2))) & 15u) | ((head[0] >> (16 + 2 * s)) & 3u) << 4;
+                float16 dl = d * convert_float16(as_int16(ls) - 32);
+                if (MR == 1) {
+                    float16 part[4] = {(float16)(0.0f), (float16)(0.0f), (float16)(0.0f), (float16)(0.0f)};
+#pragma unroll
+                    for (uint tt = 0; tt < 4; tt++) { /* t = 4·(s % 4) + tt */
+                        uint e0 = 32 * s + 4 * tt;
+                        float xw[1][8];
+                        X_WORD(xw, e0, 16)
+#pragma unroll
+                        for (uint i = 0; i < 8; i++)
+                            part[i % 4] = fma(LOOKUP4_16(iq4nl_code, w[4 * (s % 4) + tt] >> (4 * i)),
+                                              X_AT(0, i % 2, i / 2, e0 + 16 * (i % 2) + i / 2), part[i % 4]);
+                    }
+                    acc[0] = fma((part[0] + part[1]) + (part[2] + part[3]), dl, acc[0]);
+                } else {
+#pragma unroll 1                                      /* the instruction cache: see the top of this file */
+                    for (uint tt = 0; tt < 4; tt++) { /* t = 4·(s % 4) + tt */
+                        uint e0 = 32 * s + 4 * tt;
+                        float xw[CLQ_TILE_ROWS][8];
+                        X_WORD(xw, e0, 16)
+#pragma unroll
+                        for (uint i = 0; i < 8; i++) {
+                            float16 v = LOOKUP4_16(iq4nl_code, w[4 * (s % 4) + tt] >> (4 * i)) * dl;
+#pragma unroll
+                            for (uint m = 0; m < MR; m++)
+                                acc[m] = fma(v, X_AT(m, i % 2, i / 2, e0 + 16 * (i % 2) + i / 2), acc[m]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
+}
+#endif
+
 /* The tiles kernel's body for this format: (m_count, n_count, k_count,
  * block, the weight's arrays, x, x_half, y, epilogue). */
 #if (CLQ_FORMAT == CLQ_FMT_Q4_K || CLQ_FORMAT == CLQ_FMT_Q5_K) && defined(GGML_BY_WORDS)
@@ -400,6 +478,9 @@ static inline __attribute__((always_inline)) void tiles_q6_k(const uint MR, uint
 #elif CLQ_FORMAT == CLQ_FMT_Q6_K && defined(GGML_BY_WORDS)
 #define TILES_GGML(MR, m, n, k, block, quants, scales, zeros, nested, code, offset, x, x_half, y, ...)       \
     tiles_q6_k(MR, m, n, k, quants, x, x_half, y, __VA_ARGS__)
+#elif CLQ_FORMAT == CLQ_FMT_IQ4_XS && defined(GGML_BY_WORDS)
+#define TILES_GGML(MR, m, n, k, block, quants, scales, zeros, nested, code, offset, x, x_half, y, ...)       \
+    tiles_iq4_xs(MR, m, n, k, quants, x, x_half, y, __VA_ARGS__)
 #else
 #define TILES_GGML tiles_ggml
 #endif
