@@ -189,111 +189,94 @@ constant float q4k_centred[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4,
 
 /* Q4_K and Q5_K (block_q4_K, block_q5_K: fp16 d, fp16 dmin, 12 bytes of
  * packed 6-bit scales and mins for 8 sub-blocks of 32; Q5_K's 32 bytes of
- * fifth bits; 128 bytes of codes) over whole tiles. The codes' bytes
+ * fifth bits; 128 bytes of codes): one super-block of the tile. The codes' bytes
  * 32g .. 32g+31 hold sub-block 2g in their low nibbles and 2g+1 in their
  * high ones: after the transpose, word t of the 64 bytes at QS + 64c holds,
  * in nibble i, element 64g + 32·(i % 2) + 4·(t % 8) + i / 2 of sub-block
  * 2g + i % 2, g = 2c + t / 8. Q5_K's fifth bit of that element is bit
  * 2g + i % 2 of byte i / 2 of qh word t % 8 (bytes 16 .. 47, words 4-11 of
  * the first 64). */
-static inline __attribute__((always_inline)) void tiles_q45_k(const uint MR, uint m_count, uint n_count,
-                                                              uint k_count, global const uchar *quants,
-                                                              global const void *x, const uint x_half,
-                                                              global void *y, EPILOGUE_PARAMS)
+static inline __attribute__((always_inline)) void superblock_q45_k(const uint MR, global const uchar *bj,
+                                                                   ulong k0, global const float *xk,
+                                                                   const ulong *xrow, global const void *x,
+                                                                   const uint x_half, vfloat *acc)
 {
     const uint QS = Q5_K ? 48 : 16; /* the codes' first byte */
-    uint tile = get_global_id(0), n0 = tile * CLQ_TILE_ROWS;
-    if (n0 >= n_count)
-        return;
-    uint m0 = get_global_id(1) * MR, nb = k_count / GGML_BLOCK;
-    global const uchar *tb = quants + (ulong)tile * nb * CLQ_TILE_ROWS * GGML_BYTES;
-    ulong xrow[CLQ_TILE_ROWS];
-    vfloat acc[CLQ_TILE_ROWS];
-    start_rows(MR, m0, m_count, k_count, xrow, acc);
-    lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
-
-    for (uint j = 0; j < nb; j++) {
-        global const uchar *bj = tb + (ulong)j * CLQ_TILE_ROWS * GGML_BYTES;
-        ulong k0 = (ulong)j * GGML_BLOCK;
-        global const float *xk = (global const float *)x + (ulong)m0 * k_count + k0 * CLQ_TILE_ROWS;
-        uint16 head[CLQ_TILE_ROWS]; /* words 0-3: d and dmin, the 12 scale bytes; 4-11: Q5_K's qh */
-        prefetch_ahead(bj);
-        block_words(bj, 0, head);
-        float16 d = lanes_half(head[0], 0), dmin = lanes_half(head[0], 16);
-        float x_sums[8]; /* MR 1: X's sums by sub-block, for the mins */
-        if (MR == 1)
-            vstore8(x_sums32(x, x_half, xrow[0] + k0), 0, x_sums);
+    uint16 head[CLQ_TILE_ROWS]; /* words 0-3: d and dmin, the 12 scale bytes; 4-11: Q5_K's qh */
+    block_words(bj, 0, head);
+    float16 d = lanes_half(head[0], 0), dmin = lanes_half(head[0], 16);
+    float x_sums[8]; /* MR 1: X's sums by sub-block, for the mins */
+    if (MR == 1)
+        vstore8(x_sums32(x, x_half, xrow[0] + k0), 0, x_sums);
 #pragma unroll
-        for (uint c = 0; c < 2; c++) {
-            uint16 w[CLQ_TILE_ROWS];
-            block_words(bj, QS + 64 * c, w);
+    for (uint c = 0; c < 2; c++) {
+        uint16 w[CLQ_TILE_ROWS];
+        block_words(bj, QS + 64 * c, w);
 #pragma unroll
-            for (uint g = 2 * c; g < 2 * c + 2; g++) {
-                /* ggml's get_scale_min_k4 for sub-blocks 2g and 2g+1, all lanes:
-                 * the scale dl and the min ml (ml - K_CENTRE·dl for centred codes) */
-                float16 dl[2], ml[2];
+        for (uint g = 2 * c; g < 2 * c + 2; g++) {
+            /* ggml's get_scale_min_k4 for sub-blocks 2g and 2g+1, all lanes:
+             * the scale dl and the min ml (ml - K_CENTRE·dl for centred codes) */
+            float16 dl[2], ml[2];
 #pragma unroll
-                for (uint h = 0; h < 2; h++) {
-                    uint s = 2 * g + h, sh = 8 * (s % 4);
-                    uint16 sc, mn;
-                    if (s < 4) {
-                        sc = (head[1] >> sh) & 63u;
-                        mn = (head[2] >> sh) & 63u;
-                    } else {
-                        sc = ((head[3] >> sh) & 15u) | ((head[1] >> (sh + 6)) & 3u) << 4;
-                        mn = ((head[3] >> (sh + 4)) & 15u) | ((head[2] >> (sh + 6)) & 3u) << 4;
-                    }
-                    dl[h] = d * convert_float16(sc);
-                    ml[h] = dmin * convert_float16(mn);
-                    if (MR == 1)
-                        ml[h] = fma(dl[h], (float16)(-K_CENTRE), ml[h]);
-                }
-                if (MR == 1) {
-                    /* even parts: low nibbles (sub-block 2g), odd: high */
-                    float16 part[4] = {(float16)(0.0f), (float16)(0.0f), (float16)(0.0f), (float16)(0.0f)};
-#pragma unroll
-                    for (uint t = 0; t < 8; t++) {
-                        uint16 word = w[8 * (g % 2) + t];
-                        uint e0 = 64 * g + 4 * t;
-                        float xw[1][8];
-                        X_WORD(xw, e0, 32)
-                        K_BYTES(word, head[4 + t], g, 0x10101010u)
-#pragma unroll
-                        for (uint i = 0; i < 8; i++)
-                            part[i % 4] = fma(K_CODE(q4k_centred, word, i, 27),
-                                              X_AT(0, i % 2, i / 2, e0 + 32 * (i % 2) + i / 2), part[i % 4]);
-                    }
-                    acc[0] = fma(part[0] + part[2], dl[0], acc[0]);
-                    acc[0] = fma(part[1] + part[3], dl[1], acc[0]);
-                    acc[0] = fma(ml[0], (float16)(-x_sums[2 * g]), acc[0]);
-                    acc[0] = fma(ml[1], (float16)(-x_sums[2 * g + 1]), acc[0]);
+            for (uint h = 0; h < 2; h++) {
+                uint s = 2 * g + h, sh = 8 * (s % 4);
+                uint16 sc, mn;
+                if (s < 4) {
+                    sc = (head[1] >> sh) & 63u;
+                    mn = (head[2] >> sh) & 63u;
                 } else {
+                    sc = ((head[3] >> sh) & 15u) | ((head[1] >> (sh + 6)) & 3u) << 4;
+                    mn = ((head[3] >> (sh + 4)) & 15u) | ((head[2] >> (sh + 6)) & 3u) << 4;
+                }
+                dl[h] = d * convert_float16(sc);
+                ml[h] = dmin * convert_float16(mn);
+                if (MR == 1)
+                    ml[h] = fma(dl[h], (float16)(-K_CENTRE), ml[h]);
+            }
+            if (MR == 1) {
+                /* even parts: low nibbles (sub-block 2g), odd: high */
+                float16 part[4] = {(float16)(0.0f), (float16)(0.0f), (float16)(0.0f), (float16)(0.0f)};
+#pragma unroll
+                for (uint t = 0; t < 8; t++) {
+                    uint16 word = w[8 * (g % 2) + t];
+                    uint e0 = 64 * g + 4 * t;
+                    float xw[1][8];
+                    X_WORD(xw, e0, 32)
+                    K_BYTES(word, head[4 + t], g, 0x10101010u)
+#pragma unroll
+                    for (uint i = 0; i < 8; i++)
+                        part[i % 4] = fma(K_CODE(q4k_centred, word, i, 27),
+                                          X_AT(0, i % 2, i / 2, e0 + 32 * (i % 2) + i / 2), part[i % 4]);
+                }
+                acc[0] = fma(part[0] + part[2], dl[0], acc[0]);
+                acc[0] = fma(part[1] + part[3], dl[1], acc[0]);
+                acc[0] = fma(ml[0], (float16)(-x_sums[2 * g]), acc[0]);
+                acc[0] = fma(ml[1], (float16)(-x_sums[2 * g + 1]), acc[0]);
+            } else {
 #pragma unroll 1 /* the instruction cache: see the top of this file */
-                    for (uint t = 0; t < 8; t++) {
-                        uint16 word = w[8 * (g % 2) + t];
-                        uint e0 = 64 * g + 4 * t;
-                        float xw[CLQ_TILE_ROWS][8];
-                        X_WORD(xw, e0, 32)
-                        K_BYTES(word, head[4 + t], g, 0u)
+                for (uint t = 0; t < 8; t++) {
+                    uint16 word = w[8 * (g % 2) + t];
+                    uint e0 = 64 * g + 4 * t;
+                    float xw[CLQ_TILE_ROWS][8];
+                    X_WORD(xw, e0, 32)
+                    K_BYTES(word, head[4 + t], g, 0u)
 #pragma unroll
-                        for (uint i = 0; i < 8; i++) {
-                            float16 v = fma(K_CODE(q4k_codes, word, i, 0), dl[i % 2], -ml[i % 2]);
+                    for (uint i = 0; i < 8; i++) {
+                        float16 v = fma(K_CODE(q4k_codes, word, i, 0), dl[i % 2], -ml[i % 2]);
 #pragma unroll
-                            for (uint m = 0; m < MR; m++)
-                                acc[m] = fma(v, X_AT(m, i % 2, i / 2, e0 + 32 * (i % 2) + i / 2), acc[m]);
-                        }
+                        for (uint m = 0; m < MR; m++)
+                            acc[m] = fma(v, X_AT(m, i % 2, i / 2, e0 + 32 * (i % 2) + i / 2), acc[m]);
                     }
                 }
             }
         }
     }
-    store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
 }
 #endif
 
 #if defined(GGML_BY_WORDS) && CLQ_FORMAT == CLQ_FMT_Q6_K
 /* Q6_K (block_q6_K: 128 bytes of low 4 bits, 64 of high 2 bits, 16 int8
- * scales of sub-blocks of 16, fp16 d) over whole tiles. Half h of the
+ * scales of sub-blocks of 16, fp16 d): one super-block of the tile. Half h of the
  * super-block (elements 128h ..) takes its low bits from bytes 64h ..
  * 64h+63 and its high bits from qh bytes 32h .. 32h+31: after the
  * transpose, byte u of low word t holds, in its low nibble, element
@@ -301,10 +284,157 @@ static inline __attribute__((always_inline)) void tiles_q45_k(const uint MR, uin
  * same with s + 2; its two high bits are bits 2s, 2s+1 of byte u of qh
  * word 8h + t % 8. An element's scale is that of its 16: index 8h + 2s +
  * (t % 8) / 4. */
-static inline __attribute__((always_inline)) void tiles_q6_k(const uint MR, uint m_count, uint n_count,
-                                                             uint k_count, global const uchar *quants,
-                                                             global const void *x, const uint x_half,
-                                                             global void *y, EPILOGUE_PARAMS)
+static inline __attribute__((always_inline)) void superblock_q6_k(const uint MR, global const uchar *bj,
+                                                                  ulong k0, global const float *xk,
+                                                                  const ulong *xrow, global const void *x,
+                                                                  const uint x_half, vfloat *acc)
+{
+    /* bytes 144 .. 207: words 12-15 are the 16 scales; d lies at 208 */
+    uint16 tail[CLQ_TILE_ROWS], qh[CLQ_TILE_ROWS];
+    block_words(bj, 144, tail);
+    uint d_bits[CLQ_TILE_ROWS];
+#pragma unroll
+    for (uint l = 0; l < CLQ_TILE_ROWS; l++)
+        d_bits[l] = (uint)bj[l * GGML_BYTES + 208] | (uint)bj[l * GGML_BYTES + 209] << 8;
+    float16 d = lanes_half(vload16(0, d_bits), 0);
+    block_words(bj, 128, qh);
+#pragma unroll
+    for (uint h = 0; h < 2; h++) {
+        uint16 ql[CLQ_TILE_ROWS];
+        block_words(bj, 64 * h, ql);
+#pragma unroll
+        for (uint q4 = 0; q4 < 4; q4++) { /* words 4·q4 ..: one 16 of each nibble */
+            uint s_lo = q4 / 2;           /* s of the low nibbles */
+            /* the int8 scales of this 16 for the low (s) and high (s + 2) nibbles */
+            float16 ds[2];
+#pragma unroll
+            for (uint n = 0; n < 2; n++) {
+                uint at = 8 * h + 2 * (s_lo + 2 * n) + q4 % 2;
+                ds[n] = d * convert_float16(as_int16(tail[12 + at / 4] << (24 - 8 * (at % 4))) >> 24);
+            }
+            float16 part[4][4];
+#pragma unroll
+            for (uint m = 0; m < MR; m++)
+#pragma unroll
+                for (uint p = 0; p < 4; p++)
+                    part[m][p] = (float16)(0.0f);
+#pragma unroll 1
+            for (uint tt = 0; tt < 4; tt++) {
+                /* t % 8 spelled out: with it, the rolled loop rebuilt each X address
+                 * with integer operations */
+                uint t = 4 * q4 + tt, t8 = 4 * (q4 % 2) + tt, hw = 8 * h + t8;
+                uint16 lo = ql[t] & 0x0F0F0F0Fu, hi = (ql[t] >> 4) & 0x0F0F0F0Fu;
+                /* the two high bits of each byte moved to bits 4-5, and bit 5
+                 * flipped: each byte is then q - 32 as a 6-bit signed number */
+                lo = (lo | ((qh[hw] << 4 >> (2 * s_lo)) & 0x30303030u)) ^ 0x20202020u;
+                hi = (hi | ((qh[hw] >> (2 * (s_lo + 2) - 4)) & 0x30303030u)) ^ 0x20202020u;
+                float xw[CLQ_TILE_ROWS][8];
+                X_WORD(xw, 128 * h + 32 * s_lo + 4 * t8, 64)
+#pragma unroll
+                for (uint i = 0; i < 8; i++) {
+                    uint n = i / 4, u = i % 4; /* n: high nibbles */
+                    uint e = 128 * h + 32 * (s_lo + 2 * n) + 4 * t8 + u;
+                    /* byte u's 6 bits to the top, then sign-extended */
+                    float16 q = convert_float16(as_int16((n ? hi : lo) << (26 - 8 * u)) >> 26);
+                    if (MR <= 4) {
+#pragma unroll
+                        for (uint m = 0; m < MR; m++)
+                            part[m][2 * n + u % 2] = fma(q, X_AT(m, n, u, e), part[m][2 * n + u % 2]);
+                    } else {
+                        float16 v = q * ds[n];
+#pragma unroll
+                        for (uint m = 0; m < MR; m++)
+                            acc[m] = fma(v, X_AT(m, n, u, e), acc[m]);
+                    }
+                }
+            }
+            if (MR <= 4) {
+#pragma unroll
+                for (uint m = 0; m < MR; m++)
+#pragma unroll
+                    for (uint n = 0; n < 2; n++)
+                        acc[m] = fma(part[m][2 * n] + part[m][2 * n + 1], ds[n], acc[m]);
+            }
+        }
+    }
+}
+#endif
+
+#if defined(GGML_BY_WORDS) && CLQ_FORMAT == CLQ_FMT_IQ4_XS
+/* IQ4_XS (block_iq4_xs: fp16 d, 16 bits of high scale bits, 4 bytes of low
+ * ones, then 128 bytes of codes into ggml's non-linear 16-value code): one
+ * super-block of the tile. Sub-block s of 32 has the codes' bytes 16s .. 16s+15 (low
+ * nibbles: its first 16 elements; high: the next 16) and the 6-bit scale
+ * ls, d·(ls - 32) its factor. After the transpose, word t of the 64 bytes
+ * at 8 + 64c holds, in nibble i, element 32s + 16·(i % 2) + 4·(t % 4) + i / 2
+ * of sub-block s = 4c + t / 4; the header's words 0 and 1 (bytes 0 .. 7)
+ * are d with the high scale bits, and the low scale bits. */
+static inline __attribute__((always_inline)) void superblock_iq4_xs(const uint MR, global const uchar *bj,
+                                                                    ulong k0, global const float *xk,
+                                                                    const ulong *xrow, global const void *x,
+                                                                    const uint x_half, vfloat *acc)
+{
+    uint16 head[CLQ_TILE_ROWS];
+    block_words(bj, 0, head);
+    float16 d = lanes_half(head[0], 0);
+#pragma unroll
+    for (uint c = 0; c < 2; c++) {
+        uint16 w[CLQ_TILE_ROWS];
+        block_words(bj, 8 + 64 * c, w);
+#pragma unroll
+        for (uint s = 4 * c; s < 4 * c + 4; s++) {
+            /* ggml's ls: 4 low bits from scales_l, 2 high from scales_h */
+            uint16 ls = ((head[1] >> (8 * (s / 2) + 4 * (s % 2))) & 15u) | ((head[0] >> (16 + 2 * s)) & 3u)
+                                                                               << 4;
+            float16 dl = d * convert_float16(as_int16(ls) - 32);
+            if (MR == 1) {
+                float16 part[4] = {(float16)(0.0f), (float16)(0.0f), (float16)(0.0f), (float16)(0.0f)};
+#pragma unroll
+                for (uint tt = 0; tt < 4; tt++) { /* t = 4·(s % 4) + tt */
+                    uint e0 = 32 * s + 4 * tt;
+                    float xw[1][8];
+                    X_WORD(xw, e0, 16)
+#pragma unroll
+                    for (uint i = 0; i < 8; i++)
+                        part[i % 4] = fma(LOOKUP4_16(iq4nl_code, w[4 * (s % 4) + tt] >> (4 * i)),
+                                          X_AT(0, i % 2, i / 2, e0 + 16 * (i % 2) + i / 2), part[i % 4]);
+                }
+                acc[0] = fma((part[0] + part[1]) + (part[2] + part[3]), dl, acc[0]);
+            } else {
+#pragma unroll 1                                  /* the instruction cache: see the top of this file */
+                for (uint tt = 0; tt < 4; tt++) { /* t = 4·(s % 4) + tt */
+                    uint e0 = 32 * s + 4 * tt;
+                    float xw[CLQ_TILE_ROWS][8];
+                    X_WORD(xw, e0, 16)
+#pragma unroll
+                    for (uint i = 0; i < 8; i++) {
+                        float16 v = LOOKUP4_16(iq4nl_code, w[4 * (s % 4) + tt] >> (4 * i)) * dl;
+#pragma unroll
+                        for (uint m = 0; m < MR; m++)
+                            acc[m] = fma(v, X_AT(m, i % 2, i / 2, e0 + 16 * (i % 2) + i / 2), acc[m]);
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+
+#ifdef GGML_BY_WORDS
+#if CLQ_FORMAT == CLQ_FMT_Q4_K || CLQ_FORMAT == CLQ_FMT_Q5_K
+#define SUPERBLOCK superblock_q45_k
+#elif CLQ_FORMAT == CLQ_FMT_Q6_K
+#define SUPERBLOCK superblock_q6_k
+#else
+#define SUPERBLOCK superblock_iq4_xs
+#endif
+
+/* A whole tile by words: the tile's super-blocks in turn, each through its
+ * format's SUPERBLOCK (above), which adds its products to acc. */
+static inline __attribute__((always_inline)) void tiles_by_words(const uint MR, uint m_count, uint n_count,
+                                                                 uint k_count, global const uchar *quants,
+                                                                 global const void *x, const uint x_half,
+                                                                 global void *y, EPILOGUE_PARAMS)
 {
     uint tile = get_global_id(0), n0 = tile * CLQ_TILE_ROWS;
     if (n0 >= n_count)
@@ -315,176 +445,23 @@ static inline __attribute__((always_inline)) void tiles_q6_k(const uint MR, uint
     vfloat acc[CLQ_TILE_ROWS];
     start_rows(MR, m0, m_count, k_count, xrow, acc);
     lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
-
     for (uint j = 0; j < nb; j++) {
         global const uchar *bj = tb + (ulong)j * CLQ_TILE_ROWS * GGML_BYTES;
         ulong k0 = (ulong)j * GGML_BLOCK;
-        global const float *xk = (global const float *)x + (ulong)m0 * k_count + k0 * CLQ_TILE_ROWS;
-        /* bytes 144 .. 207: words 12-15 are the 16 scales; d lies at 208 */
-        uint16 tail[CLQ_TILE_ROWS], qh[CLQ_TILE_ROWS];
         prefetch_ahead(bj);
-        block_words(bj, 144, tail);
-        uint d_bits[CLQ_TILE_ROWS];
-#pragma unroll
-        for (uint l = 0; l < CLQ_TILE_ROWS; l++)
-            d_bits[l] = (uint)bj[l * GGML_BYTES + 208] | (uint)bj[l * GGML_BYTES + 209] << 8;
-        float16 d = lanes_half(vload16(0, d_bits), 0);
-        block_words(bj, 128, qh);
-#pragma unroll
-        for (uint h = 0; h < 2; h++) {
-            uint16 ql[CLQ_TILE_ROWS];
-            block_words(bj, 64 * h, ql);
-#pragma unroll
-            for (uint q4 = 0; q4 < 4; q4++) { /* words 4·q4 ..: one 16 of each nibble */
-                uint s_lo = q4 / 2;           /* s of the low nibbles */
-                /* the int8 scales of this 16 for the low (s) and high (s + 2) nibbles */
-                float16 ds[2];
-#pragma unroll
-                for (uint n = 0; n < 2; n++) {
-                    uint at = 8 * h + 2 * (s_lo + 2 * n) + q4 % 2;
-                    ds[n] = d * convert_float16(as_int16(tail[12 + at / 4] << (24 - 8 * (at % 4))) >> 24);
-                }
-                float16 part[4][4];
-#pragma unroll
-                for (uint m = 0; m < MR; m++)
-#pragma unroll
-                    for (uint p = 0; p < 4; p++)
-                        part[m][p] = (float16)(0.0f);
-#pragma unroll 1
-                for (uint tt = 0; tt < 4; tt++) {
-                    /* t % 8 spelled out: with it, the rolled loop rebuilt each X address
-                     * with integer operations */
-                    uint t = 4 * q4 + tt, t8 = 4 * (q4 % 2) + tt, hw = 8 * h + t8;
-                    uint16 lo = ql[t] & 0x0F0F0F0Fu, hi = (ql[t] >> 4) & 0x0F0F0F0Fu;
-                    /* the two high bits of each byte moved to bits 4-5, and bit 5
-                     * flipped: each byte is then q - 32 as a 6-bit signed number */
-                    lo = (lo | ((qh[hw] << 4 >> (2 * s_lo)) & 0x30303030u)) ^ 0x20202020u;
-                    hi = (hi | ((qh[hw] >> (2 * (s_lo + 2) - 4)) & 0x30303030u)) ^ 0x20202020u;
-                    float xw[CLQ_TILE_ROWS][8];
-                    X_WORD(xw, 128 * h + 32 * s_lo + 4 * t8, 64)
-#pragma unroll
-                    for (uint i = 0; i < 8; i++) {
-                        uint n = i / 4, u = i % 4; /* n: high nibbles */
-                        uint e = 128 * h + 32 * (s_lo + 2 * n) + 4 * t8 + u;
-                        /* byte u's 6 bits to the top, then sign-extended */
-                        float16 q = convert_float16(as_int16((n ? hi : lo) << (26 - 8 * u)) >> 26);
-                        if (MR <= 4) {
-#pragma unroll
-                            for (uint m = 0; m < MR; m++)
-                                part[m][2 * n + u % 2] = fma(q, X_AT(m, n, u, e), part[m][2 * n + u % 2]);
-                        } else {
-                            float16 v = q * ds[n];
-#pragma unroll
-                            for (uint m = 0; m < MR; m++)
-                                acc[m] = fma(v, X_AT(m, n, u, e), acc[m]);
-                        }
-                    }
-                }
-                if (MR <= 4) {
-#pragma unroll
-                    for (uint m = 0; m < MR; m++)
-#pragma unroll
-                        for (uint n = 0; n < 2; n++)
-                            acc[m] = fma(part[m][2 * n] + part[m][2 * n + 1], ds[n], acc[m]);
-                }
-            }
-        }
+        SUPERBLOCK(MR, bj, k0, (global const float *)x + (ulong)m0 * k_count + k0 * CLQ_TILE_ROWS, xrow, x,
+                   x_half, acc);
     }
     store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
 }
-#endif
 
-#if defined(GGML_BY_WORDS) && CLQ_FORMAT == CLQ_FMT_IQ4_XS
-/* IQ4_XS (block_iq4_xs: fp16 d, 16 bits of high scale bits, 4 bytes of low
- * ones, then 128 bytes of codes into ggml's non-linear 16-value code) over
- * whole tiles. Sub-block s of 32 has the codes' bytes 16s .. 16s+15 (low
- * nibbles: its first 16 elements; high: the next 16) and the 6-bit scale
- * ls, d·(ls - 32) its factor. After the transpose, word t of the 64 bytes
- * at 8 + 64c holds, in nibble i, element 32s + 16·(i % 2) + 4·(t % 4) + i / 2
- * of sub-block s = 4c + t / 4; the header's words 0 and 1 (bytes 0 .. 7)
- * are d with the high scale bits, and the low scale bits. */
-static inline __attribute__((always_inline)) void tiles_iq4_xs(const uint MR, uint m_count, uint n_count,
-                                                               uint k_count, global const uchar *quants,
-                                                               global const void *x, const uint x_half,
-                                                               global void *y, EPILOGUE_PARAMS)
-{
-    uint tile = get_global_id(0), n0 = tile * CLQ_TILE_ROWS;
-    if (n0 >= n_count)
-        return;
-    uint m0 = get_global_id(1) * MR, nb = k_count / GGML_BLOCK;
-    global const uchar *tb = quants + (ulong)tile * nb * CLQ_TILE_ROWS * GGML_BYTES;
-    ulong xrow[CLQ_TILE_ROWS];
-    vfloat acc[CLQ_TILE_ROWS];
-    start_rows(MR, m0, m_count, k_count, xrow, acc);
-
-    for (uint j = 0; j < nb; j++) {
-        global const uchar *bj = tb + (ulong)j * CLQ_TILE_ROWS * GGML_BYTES;
-        ulong k0 = (ulong)j * GGML_BLOCK;
-        global const float *xk = (global const float *)x + (ulong)m0 * k_count + k0 * CLQ_TILE_ROWS;
-        uint16 head[CLQ_TILE_ROWS];
-        prefetch_ahead(bj);
-        block_words(bj, 0, head);
-        float16 d = lanes_half(head[0], 0);
-#pragma unroll
-        for (uint c = 0; c < 2; c++) {
-            uint16 w[CLQ_TILE_ROWS];
-            block_words(bj, 8 + 64 * c, w);
-#pragma unroll
-            for (uint s = 4 * c; s < 4 * c + 4; s++) {
-                /* ggml's ls: 4 low bits from scales_l, 2 high from scales_h */
-                uint16 ls =
-                    ((head[1] >> (8 * (s / 2) + 4 * (s % 2))) & 15u) | ((head[0] >> (16 + 2 * s)) & 3u) << 4;
-                float16 dl = d * convert_float16(as_int16(ls) - 32);
-                if (MR == 1) {
-                    float16 part[4] = {(float16)(0.0f), (float16)(0.0f), (float16)(0.0f), (float16)(0.0f)};
-#pragma unroll
-                    for (uint tt = 0; tt < 4; tt++) { /* t = 4·(s % 4) + tt */
-                        uint e0 = 32 * s + 4 * tt;
-                        float xw[1][8];
-                        X_WORD(xw, e0, 16)
-#pragma unroll
-                        for (uint i = 0; i < 8; i++)
-                            part[i % 4] = fma(LOOKUP4_16(iq4nl_code, w[4 * (s % 4) + tt] >> (4 * i)),
-                                              X_AT(0, i % 2, i / 2, e0 + 16 * (i % 2) + i / 2), part[i % 4]);
-                    }
-                    acc[0] = fma((part[0] + part[1]) + (part[2] + part[3]), dl, acc[0]);
-                } else {
-#pragma unroll 1                                      /* the instruction cache: see the top of this file */
-                    for (uint tt = 0; tt < 4; tt++) { /* t = 4·(s % 4) + tt */
-                        uint e0 = 32 * s + 4 * tt;
-                        float xw[CLQ_TILE_ROWS][8];
-                        X_WORD(xw, e0, 16)
-#pragma unroll
-                        for (uint i = 0; i < 8; i++) {
-                            float16 v = LOOKUP4_16(iq4nl_code, w[4 * (s % 4) + tt] >> (4 * i)) * dl;
-#pragma unroll
-                            for (uint m = 0; m < MR; m++)
-                                acc[m] = fma(v, X_AT(m, i % 2, i / 2, e0 + 16 * (i % 2) + i / 2), acc[m]);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
-}
-#endif
-
-/* The tiles kernel's body for this format: (m_count, n_count, k_count,
- * block, the weight's arrays, x, x_half, y, epilogue). */
-#if (CLQ_FORMAT == CLQ_FMT_Q4_K || CLQ_FORMAT == CLQ_FMT_Q5_K) && defined(GGML_BY_WORDS)
-#define TILES_GGML(MR, m, n, k, block, quants, scales, zeros, nested, code, offset, x, x_half, y, ...)       \
-    tiles_q45_k(MR, m, n, k, quants, x, x_half, y, __VA_ARGS__)
-#elif CLQ_FORMAT == CLQ_FMT_Q6_K && defined(GGML_BY_WORDS)
-#define TILES_GGML(MR, m, n, k, block, quants, scales, zeros, nested, code, offset, x, x_half, y, ...)       \
-    tiles_q6_k(MR, m, n, k, quants, x, x_half, y, __VA_ARGS__)
-#elif CLQ_FORMAT == CLQ_FMT_IQ4_XS && defined(GGML_BY_WORDS)
-#define TILES_GGML(MR, m, n, k, block, quants, scales, zeros, nested, code, offset, x, x_half, y, ...)       \
-    tiles_iq4_xs(MR, m, n, k, quants, x, x_half, y, __VA_ARGS__)
+/* The tiles kernel's body: (m_count, n_count, k_count, block, the weight's
+ * arrays, x, x_half, y, epilogue). */
+#define TILES_FN(MR, m, n, k, block, quants, scales, zeros, nested, code, offset, x, x_half, y, ...)         \
+    tiles_by_words(MR, m, n, k, quants, x, x_half, y, __VA_ARGS__)
 #else
-#define TILES_GGML tiles_ggml
+#define TILES_FN tiles_ggml
 #endif
-#define TILES_FN TILES_GGML
 EXPAND(TILES_KERNEL, CLQ_MM_GROUP)
 
 #endif
