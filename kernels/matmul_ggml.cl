@@ -202,7 +202,7 @@ static inline __attribute__((always_inline)) void superblock_q45_k(const uint MR
                                                                    const uint x_half, vfloat *acc)
 {
     const uint QS = Q5_K ? 48 : 16; /* the codes' first byte */
-    uint16 head[CLQ_TILE_ROWS]; /* words 0-3: d and dmin, the 12 scale bytes; 4-11: Q5_K's qh */
+    uint16 head[CLQ_TILE_ROWS];     /* words 0-3: d and dmin, the 12 scale bytes; 4-11: Q5_K's qh */
     block_words(bj, 0, head);
     float16 d = lanes_half(head[0], 0), dmin = lanes_half(head[0], 16);
     float x_sums[8]; /* MR 1: X's sums by sub-block, for the mins */

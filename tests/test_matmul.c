@@ -318,7 +318,8 @@ Test(matmul, ggml_iq4_xs)
  * one, fp16 X and Y, through both kernels; small enough for oclgrind. */
 Test(matmul, ggml_multi_lora_both_kernels)
 {
-    static const clq_format formats[] = {CLQ_FORMAT_Q4_K, CLQ_FORMAT_Q5_K, CLQ_FORMAT_Q6_K, CLQ_FORMAT_IQ4_XS};
+    static const clq_format formats[] = {CLQ_FORMAT_Q4_K, CLQ_FORMAT_Q5_K, CLQ_FORMAT_Q6_K,
+                                         CLQ_FORMAT_IQ4_XS};
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
         matmul_case c = {
             formats[i],      0,      256, 21, 256, 5, 3, {4, 16, 7}, 1, 1, CLQ_DTYPE_F16, CLQ_DTYPE_F16,
