@@ -17,14 +17,15 @@
  *
  * Products are summed as tiles() sums them. With few rows of X the codes
  * of a sub-block are multiplied unscaled and scaled once (Q6_K up to 4
- * rows; Q4_K for one row, its mins taken off as min · Σx over the
- * sub-block: for 2-4 rows the scaled form below ran 1.4× faster at M = 4,
- * `clq bench --format q4_k --m 1,2,4 --shape 4096x4096`). Otherwise each
- * code is scaled first (Q4_K's dl·q - ml in one fma, as close to ggml's
- * value as one rounding gets) and feeds one fma per row. The unscaled sums
- * take centred codes (Q4_K's q - 8, Q6_K's q - 32), so that they stay near
- * the size of the products: uncentred, Q6_K's sums ran to 32·Σx and lost
- * the bits that the test's error bound (derived from Σ|w·x|) counts on.
+ * rows; Q4_K, Q5_K and IQ4_XS for one row, Q4_K's and Q5_K's mins taken off
+ * as min · Σx over the sub-block: for 2-4 rows the scaled form below ran
+ * 1.4× faster at M = 4, `clq bench --format q4_k --m 1,2,4 --shape
+ * 4096x4096`). Otherwise each code is scaled first (dl·q - ml in one fma,
+ * as close to ggml's value as one rounding gets) and feeds one fma per row.
+ * The unscaled sums take centred codes (q - 8, q - 16, q - 32 for Q4_K,
+ * Q5_K, Q6_K), so that they stay near the size of the products: uncentred,
+ * Q6_K's sums ran to 32·Σx and lost the bits that the test's error bound
+ * (derived from Σ|w·x|) counts on.
  *
  * The loops over a sub-block's words stay rolled where each word feeds many
  * rows: unrolled, a super-block's body (about 5000 instructions at 16 rows)
@@ -119,9 +120,9 @@ static inline __attribute__((always_inline)) WIDE float16 lanes_half(uint16 h, u
 }
 
 /* The sums of X[at .. at+255] by sub-blocks of 32 (a Q4_K super-block's
- * share of X, for its mins), as a tree of vector adds and shuffles:
- * summed one sub-block at a time, LLVM split the sums into 64-bit pieces
- * (about 300 instructions per super-block tile, a fifth of M = 1 decode). */
+ * share of X, for its mins), as a tree of vector adds and shuffles. PoCL's
+ * LLVM still turns these loads into 64-bit pieces (about 300 instructions
+ * per super-block, a fifth of the M = 1 loop): the next place to cut. */
 static inline __attribute__((always_inline)) WIDE float8 x_sums32(global const void *x, uint x_half, ulong at)
 {
     float16 u[4];
