@@ -748,37 +748,38 @@ kernel void clq_quantize_ggml(global const void *src, uint src_half, uint format
         return;
     }
     ulong t = ((ulong)(row / CLQ_TILE_ROWS) * nb + g % nb) * CLQ_TILE_ROWS + row % CLQ_TILE_ROWS;
+    global uchar *b = quants + t * CLQ_GGML_BYTES_OF(format);
     int stored = 0;
     switch (format) {
     case CLQ_FMT_Q4_1:
-        stored = quantize_min_max(15, x, quants + t * CLQ_GGML_Q4_1_BYTES);
+        stored = quantize_min_max(15, x, b);
         break;
     case CLQ_FMT_Q5_1:
-        stored = quantize_min_max(31, x, quants + t * CLQ_GGML_Q5_1_BYTES);
+        stored = quantize_min_max(31, x, b);
         break;
     case CLQ_FMT_Q5_0:
-        stored = quantize_q5_0(x, quants + t * CLQ_GGML_Q5_0_BYTES);
+        stored = quantize_q5_0(x, b);
         break;
     case CLQ_FMT_IQ4_NL:
-        stored = quantize_iq4_nl(x, quants + t * CLQ_GGML_IQ4_NL_BYTES);
+        stored = quantize_iq4_nl(x, b);
         break;
     case CLQ_FMT_Q4_K:
-        stored = quantize_q4_k(x, quants + t * CLQ_GGML_Q4_K_BYTES);
+        stored = quantize_q4_k(x, b);
         break;
     case CLQ_FMT_Q5_K:
-        stored = quantize_q5_k(x, quants + t * CLQ_GGML_Q5_K_BYTES);
+        stored = quantize_q5_k(x, b);
         break;
     case CLQ_FMT_Q6_K:
-        stored = quantize_q6_k(x, quants + t * CLQ_GGML_Q6_K_BYTES);
+        stored = quantize_q6_k(x, b);
         break;
     case CLQ_FMT_Q2_K:
-        stored = quantize_q2_k(x, quants + t * CLQ_GGML_Q2_K_BYTES);
+        stored = quantize_q2_k(x, b);
         break;
     case CLQ_FMT_Q3_K:
-        stored = quantize_q3_k(x, quants + t * CLQ_GGML_Q3_K_BYTES);
+        stored = quantize_q3_k(x, b);
         break;
     case CLQ_FMT_IQ4_XS:
-        stored = quantize_iq4_xs(x, quants + t * CLQ_GGML_IQ4_XS_BYTES);
+        stored = quantize_iq4_xs(x, b);
         break;
     }
     if (!stored)
