@@ -208,6 +208,19 @@ static void run_case(const matmul_case *c)
     free_case(c, &d);
 }
 
+/* One case through the decode and the prefill kernel, each checked. */
+static void run_case_both_kernels(const matmul_case *c)
+{
+    case_data d;
+    make_case(c, &d);
+    float *yd = run_device(c, &d, CLQ_MATMUL_DECODE), *yp = run_device(c, &d, CLQ_MATMUL_PREFILL);
+    check_result(c, &d, yd, "decode");
+    check_result(c, &d, yp, "prefill");
+    free(yd);
+    free(yp);
+    free_case(c, &d);
+}
+
 /* Every M of the issue, with LoRA ranks cycling through 1..128 and bias on
  * every other case; N = 67 fits no tile or work-group. */
 static void sweep_format(clq_format format, int double_quant, uint32_t block)
@@ -324,14 +337,7 @@ Test(matmul, ggml_multi_lora_both_kernels)
         matmul_case c = {
             formats[i],      0,      256, 21, 256, 5, 3, {4, 16, 7}, 1, 1, CLQ_DTYPE_F16, CLQ_DTYPE_F16,
             CLQ_MATMUL_AUTO, 250 + i};
-        case_data d;
-        make_case(&c, &d);
-        float *yd = run_device(&c, &d, CLQ_MATMUL_DECODE), *yp = run_device(&c, &d, CLQ_MATMUL_PREFILL);
-        check_result(&c, &d, yd, "decode");
-        check_result(&c, &d, yp, "prefill");
-        free(yd);
-        free(yp);
-        free_case(&c, &d);
+        run_case_both_kernels(&c);
     }
 }
 
@@ -474,14 +480,7 @@ Test(matmul, decode_and_prefill_agree)
     for (size_t i = 0; i < 3; i++) {
         matmul_case c = {CLQ_FORMAT_NF4, 0, 64,    70, 256, ms[i], 1, {8}, 0, 1, CLQ_DTYPE_F32,
                          CLQ_DTYPE_F32,  0, 20 + i};
-        case_data d;
-        make_case(&c, &d);
-        float *yd = run_device(&c, &d, CLQ_MATMUL_DECODE), *yp = run_device(&c, &d, CLQ_MATMUL_PREFILL);
-        check_result(&c, &d, yd, "decode");
-        check_result(&c, &d, yp, "prefill");
-        free(yd);
-        free(yp);
-        free_case(&c, &d);
+        run_case_both_kernels(&c);
     }
 }
 
