@@ -121,7 +121,7 @@ static void ggml_fp16_offsets(clq_format f, int *first, int *second)
 }
 
 /* Blocks of a ggml format, checked (no Inf or NaN in their fp16 scales)
- * and permuted into ggml block tiles. */
+ * and permuted into ggml block tiles (clq_common.h). */
 static clq_status import_ggml_blocks(clq_weight *w, const clq_external *src, const clq_external *need)
 {
     const unsigned char *b = src->data;
@@ -140,7 +140,8 @@ static clq_status import_ggml_blocks(clq_weight *w, const clq_external *src, con
                             clq_format_name(w->desc.format), (unsigned long long)g,
                             (unsigned long long)(g * bytes + (uint64_t)bad));
     }
-    clq_arg rest[] = {CLQ_ARG(nblocks), CLQ_ARG(nb), CLQ_ARG(bytes), CLQ_ARG(w->quants)};
+    cl_uint format = (cl_uint)w->desc.format;
+    clq_arg rest[] = {CLQ_ARG(format), CLQ_ARG(nblocks), CLQ_ARG(nb), CLQ_ARG(w->quants)};
     return upload_and_run(w->ctx, "clq_ggml_blocks_to_device", src->data, need->data_bytes, rest,
                           CLQ_NARGS(rest), nblocks);
 }
@@ -254,8 +255,8 @@ static clq_status export_ggml(const clq_weight *w, clq_external *dst, const clq_
 {
     cl_uint nblocks = (cl_uint)w->nblocks;
     if (clq_format_is_ggml(w->desc.format)) {
-        cl_uint nb = (cl_uint)(w->desc.cols / w->desc.block), bytes = clq_ggml_format_bytes(w->desc.format);
-        clq_arg args[] = {CLQ_ARG(w->quants), CLQ_ARG(nblocks), CLQ_ARG(nb), CLQ_ARG(bytes)};
+        cl_uint nb = (cl_uint)(w->desc.cols / w->desc.block), format = (cl_uint)w->desc.format;
+        clq_arg args[] = {CLQ_ARG(w->quants), CLQ_ARG(format), CLQ_ARG(nblocks), CLQ_ARG(nb)};
         return run_and_download(w->ctx, "clq_device_to_ggml_blocks", args, CLQ_NARGS(args), nblocks,
                                 dst->data, need->data_bytes);
     }

@@ -210,14 +210,20 @@ _Static_assert(sizeof(clq_block_iq4_xs) == CLQ_GGML_IQ4_XS_BYTES, "ggml block_iq
  * swap for bitsandbytes) and a copy of the rest.
  *
  * The ggml formats (CLQ_FMT_IS_GGML) have "ggml block tiles" instead: their
- * blocks, ggml's bytes unchanged (so a weight occupies its stored size,
- * 4.5 bits per weight for q4_k), in the same tile order: block j of row
- * r = 16t + l is block (t·nb + j)·16 + l, the 16 rows' blocks of one
- * column of blocks side by side; N is padded to whole tiles with zero
- * blocks (which decode to 0). No scales array: each block holds its own.
- * Import and export permute whole blocks.
+ * blocks' bytes, unchanged and none added (a weight occupies its stored
+ * size, 4.5 bits per weight for q4_k), with the row tile's words side by
+ * side as above. Block j of the rows 16t .. 16t+15 make the group of 16
+ * blocks (t·nb + j), each group 16 blocks' bytes long. In a group, 32-bit
+ * word w of lane l's block (bytes 4w .. 4w+3) is word 16w + l, so one
+ * 64-byte line holds the same 4 bytes of all 16 rows' blocks. Blocks whose
+ * size is 2 mod 4 (q5_0, iq4_nl: d first; q3_k, q6_k: d last) have their
+ * lone fp16 d taken out first: the 16 lanes' d are 16 halves, at the
+ * group's start or end as d is in the block, and the words are the other
+ * bytes (ggml_tile_byte). No scales array: each block holds its own. N is
+ * padded to whole tiles with zero blocks (which decode to 0). Import and
+ * export permute bytes within each group.
  */
-#define CLQ_DEVICE_LAYOUT_VERSION 2
+#define CLQ_DEVICE_LAYOUT_VERSION 3
 /* The tile: 16 rows of W side by side (one 64-byte line of 32-bit words, a
  * float16 vector on a CPU). The matmul's tiles kernel takes X in tiles of
  * the same height: at most this many rows of X per work-item (decode, clq.h's
@@ -227,7 +233,30 @@ _Static_assert(sizeof(clq_block_iq4_xs) == CLQ_GGML_IQ4_XS_BYTES, "ggml block_iq
 #define CLQ_TILE_ROWS 16
 #define CLQ_WORD_ELEMENTS(bits) ((bits) == 4 ? 8 : 4)
 
+/* The byte offset in a ggml block of format f of its lone fp16 d, for the
+ * blocks of 2 mod 4 bytes (ggml block tiles, above); -1 for the others. */
+#define CLQ_GGML_LONE_HALF_OF(f)                                                                             \
+    ((f) == CLQ_FMT_Q5_0 || (f) == CLQ_FMT_IQ4_NL ? 0                                                        \
+     : (f) == CLQ_FMT_Q3_K || (f) == CLQ_FMT_Q6_K ? (int)CLQ_GGML_BYTES_OF(f) - 2                            \
+                                                  : -1)
+
 #ifdef __OPENCL_VERSION__
+/* Where byte i of lane l's block sits in its group of 16 blocks of ggml
+ * format f (ggml block tiles, above): a constant expression of i where f
+ * and i are constants. */
+inline uint ggml_tile_byte(uint f, uint l, uint i)
+{
+    const int lone = CLQ_GGML_LONE_HALF_OF(f);
+    const uint line = 4 * CLQ_TILE_ROWS; /* one word of every lane */
+    if (lone < 0)
+        return i / 4 * line + 4 * l + i % 4;
+    const uint halves = 2 * CLQ_TILE_ROWS, bytes = CLQ_GGML_BYTES_OF(f);
+    if (i - (uint)lone < 2)
+        return (lone == 0 ? 0 : CLQ_TILE_ROWS * (bytes - 2)) + 2 * l + (i - (uint)lone);
+    uint b = lone == 0 ? i - 2 : i; /* byte b of the words */
+    return (lone == 0 ? halves : 0) + b / 4 * line + 4 * l + b % 4;
+}
+
 /* The device word holding element k of row `row` (K = cols): k/E-th word of
  * the row, E = CLQ_WORD_ELEMENTS(bits). */
 inline ulong tile_word(uint row, uint k, uint cols, uint bits)

@@ -51,10 +51,10 @@ kernel void clq_dequantize_ggml(uint format, uint rows, uint cols, global const 
         uint row = g / nb, k0 = g % nb * block;                                                              \
         if (row >= rows)                                                                                     \
             return;                                                                                          \
-        global const uchar *b = ggml_block_at(fmt, quants, row, k0, cols);                                   \
+        global const uchar *grp = ggml_group_at(fmt, quants, row, k0, cols);                                 \
         ulong at = (ulong)row * cols + k0;                                                                   \
         for (uint e = 0; e < block; e++)                                                                     \
-            store_y(dst, dst_half, at + e, ggml_value(fmt, b, e));                                           \
+            store_y(dst, dst_half, at + e, ggml_value(fmt, grp, row % CLQ_TILE_ROWS, e));                    \
     }
     FOR_GGML_FORMAT(format, DEQUANTIZE_BLOCK);
 #undef DEQUANTIZE_BLOCK

@@ -64,7 +64,7 @@ inline int fp16_unstorable(ushort h)
     return (h & 0x7c00) == 0x7c00;
 }
 
-inline void put16(global uchar *b, uint at, ushort v)
+inline void put16(uchar *b, uint at, ushort v)
 {
     b[at] = (uchar)(v & 0xff);
     b[at + 1] = (uchar)(v >> 8);
@@ -72,7 +72,7 @@ inline void put16(global uchar *b, uint at, ushort v)
 
 /* 32 levels as ggml packs them: byte j of qs holds levels j (low nibble) and
  * j+16 (high); for 5-bit levels bit 4 of level j is bit j of qh (LE). */
-inline void pack32(const uchar *l, global uchar *qs, global uchar *qh)
+inline void pack32(const uchar *l, uchar *qs, uchar *qh)
 {
     uint h = 0;
     for (uint j = 0; j < 16; j++)
@@ -102,7 +102,7 @@ inline float signed_absmax(const float *x, float *amax)
  * trunc((x − min)·(1/d) + 0.5) with 1/d of the unrounded d (0 when d is
  * 0), q4_1's clamped to 15; d and min stored as fp16 after. Returns 0,
  * writing nothing, when d or min cannot be stored. */
-inline int quantize_min_max(const uint nmax, const float *x, global uchar *b)
+inline int quantize_min_max(const uint nmax, const float *x, uchar *b)
 {
     float lo = FLT_MAX, hi = -FLT_MAX;
     for (uint j = 0; j < 32; j++) {
@@ -123,13 +123,13 @@ inline int quantize_min_max(const uint nmax, const float *x, global uchar *b)
     }
     put16(b, 0, dh);
     put16(b, 2, mh);
-    pack32(l, b + (nmax == 15 ? 4 : 8), nmax == 15 ? (global uchar *)0 : b + 4);
+    pack32(l, b + (nmax == 15 ? 4 : 8), nmax == 15 ? (uchar *)0 : b + 4);
     return 1;
 }
 
 /* q5_0: as q4_0 with 16 levels a side: d = m/−16 (m the first element of
  * largest magnitude), levels min(31, trunc(x·(1/d) + 16.5)). */
-inline int quantize_q5_0(const float *x, global uchar *b)
+inline int quantize_q5_0(const float *x, uchar *b)
 {
     float amax;
     float d = signed_absmax(x, &amax) / -16.0f;
@@ -198,7 +198,7 @@ inline float iq4_group_scale(const float *x)
     return d;
 }
 
-inline int quantize_iq4_nl(const float *x, global uchar *b)
+inline int quantize_iq4_nl(const float *x, uchar *b)
 {
     float d = iq4_group_scale(x);
     ushort dh = fp16_bits(d);
@@ -209,7 +209,7 @@ inline int quantize_iq4_nl(const float *x, global uchar *b)
     uchar l[32];
     for (uint j = 0; j < 32; j++)
         l[j] = (uchar)nearest_code(inv * x[j]);
-    pack32(l, b + 2, (global uchar *)0);
+    pack32(l, b + 2, (uchar *)0);
     return 1;
 }
 
@@ -308,8 +308,7 @@ inline float fit_scale_min(const uint n, const uint nmax, const float *x, const 
  * fp16, and the levels chosen again from the stored values. Returns 0,
  * writing nothing, when a scale or min is not finite or d or dmin cannot
  * be stored. */
-inline int quantize_kx(const float *x, const uint nmax, float rmin, const int nstep, global uchar *b,
-                       uchar *l)
+inline int quantize_kx(const float *x, const uint nmax, float rmin, const int nstep, uchar *b, uchar *l)
 {
     float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
     for (uint s = 0; s < 8; s++) {
@@ -364,7 +363,7 @@ inline int quantize_kx(const float *x, const uint nmax, float rmin, const int ns
     return 1;
 }
 
-inline int quantize_q4_k(const float *x, global uchar *b)
+inline int quantize_q4_k(const float *x, uchar *b)
 {
     uchar l[256];
     if (!quantize_kx(x, 15, -1.0f, 20, b, l))
@@ -375,7 +374,7 @@ inline int quantize_q4_k(const float *x, global uchar *b)
     return 1;
 }
 
-inline int quantize_q5_k(const float *x, global uchar *b)
+inline int quantize_q5_k(const float *x, uchar *b)
 {
     uchar l[256], qh[32] = {0};
     if (!quantize_kx(x, 31, -0.5f, 15, b, l))
@@ -452,7 +451,7 @@ inline float fit_scale_sym(const float *x, uchar *l)
  * d = fp16 of 1/inv, the levels chosen again from the stored d·scale; an
  * all-(near-)zero super-block is zero bytes. Returns 0, writing nothing,
  * when a scale is not finite or d cannot be stored. */
-inline int quantize_q6_k(const float *x, global uchar *b)
+inline int quantize_q6_k(const float *x, uchar *b)
 {
     uchar l[256];
     float scale[16], max_scale = 0.0f, amax = 0.0f;
@@ -504,7 +503,7 @@ inline int quantize_q6_k(const float *x, global uchar *b)
  * 0x8000, as ggml computes it); each group's 6-bit scale from the fp32 d,
  * its codes from the fp32 product d·ls. Returns 0, writing nothing, when
  * a group scale is not finite or d cannot be stored. */
-inline int quantize_iq4_xs(const float *x, global uchar *b)
+inline int quantize_iq4_xs(const float *x, uchar *b)
 {
     float scale[8], max_scale = 0.0f, amax_scale = 0.0f;
     for (uint s = 0; s < 8; s++) {
@@ -530,7 +529,7 @@ inline int quantize_iq4_xs(const float *x, global uchar *b)
         float idl = dl != 0.0f ? 1.0f / dl : 0.0f;
         for (uint j = 0; j < 32; j++)
             l[j] = (uchar)nearest_code(idl * x[32 * s + j]);
-        pack32(l, b + 8 + 16 * s, (global uchar *)0);
+        pack32(l, b + 8 + 16 * s, (uchar *)0);
         ls += 32;
         scales_l[s / 2] |= (uchar)((ls & 15) << (4 * (s % 2)));
         scales_h |= (uint)(ls >> 4) << (2 * s);
@@ -542,7 +541,7 @@ inline int quantize_iq4_xs(const float *x, global uchar *b)
 }
 
 /* K-quants' 2-bit packing: byte 32h+i holds levels 128h+i+32s in bits 2s. */
-inline void pack_2bit(const uchar *l, global uchar *qs)
+inline void pack_2bit(const uchar *l, uchar *qs)
 {
     for (uint h = 0; h < 2; h++)
         for (uint i = 0; i < 32; i++) {
@@ -557,7 +556,7 @@ inline void pack_2bit(const uchar *l, global uchar *qs)
  * the stored values (a zero d·sc keeps the fit's levels). Returns 0,
  * writing nothing, when a scale or min is not finite or d or dmin cannot
  * be stored. */
-inline int quantize_q2_k(const float *x, global uchar *b)
+inline int quantize_q2_k(const float *x, uchar *b)
 {
     uchar l[256], sc[16];
     float scale[16], mins[16], max_scale = 0.0f, max_min = 0.0f;
@@ -672,7 +671,7 @@ inline float fit_scale_q3(const float *x, uchar *lout)
  * chosen again from the stored values, the high bit of level e in
  * hmask[e % 32] bit e / 32 and the low bits as q2_k. Returns 0, writing
  * nothing, when a scale is not finite or d cannot be stored. */
-inline int quantize_q3_k(const float *x, global uchar *b)
+inline int quantize_q3_k(const float *x, uchar *b)
 {
     uchar l[256], sc[12] = {0}, hmask[32] = {0};
     float scale[16], max_scale = 0.0f, amax = 0.0f;
@@ -747,8 +746,7 @@ kernel void clq_quantize_ggml(global const void *src, uint src_half, uint format
         atomic_min(first_bad, g);
         return;
     }
-    ulong t = ((ulong)(row / CLQ_TILE_ROWS) * nb + g % nb) * CLQ_TILE_ROWS + row % CLQ_TILE_ROWS;
-    global uchar *b = quants + t * CLQ_GGML_BYTES_OF(format);
+    uchar b[CLQ_GGML_Q6_K_BYTES] = {0}; /* the largest block; zeroed, as some quantizers OR bits in */
     int stored = 0;
     switch (format) {
     case CLQ_FMT_Q4_1:
@@ -782,6 +780,13 @@ kernel void clq_quantize_ggml(global const void *src, uint src_half, uint format
         stored = quantize_iq4_xs(x, b);
         break;
     }
-    if (!stored)
+    if (!stored) {
         atomic_min(first_bad + 1, g);
+        return;
+    }
+    /* into ggml block tiles (clq_common.h) */
+    const uint bytes = CLQ_GGML_BYTES_OF(format), l = row % CLQ_TILE_ROWS;
+    global uchar *grp = quants + ((ulong)(row / CLQ_TILE_ROWS) * nb + g % nb) * CLQ_TILE_ROWS * bytes;
+    for (uint i = 0; i < bytes; i++)
+        grp[ggml_tile_byte(format, l, i)] = b[i];
 }

@@ -595,11 +595,12 @@ clq_matmul_prefill(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_
 #if CLQ_FMT_IS_GGML(CLQ_FORMAT)
             if (n < n_count) {
                 uint k = k0 + 8 * half8, e = k % CLQ_GGML_BLOCK_OF(CLQ_FORMAT);
-                global const uchar *b = ggml_block_at(CLQ_FORMAT, quants, n, k, k_count);
-                ev = (float8)(ggml_value(CLQ_FORMAT, b, e), ggml_value(CLQ_FORMAT, b, e + 1),
-                              ggml_value(CLQ_FORMAT, b, e + 2), ggml_value(CLQ_FORMAT, b, e + 3),
-                              ggml_value(CLQ_FORMAT, b, e + 4), ggml_value(CLQ_FORMAT, b, e + 5),
-                              ggml_value(CLQ_FORMAT, b, e + 6), ggml_value(CLQ_FORMAT, b, e + 7));
+                global const uchar *grp = ggml_group_at(CLQ_FORMAT, quants, n, k, k_count);
+                uint l = n % CLQ_TILE_ROWS;
+                ev = (float8)(ggml_value(CLQ_FORMAT, grp, l, e), ggml_value(CLQ_FORMAT, grp, l, e + 1),
+                              ggml_value(CLQ_FORMAT, grp, l, e + 2), ggml_value(CLQ_FORMAT, grp, l, e + 3),
+                              ggml_value(CLQ_FORMAT, grp, l, e + 4), ggml_value(CLQ_FORMAT, grp, l, e + 5),
+                              ggml_value(CLQ_FORMAT, grp, l, e + 6), ggml_value(CLQ_FORMAT, grp, l, e + 7));
             }
 #else
             if (n < n_count) {

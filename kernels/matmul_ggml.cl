@@ -1,13 +1,12 @@
 /*
  * The tiles kernels over ggml's block types (ggml_blocks.cl), appended to
  * matmul.cl: the same work-items, X and epilogue as tiles(), over ggml
- * block tiles (clq_common.h: block j of a tile's 16 rows are 16
- * consecutive blocks of ggml's own bytes).
+ * block tiles (clq_common.h: block j of a tile's 16 rows are a group of 16
+ * blocks of ggml's own bytes, their 32-bit words side by side).
  *
  * Where a work-item holds a whole tile (CPUs, CLQ_MM_LANES 16), Q4_K, Q5_K,
- * Q6_K and IQ4_XS are decoded as tiles() decodes its row tiles: the work-item loads
- * the same 64 bytes of each of its 16 blocks and transposes them
- * (transpose16), so that one vector holds one 32-bit word of every row; a
+ * Q6_K and IQ4_XS are decoded as tiles() decodes its row tiles: one 64-byte
+ * load is one vector holding the same 32-bit word of every row's block; a
  * word's codes then become floats for all 16 rows at once, and a
  * sub-block's scale is decoded once per sub-block, not once per element.
  * Decoding each element from its block (ggml_value, about 30 scalar
@@ -49,7 +48,7 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
         return;
     uint m0 = get_global_id(1) * MR;
     uint nb = k_count / GGML_BLOCK;
-    global const uchar *tb = quants + ((ulong)tile * nb * CLQ_TILE_ROWS + l0) * GGML_BYTES;
+    global const uchar *tb = quants + (ulong)tile * nb * CLQ_TILE_ROWS * GGML_BYTES;
     ulong xrow[CLQ_TILE_ROWS];
     vfloat acc[CLQ_TILE_ROWS];
     start_rows(MR, m0, m_count, k_count, xrow, acc);
@@ -60,7 +59,7 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
         for (uint e = 0; e < GGML_BLOCK; e++) {
             float v[CLQ_MM_LANES];
             for (uint l = 0; l < CLQ_MM_LANES; l++)
-                v[l] = ggml_value(CLQ_FORMAT, bj + l * GGML_BYTES, e);
+                v[l] = ggml_value(CLQ_FORMAT, bj, l0 + l, e);
             vfloat w = VLOAD_FLOAT(v);
             uint k = j * GGML_BLOCK + e;
 #pragma unroll
@@ -78,23 +77,15 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
                            CLQ_FORMAT == CLQ_FMT_Q6_K || CLQ_FORMAT == CLQ_FMT_IQ4_XS)
 #define GGML_BY_WORDS 1
 
-/* Bytes at .. at+63 of the tile's 16 blocks b, b + GGML_BYTES, ...: w[t]
- * holds bytes 4t .. 4t+3 of each, one lane per row (little-endian, as the
- * blocks are). Loaded bytewise: Q6_K's blocks of 210 bytes put every other
- * row's words off 4-byte alignment. */
-static inline __attribute__((always_inline)) WIDE void block_words(global const uchar *b, uint at, uint16 *w)
+/* Bytes at .. at+4n-1 of the group's 16 blocks at g: w[t] holds bytes
+ * 4t .. 4t+3 of each, one lane per row (little-endian, as the blocks are):
+ * one line each. */
+static inline __attribute__((always_inline)) WIDE void block_words(global const uchar *g, uint at,
+                                                                   const uint n, uint16 *w)
 {
-    float16 r[CLQ_TILE_ROWS];
 #pragma unroll
-    for (uint l = 0; l < CLQ_TILE_ROWS; l++) {
-        global const uchar *p = b + l * GGML_BYTES + at;
-        r[l] = as_float16((uint16)(as_uint4(vload16(0, p)), as_uint4(vload16(1, p)), as_uint4(vload16(2, p)),
-                                   as_uint4(vload16(3, p))));
-    }
-    transpose16(r);
-#pragma unroll
-    for (uint t = 0; t < CLQ_TILE_ROWS; t++)
-        w[t] = as_uint16(r[t]);
+    for (uint t = 0; t < n; t++)
+        w[t] = vload16(0, (global const uint *)(g + ggml_tile_byte(CLQ_FORMAT, 0, at + 4 * t)));
 }
 
 /* Asks for the super-block tile 8 KiB ahead of the one at b, as tiles()
@@ -119,27 +110,20 @@ static inline __attribute__((always_inline)) WIDE float16 lanes_half(uint16 h, u
     return as_float16(as_uint16(v) | (bits & 0x8000u) << 16);
 }
 
-/* The sums of X[at .. at+255] by sub-blocks of 32 (a Q4_K super-block's
- * share of X, for its mins), as a tree of vector adds and shuffles. PoCL's
- * LLVM still turns these loads into 64-bit pieces (about 300 instructions
- * per super-block, a fifth of the M = 1 loop): the next place to cut. */
-static inline __attribute__((always_inline)) WIDE float8 x_sums32(global const void *x, uint x_half, ulong at)
+/* The sum of X[at .. at+31] (a Q4_K sub-block's share of X, for its min) in
+ * every lane: two loads, then four stages that each add the vector to
+ * itself with its halves, quarters, ... swapped. fp32 X is read as
+ * float16 vectors (at is a multiple of 32, rows of X start 1 KiB apart):
+ * through vload16, LLVM split the loads into 8-byte pieces, 128 of them
+ * and about 300 instructions per super-block. */
+static inline __attribute__((always_inline)) WIDE float16 x_sum32(global const void *x, uint x_half, ulong at)
 {
-    float16 u[4];
-#pragma unroll
-    for (uint i = 0; i < 4; i++) {
-        float16 a = load_x16(x, x_half, at + 64 * i) + load_x16(x, x_half, at + 64 * i + 16);
-        float16 b = load_x16(x, x_half, at + 64 * i + 32) + load_x16(x, x_half, at + 64 * i + 48);
-        u[i] = (float16)(a.lo + a.hi, b.lo + b.hi); /* 8 partial sums of sub-blocks 2i, 2i+1 */
-    }
-    float16 v[2]; /* 4 partial sums of each of sub-blocks 4j .. 4j+3 */
-#pragma unroll
-    for (uint j = 0; j < 2; j++)
-        v[j] = SHUFFLE16(u[2 * j], u[2 * j + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
-               SHUFFLE16(u[2 * j], u[2 * j + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
-    float16 w = SHUFFLE16(v[0], v[1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) +
-                SHUFFLE16(v[0], v[1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
-    return w.even + w.odd;
+    global const float16 *x16 = (global const float16 *)x + at / 16;
+    float16 v = x_half ? load_x16(x, 1, at) + load_x16(x, 1, at + 16) : x16[0] + x16[1];
+    v += SHUFFLE16(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    v += SHUFFLE16(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+    v += SHUFFLE16(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    return v + SHUFFLE16(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
 }
 
 /* A word of codes meets X's elements e .. e+3 and e+gap .. e+gap+3 (its
@@ -192,27 +176,23 @@ constant float q4k_centred[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4,
  * packed 6-bit scales and mins for 8 sub-blocks of 32; Q5_K's 32 bytes of
  * fifth bits; 128 bytes of codes): one super-block of the tile. The codes' bytes
  * 32g .. 32g+31 hold sub-block 2g in their low nibbles and 2g+1 in their
- * high ones: after the transpose, word t of the 64 bytes at QS + 64c holds,
+ * high ones: word t of the 64 bytes at QS + 64c holds,
  * in nibble i, element 64g + 32·(i % 2) + 4·(t % 8) + i / 2 of sub-block
  * 2g + i % 2, g = 2c + t / 8. Q5_K's fifth bit of that element is bit
- * 2g + i % 2 of byte i / 2 of qh word t % 8 (bytes 16 .. 47, words 4-11 of
- * the first 64). */
+ * 2g + i % 2 of byte i / 2 of qh word t % 8 (bytes 16 .. 47, words 4-11). */
 static inline __attribute__((always_inline)) void superblock_q45_k(const uint MR, global const uchar *bj,
                                                                    ulong k0, global const float *xk,
                                                                    const ulong *xrow, global const void *x,
                                                                    const uint x_half, vfloat *acc)
 {
     const uint QS = Q5_K ? 48 : 16; /* the codes' first byte */
-    uint16 head[CLQ_TILE_ROWS];     /* words 0-3: d and dmin, the 12 scale bytes; 4-11: Q5_K's qh */
-    block_words(bj, 0, head);
+    uint16 head[12];                /* words 0-3: d and dmin, the 12 scale bytes; 4-11: Q5_K's qh */
+    block_words(bj, 0, Q5_K ? 12 : 4, head);
     float16 d = lanes_half(head[0], 0), dmin = lanes_half(head[0], 16);
-    float x_sums[8]; /* MR 1: X's sums by sub-block, for the mins */
-    if (MR == 1)
-        vstore8(x_sums32(x, x_half, xrow[0] + k0), 0, x_sums);
 #pragma unroll
     for (uint c = 0; c < 2; c++) {
         uint16 w[CLQ_TILE_ROWS];
-        block_words(bj, QS + 64 * c, w);
+        block_words(bj, QS + 64 * c, CLQ_TILE_ROWS, w);
 #pragma unroll
         for (uint g = 2 * c; g < 2 * c + 2; g++) {
             /* ggml's get_scale_min_k4 for sub-blocks 2g and 2g+1, all lanes:
@@ -251,8 +231,8 @@ static inline __attribute__((always_inline)) void superblock_q45_k(const uint MR
                 }
                 acc[0] = fma(part[0] + part[2], dl[0], acc[0]);
                 acc[0] = fma(part[1] + part[3], dl[1], acc[0]);
-                acc[0] = fma(ml[0], (float16)(-x_sums[2 * g]), acc[0]);
-                acc[0] = fma(ml[1], (float16)(-x_sums[2 * g + 1]), acc[0]);
+                acc[0] = fma(ml[0], -x_sum32(x, x_half, xrow[0] + k0 + 64 * g), acc[0]);
+                acc[0] = fma(ml[1], -x_sum32(x, x_half, xrow[0] + k0 + 64 * g + 32), acc[0]);
             } else {
 #pragma unroll 1 /* the instruction cache: see the top of this file */
                 for (uint t = 0; t < 8; t++) {
@@ -279,8 +259,8 @@ static inline __attribute__((always_inline)) void superblock_q45_k(const uint MR
 /* Q6_K (block_q6_K: 128 bytes of low 4 bits, 64 of high 2 bits, 16 int8
  * scales of sub-blocks of 16, fp16 d): one super-block of the tile. Half h of the
  * super-block (elements 128h ..) takes its low bits from bytes 64h ..
- * 64h+63 and its high bits from qh bytes 32h .. 32h+31: after the
- * transpose, byte u of low word t holds, in its low nibble, element
+ * 64h+63 and its high bits from qh bytes 32h .. 32h+31: byte u of low
+ * word t holds, in its low nibble, element
  * 128h + 32·s + 4·(t % 8) + u with s = t / 8, and in its high nibble the
  * same with s + 2; its two high bits are bits 2s, 2s+1 of byte u of qh
  * word 8h + t % 8. An element's scale is that of its 16: index 8h + 2s +
@@ -290,19 +270,16 @@ static inline __attribute__((always_inline)) void superblock_q6_k(const uint MR,
                                                                   const ulong *xrow, global const void *x,
                                                                   const uint x_half, vfloat *acc)
 {
-    /* bytes 144 .. 207: words 12-15 are the 16 scales; d lies at 208 */
-    uint16 tail[CLQ_TILE_ROWS], qh[CLQ_TILE_ROWS];
-    block_words(bj, 144, tail);
-    uint d_bits[CLQ_TILE_ROWS];
-#pragma unroll
-    for (uint l = 0; l < CLQ_TILE_ROWS; l++)
-        d_bits[l] = (uint)bj[l * GGML_BYTES + 208] | (uint)bj[l * GGML_BYTES + 209] << 8;
-    float16 d = lanes_half(vload16(0, d_bits), 0);
-    block_words(bj, 128, qh);
+    /* bytes 192 .. 207: the 16 scales; the 16 rows' d are 16 halves */
+    uint16 scales[4], qh[CLQ_TILE_ROWS];
+    block_words(bj, 192, 4, scales);
+    float16 d = lanes_half(
+        convert_uint16(vload16(0, (global const ushort *)(bj + ggml_tile_byte(CLQ_FORMAT, 0, 208)))), 0);
+    block_words(bj, 128, CLQ_TILE_ROWS, qh);
 #pragma unroll
     for (uint h = 0; h < 2; h++) {
         uint16 ql[CLQ_TILE_ROWS];
-        block_words(bj, 64 * h, ql);
+        block_words(bj, 64 * h, CLQ_TILE_ROWS, ql);
 #pragma unroll
         for (uint q4 = 0; q4 < 4; q4++) { /* words 4·q4 ..: one 16 of each nibble */
             uint s_lo = q4 / 2;           /* s of the low nibbles */
@@ -311,7 +288,7 @@ static inline __attribute__((always_inline)) void superblock_q6_k(const uint MR,
 #pragma unroll
             for (uint n = 0; n < 2; n++) {
                 uint at = 8 * h + 2 * (s_lo + 2 * n) + q4 % 2;
-                ds[n] = d * convert_float16(as_int16(tail[12 + at / 4] << (24 - 8 * (at % 4))) >> 24);
+                ds[n] = d * convert_float16(as_int16(scales[at / 4] << (24 - 8 * (at % 4))) >> 24);
             }
             float16 part[4][4];
 #pragma unroll
@@ -366,7 +343,7 @@ static inline __attribute__((always_inline)) void superblock_q6_k(const uint MR,
  * ones, then 128 bytes of codes into ggml's non-linear 16-value code): one
  * super-block of the tile. Sub-block s of 32 has the codes' bytes 16s .. 16s+15 (low
  * nibbles: its first 16 elements; high: the next 16) and the 6-bit scale
- * ls, d·(ls - 32) its factor. After the transpose, word t of the 64 bytes
+ * ls, d·(ls - 32) its factor. Word t of the 64 bytes
  * at 8 + 64c holds, in nibble i, element 32s + 16·(i % 2) + 4·(t % 4) + i / 2
  * of sub-block s = 4c + t / 4; the header's words 0 and 1 (bytes 0 .. 7)
  * are d with the high scale bits, and the low scale bits. */
@@ -375,13 +352,13 @@ static inline __attribute__((always_inline)) void superblock_iq4_xs(const uint M
                                                                     const ulong *xrow, global const void *x,
                                                                     const uint x_half, vfloat *acc)
 {
-    uint16 head[CLQ_TILE_ROWS];
-    block_words(bj, 0, head);
+    uint16 head[2];
+    block_words(bj, 0, 2, head);
     float16 d = lanes_half(head[0], 0);
 #pragma unroll
     for (uint c = 0; c < 2; c++) {
         uint16 w[CLQ_TILE_ROWS];
-        block_words(bj, 8 + 64 * c, w);
+        block_words(bj, 8 + 64 * c, CLQ_TILE_ROWS, w);
 #pragma unroll
         for (uint s = 4 * c; s < 4 * c + 4; s++) {
             /* ggml's ls: 4 low bits from scales_l, 2 high from scales_h */
