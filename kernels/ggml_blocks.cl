@@ -52,66 +52,93 @@ inline uint2 ggml_kscale(const uint FMT, global const uchar *g, uint l, uint j)
 #undef S
 }
 
-/* Element e (0 .. block-1) of lane l's block in the group at g, format FMT
- * (a compile-time constant wherever this is used, so only its case is
- * compiled). */
-static inline __attribute__((always_inline)) float ggml_value(const uint FMT, global const uchar *g, uint l,
-                                                              uint e)
+/* Every format's element is scale·code + offset, two roundings, as ggml's
+ * to_float computes it: scale and offset belong to the element's 16 (every
+ * sub-block is 16 or 32 elements), the code to the element. Where ggml
+ * subtracts a min the offset is the min negated (x − m is x + (−m) in
+ * IEEE arithmetic); where ggml adds nothing it is −0.0, which leaves every
+ * x as it is, signed zeros included.
+ *
+ * Scale and offset of element e (0 .. block-1) of lane l's block in the
+ * group at g, format FMT (a compile-time constant wherever this is used,
+ * so only its case is compiled). */
+static inline __attribute__((always_inline)) float2 ggml_scale_offset(const uint FMT, global const uchar *g,
+                                                                      uint l, uint e)
 {
 #define B(i) GGML_BYTE(FMT, g, l, i)
-    if (FMT == CLQ_FMT_Q4_1) {
-        float d = ggml_half(FMT, g, l, 0), m = ggml_half(FMT, g, l, 2);
-        return (float)ggml_nibble32(FMT, g, l, 4, e) * d + m;
-    }
-    if (FMT == CLQ_FMT_Q5_0 || FMT == CLQ_FMT_Q5_1) {
-        uint off = FMT == CLQ_FMT_Q5_0 ? 2 : 4; /* qh, then qs */
-        uint q = ggml_nibble32(FMT, g, l, off + 4, e) | ((B(off + e / 8) >> (e % 8)) & 1u) << 4;
-        float d = ggml_half(FMT, g, l, 0);
-        if (FMT == CLQ_FMT_Q5_0)
-            return (float)((int)q - 16) * d;
-        return (float)q * d + ggml_half(FMT, g, l, 2);
-    }
-    if (FMT == CLQ_FMT_IQ4_NL)
-        return ggml_half(FMT, g, l, 0) * iq4nl_code[ggml_nibble32(FMT, g, l, 2, e)];
+    if (FMT == CLQ_FMT_Q4_1 || FMT == CLQ_FMT_Q5_1)
+        return (float2)(ggml_half(FMT, g, l, 0), ggml_half(FMT, g, l, 2));
+    if (FMT == CLQ_FMT_Q5_0 || FMT == CLQ_FMT_IQ4_NL)
+        return (float2)(ggml_half(FMT, g, l, 0), -0.0f);
     if (FMT == CLQ_FMT_IQ4_XS) {
         uint s = e / 32, scales_h = B(2) | B(3) << 8;
         int ls = (int)(((B(4 + s / 2) >> (4 * (s % 2))) & 15u) | ((scales_h >> (2 * s)) & 3u) << 4);
-        float dl = ggml_half(FMT, g, l, 0) * (float)(ls - 32);
-        return dl * iq4nl_code[ggml_nibble32(FMT, g, l, 8 + 16 * s, e % 32)];
+        return (float2)(ggml_half(FMT, g, l, 0) * (float)(ls - 32), -0.0f);
     }
-    uint h = e / 128, s = e % 128 / 32, i = e % 32;
     if (FMT == CLQ_FMT_Q2_K) {
-        uint q = (B(16 + 32 * h + i) >> (2 * s)) & 3u, sc = B(e / 16);
-        float dl = ggml_half(FMT, g, l, 80) * (float)(sc & 15u),
-              ml = ggml_half(FMT, g, l, 82) * (float)(sc >> 4);
-        return dl * (float)q - ml;
+        uint sc = B(e / 16);
+        return (float2)(ggml_half(FMT, g, l, 80) * (float)(sc & 15u),
+                        -(ggml_half(FMT, g, l, 82) * (float)(sc >> 4)));
     }
     if (FMT == CLQ_FMT_Q3_K) {
         uint j = e / 16;
         uint low6 = j < 8 ? B(96 + j) & 15u : B(96 + j - 8) >> 4;
         int sc6 = (int)(low6 | ((B(104 + j % 4) >> (2 * (j / 4))) & 3u) << 4);
-        int low = (int)((B(32 + 32 * h + i) >> (2 * s)) & 3u);
-        int high = (int)((B(e % 32) >> (e / 32)) & 1u);
-        float dl = ggml_half(FMT, g, l, 108) * (float)(sc6 - 32);
-        return dl * (float)(low - (high ? 0 : 4));
+        return (float2)(ggml_half(FMT, g, l, 108) * (float)(sc6 - 32), -0.0f);
     }
     if (FMT == CLQ_FMT_Q4_K || FMT == CLQ_FMT_Q5_K) {
         uint2 sm = ggml_kscale(FMT, g, l, e / 32);
-        uint qs_at = FMT == CLQ_FMT_Q4_K ? 16 : 48;
-        uint byte = B(qs_at + 32 * (e / 64) + e % 32);
+        return (float2)(ggml_half(FMT, g, l, 0) * (float)sm.x, -(ggml_half(FMT, g, l, 2) * (float)sm.y));
+    }
+    /* CLQ_FMT_Q6_K: (d·sc)·q, the scale product first, as ggml multiplies */
+    return (float2)(ggml_half(FMT, g, l, 208) * (float)as_char((uchar)B(192 + e / 16)), -0.0f);
+#undef B
+}
+
+/* The code of element e (as above). */
+static inline __attribute__((always_inline)) float ggml_code(const uint FMT, global const uchar *g, uint l,
+                                                             uint e)
+{
+#define B(i) GGML_BYTE(FMT, g, l, i)
+    if (FMT == CLQ_FMT_Q4_1)
+        return (float)ggml_nibble32(FMT, g, l, 4, e);
+    if (FMT == CLQ_FMT_Q5_0 || FMT == CLQ_FMT_Q5_1) {
+        uint off = FMT == CLQ_FMT_Q5_0 ? 2 : 4; /* qh, then qs */
+        uint q = ggml_nibble32(FMT, g, l, off + 4, e) | ((B(off + e / 8) >> (e % 8)) & 1u) << 4;
+        return FMT == CLQ_FMT_Q5_0 ? (float)((int)q - 16) : (float)q;
+    }
+    if (FMT == CLQ_FMT_IQ4_NL)
+        return iq4nl_code[ggml_nibble32(FMT, g, l, 2, e)];
+    if (FMT == CLQ_FMT_IQ4_XS)
+        return iq4nl_code[ggml_nibble32(FMT, g, l, 8 + 16 * (e / 32), e % 32)];
+    uint h = e / 128, s = e % 128 / 32, i = e % 32;
+    if (FMT == CLQ_FMT_Q2_K)
+        return (float)((B(16 + 32 * h + i) >> (2 * s)) & 3u);
+    if (FMT == CLQ_FMT_Q3_K) {
+        int low = (int)((B(32 + 32 * h + i) >> (2 * s)) & 3u);
+        int high = (int)((B(e % 32) >> (e / 32)) & 1u);
+        return (float)(low - (high ? 0 : 4));
+    }
+    if (FMT == CLQ_FMT_Q4_K || FMT == CLQ_FMT_Q5_K) {
+        uint byte = B((FMT == CLQ_FMT_Q4_K ? 16 : 48) + 32 * (e / 64) + e % 32);
         uint q = e % 64 < 32 ? byte & 15u : byte >> 4;
         if (FMT == CLQ_FMT_Q5_K)
             q += ((B(16 + e % 32) >> (e / 32)) & 1u) * 16u;
-        float dl = ggml_half(FMT, g, l, 0) * (float)sm.x, ml = ggml_half(FMT, g, l, 2) * (float)sm.y;
-        return dl * (float)q - ml;
+        return (float)q;
     }
     /* CLQ_FMT_Q6_K */
     uint lbyte = B(64 * h + 32 * (s & 1) + i);
     uint low = s < 2 ? lbyte & 15u : lbyte >> 4;
-    int q = (int)(low | ((B(128 + 32 * h + i) >> (2 * s)) & 3u) << 4) - 32;
-    /* (d·sc)·q: the scale product first, as ggml multiplies */
-    return ggml_half(FMT, g, l, 208) * (float)as_char((uchar)B(192 + e / 16)) * (float)q;
+    return (float)((int)(low | ((B(128 + 32 * h + i) >> (2 * s)) & 3u) << 4) - 32);
 #undef B
+}
+
+/* Element e of lane l's block in the group at g, ggml's to_float. */
+static inline __attribute__((always_inline)) float ggml_value(const uint FMT, global const uchar *g, uint l,
+                                                              uint e)
+{
+    float2 so = ggml_scale_offset(FMT, g, l, e);
+    return so.x * ggml_code(FMT, g, l, e) + so.y;
 }
 
 /* The group of 16 blocks holding element k of row `row` of an N×K weight
