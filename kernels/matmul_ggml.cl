@@ -148,10 +148,16 @@ static inline __attribute__((always_inline)) WIDE float16 x_sum32(global const v
 
 #if defined(GGML_BY_WORDS) && (CLQ_FORMAT == CLQ_FMT_Q4_K || CLQ_FORMAT == CLQ_FMT_Q5_K)
 #define Q5_K (CLQ_FORMAT == CLQ_FMT_Q5_K)
-/* Q4_K's codes as ggml reads them, and less 8 for the unscaled sums:
- * dl·q - ml = dl·(q - 8) - (ml - 8·dl); Q5_K's less 16. */
-constant float q4k_codes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-constant float q4k_centred[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
+/* The codes as ggml reads them, and less K_CENTRE for the unscaled sums:
+ * dl·q - ml = dl·(q - c) - (ml - c·dl). Q4_K looks up the first 16. */
+constant float k_codes[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+                              16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+#if Q5_K
+constant float k_centred[32] = {-16, -15, -14, -13, -12, -11, -10, -9, -8, -7, -6, -5, -4, -3, -2, -1,
+                                0,   1,   2,   3,   4,   5,   6,   7,  8,  9,  10, 11, 12, 13, 14, 15};
+#else
+constant float k_centred[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
+#endif
 #define K_CENTRE (Q5_K ? 16.0f : 8.0f)
 
 /* Q5_K: a word's codes with their fifth bits, as bytes: lo_b (low nibbles,
@@ -162,14 +168,27 @@ constant float q4k_centred[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4,
 #define K_BYTES(word, hq, g, flip)                                                                           \
     uint16 lo_b = ((word)&0x0F0F0F0Fu | (((hq) >> (2 * (g))) & 0x01010101u) << 4) ^ (flip);                  \
     uint16 hi_b = (((word) >> 4) & 0x0F0F0F0Fu | (((hq) >> (2 * (g) + 1)) & 0x01010101u) << 4) ^ (flip);
-/* Nibble i's code, all lanes: byte i / 2 of lo_b or hi_b, sign-extended
- * from bit 4 when the bytes were flipped (sext 27), else masked. */
-#define K_CODE(table, word, i, sext)                                                                         \
-    ((sext) ? convert_float16(as_int16(((i) % 2 ? hi_b : lo_b) << (27 - 8 * ((i) / 2))) >> 27)               \
-            : convert_float16(as_int16((((i) % 2 ? hi_b : lo_b) >> (8 * ((i) / 2))) & 31u)))
+#if defined(__AVX512F__)
+/* Nibble i's code, all lanes: byte i / 2 of lo_b or hi_b looked up in a
+ * table of 32 (vpermt2ps, which reads the index's low 5 bits: one
+ * instruction, as LOOKUP4_16's permute, where a shift, a sign-extending
+ * shift and a conversion took three). The bytes are not flipped. */
+#define K_FLIP 0u
+#define K_CODE(table, word, i)                                                                               \
+    __builtin_ia32_vpermi2varps512(vload16(0, table), as_int16(((i) % 2 ? hi_b : lo_b) >> (8 * ((i) / 2))),  \
+                                   vload16(1, table))
 #else
+/* Nibble i's code, all lanes: byte i / 2 of lo_b or hi_b, sign-extended
+ * from bit 4 for the centred codes (the bytes flipped), else masked. */
+#define K_FLIP 0x10101010u
+#define K_CODE(table, word, i)                                                                               \
+    ((table) == k_centred ? convert_float16(as_int16(((i) % 2 ? hi_b : lo_b) << (27 - 8 * ((i) / 2))) >> 27) \
+                          : convert_float16(as_int16((((i) % 2 ? hi_b : lo_b) >> (8 * ((i) / 2))) & 31u)))
+#endif
+#else
+#define K_FLIP 0u
 #define K_BYTES(word, hq, g, flip)
-#define K_CODE(table, word, i, sext) LOOKUP4_16(table, (word) >> (4 * (i)))
+#define K_CODE(table, word, i) LOOKUP4_16(table, (word) >> (4 * (i)))
 #endif
 
 /* Q4_K and Q5_K (block_q4_K, block_q5_K: fp16 d, fp16 dmin, 12 bytes of
@@ -223,10 +242,10 @@ static inline __attribute__((always_inline)) void superblock_q45_k(const uint MR
                     uint e0 = 64 * g + 4 * t;
                     float xw[1][8];
                     X_WORD(xw, e0, 32)
-                    K_BYTES(word, head[4 + t], g, 0x10101010u)
+                    K_BYTES(word, head[4 + t], g, K_FLIP)
 #pragma unroll
                     for (uint i = 0; i < 8; i++)
-                        part[i % 4] = fma(K_CODE(q4k_centred, word, i, 27),
+                        part[i % 4] = fma(K_CODE(k_centred, word, i),
                                           X_AT(0, i % 2, i / 2, e0 + 32 * (i % 2) + i / 2), part[i % 4]);
                 }
                 acc[0] = fma(part[0] + part[2], dl[0], acc[0]);
@@ -243,7 +262,7 @@ static inline __attribute__((always_inline)) void superblock_q45_k(const uint MR
                     K_BYTES(word, head[4 + t], g, 0u)
 #pragma unroll
                     for (uint i = 0; i < 8; i++) {
-                        float16 v = fma(K_CODE(q4k_codes, word, i, 0), dl[i % 2], -ml[i % 2]);
+                        float16 v = fma(K_CODE(k_codes, word, i), dl[i % 2], -ml[i % 2]);
 #pragma unroll
                         for (uint m = 0; m < MR; m++)
                             acc[m] = fma(v, X_AT(m, i % 2, i / 2, e0 + 32 * (i % 2) + i / 2), acc[m]);
