@@ -597,10 +597,14 @@ clq_matmul_prefill(uint m_count, uint n_count, uint k_count, uint block, WEIGHT_
                 uint k = k0 + 8 * half8, e = k % CLQ_GGML_BLOCK_OF(CLQ_FORMAT);
                 global const uchar *grp = ggml_group_at(CLQ_FORMAT, quants, n, k, k_count);
                 uint l = n % CLQ_TILE_ROWS;
-                ev = (float8)(ggml_value(CLQ_FORMAT, grp, l, e), ggml_value(CLQ_FORMAT, grp, l, e + 1),
-                              ggml_value(CLQ_FORMAT, grp, l, e + 2), ggml_value(CLQ_FORMAT, grp, l, e + 3),
-                              ggml_value(CLQ_FORMAT, grp, l, e + 4), ggml_value(CLQ_FORMAT, grp, l, e + 5),
-                              ggml_value(CLQ_FORMAT, grp, l, e + 6), ggml_value(CLQ_FORMAT, grp, l, e + 7));
+                /* the eight share their 16's scale and offset (ggml_blocks.cl) */
+                float2 so = ggml_scale_offset(CLQ_FORMAT, grp, l, e);
+                float8 q =
+                    (float8)(ggml_code(CLQ_FORMAT, grp, l, e), ggml_code(CLQ_FORMAT, grp, l, e + 1),
+                             ggml_code(CLQ_FORMAT, grp, l, e + 2), ggml_code(CLQ_FORMAT, grp, l, e + 3),
+                             ggml_code(CLQ_FORMAT, grp, l, e + 4), ggml_code(CLQ_FORMAT, grp, l, e + 5),
+                             ggml_code(CLQ_FORMAT, grp, l, e + 6), ggml_code(CLQ_FORMAT, grp, l, e + 7));
+                ev = so.x * q + so.y;
             }
 #else
             if (n < n_count) {

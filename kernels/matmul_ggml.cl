@@ -35,7 +35,8 @@
 #define GGML_BLOCK CLQ_GGML_BLOCK_OF(CLQ_FORMAT)
 #define GGML_BYTES CLQ_GGML_BYTES_OF(CLQ_FORMAT)
 
-/* Element by element: each lane decodes its row's value (ggml_value). */
+/* Element by element: each lane decodes its row's values, a scale and
+ * offset for each 16 elements and a code for each (ggml_blocks.cl). */
 static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint m_count, uint n_count,
                                                              uint k_count, uint block, WEIGHT_PARAMS,
                                                              global const void *x, const uint x_half,
@@ -56,18 +57,25 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
     lora_prefetch(MR, m0, m_count, n0, EPILOGUE_ARGS);
     for (uint j = 0; j < nb; j++) {
         global const uchar *bj = tb + (ulong)j * CLQ_TILE_ROWS * GGML_BYTES;
-        for (uint e = 0; e < GGML_BLOCK; e++) {
-            float v[CLQ_MM_LANES];
+        for (uint e0 = 0; e0 < GGML_BLOCK; e0 += 16) {
+            float2 so[CLQ_MM_LANES];
             for (uint l = 0; l < CLQ_MM_LANES; l++)
-                v[l] = ggml_value(CLQ_FORMAT, bj, l0 + l, e);
-            vfloat w = VLOAD_FLOAT(v);
-            uint k = j * GGML_BLOCK + e;
+                so[l] = ggml_scale_offset(CLQ_FORMAT, bj, l0 + l, e0);
 #pragma unroll
-            for (uint m = 0; m < MR; m++)
-                acc[m] = fma(w,
-                             X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)k * CLQ_TILE_ROWS + m]
-                                         : load_x(x, x_half, xrow[m] + k),
-                             acc[m]);
+            for (uint e = e0; e < e0 + 16; e++) {
+                float v[CLQ_MM_LANES];
+                for (uint l = 0; l < CLQ_MM_LANES; l++)
+                    v[l] = so[l].x * ggml_code(CLQ_FORMAT, bj, l0 + l, e) + so[l].y;
+                vfloat w = VLOAD_FLOAT(v);
+                uint k = j * GGML_BLOCK + e;
+#pragma unroll
+                for (uint m = 0; m < MR; m++)
+                    acc[m] =
+                        fma(w,
+                            X_TILED(MR) ? ((global const float *)x)[x_tiled + (ulong)k * CLQ_TILE_ROWS + m]
+                                        : load_x(x, x_half, xrow[m] + k),
+                            acc[m]);
+            }
         }
     }
     store_tile_rows(MR, m0, m_count, n0, n_count, acc, y, EPILOGUE_ARGS);
