@@ -438,9 +438,14 @@ constant float b32_code[2][32] = {{CLQ_IQ4NL_CODE_VALUES}, {CLQ_IQ4NL_CODE_VALUE
 
 #if B32_FIVE
 /* Bits 0-3 of v (qh bits 4t .. 4t+3: the fifth bits of a word's four low
- * or high nibbles) moved to bit 4 of bytes 0-3: bit u to bit 8u + 4 by one
- * multiply (the four shifted copies of a 4-bit value cannot overlap). */
-#define B32_SPREAD(v) (((v)&15u) * 0x2040810u & 0x10101010u)
+ * or high nibbles) moved to bit 4 of bytes 0-3, bit u to bit 8u + 4: a
+ * 16-entry table looked up as LOOKUP4_16 looks up codes (the permute moves
+ * bits, whatever they mean as floats), one operation where a multiply
+ * (((v) & 15) · 0x2040810 & 0x10101010) took four. */
+constant uint b32_spread[16] = {0x00000000u, 0x00000010u, 0x00001000u, 0x00001010u, 0x00100000u, 0x00100010u,
+                                0x00101000u, 0x00101010u, 0x10000000u, 0x10000010u, 0x10001000u, 0x10001010u,
+                                0x10100000u, 0x10100010u, 0x10101000u, 0x10101010u};
+#define B32_SPREAD(v) as_uint16(LOOKUP4_16((constant float *)b32_spread, (v)))
 /* A word's codes as bytes of 5 bits: lo_b (byte u: element 4t + u, low
  * nibble) and hi_b (16 + 4t + u, high nibble), fifth bits from qh bits e. */
 #define B32_BYTES(word, qh, t)                                                                               \
@@ -512,15 +517,17 @@ static inline __attribute__((always_inline)) void block32(const uint MR, global 
 
 #if defined(GGML_BY_WORDS) && (CLQ_FORMAT == CLQ_FMT_Q2_K || CLQ_FORMAT == CLQ_FMT_Q3_K)
 #define Q3_K (CLQ_FORMAT == CLQ_FMT_Q3_K)
-/* A 4-bit index's value, of which Q2_K's code is bits 0-1, Q3_K's bits 0-1
- * (low bits) and 2 (high bit): low - (high ? 0 : 4). Q2_K's codes stay
- * uncentred in the unscaled sums: less 1.5 (and the min 1.5·dl less), as
- * Q4_K's, the M = 1 test missed its bound (6.7e-4 against 6.4e-4) where
- * the codes as they are met it. */
+/* Q3_K: a 4-bit index's value, of which bits 0-1 are the low bits of the
+ * code and bit 2 its high bit: low - (high ? 0 : 4). Q2_K: the codes at
+ * bits 0-1 (row 0) and 2-3 (row 1) of a 4-bit index, so that one shift
+ * serves two codes. Q2_K's codes stay uncentred in the unscaled sums: less
+ * 1.5 (and the min 1.5·dl less), as Q4_K's, the M = 1 test missed its
+ * bound (6.7e-4 against 6.4e-4) where the codes as they are met it. */
 #if Q3_K
 constant float q23_code[16] = {-4, -3, -2, -1, 0, 1, 2, 3, -4, -3, -2, -1, 0, 1, 2, 3};
 #else
-constant float q23_code[16] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
+constant float q23_code[2][16] = {{0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3},
+                                  {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3}};
 #endif
 constant float q23_nibble[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
@@ -563,15 +570,18 @@ static inline __attribute__((always_inline)) WIDE float16 x_sums16(global const 
            SHUFFLE16(r[0], r[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
 }
 
-/* Q3_K: the index of the word's codes of s (bits 2s, 2s + 1 of each byte u
- * of the low bits' word; the high bit, bit 4h + s of byte u of the hmask
- * word) in bits 0-2 of byte u; one bitselect. */
+/* The code of element u of the word's four of s (bits 2s, 2s + 1 of byte
+ * u of the low bits' word; Q3_K's high bit: bit 4h + s of byte u of the
+ * hmask word), all lanes. Q3_K merges the high bits of a four into bit 2
+ * of each byte with one bitselect (index, below). */
 #if Q3_K
 #define Q23_INDEX(word, hmw, h, s)                                                                           \
     bitselect((4 * (h) + (s) >= 2 ? (hmw) >> (4 * (h) + (s)-2) : (hmw) << (2 - (s))), (word) >> (2 * (s)),   \
               (uint16)(0x03030303u))
+#define Q23_CODE(index, word, s, u) LOOKUP4_16(q23_code, (index) >> (8 * (u)))
 #else
-#define Q23_INDEX(word, hmw, h, s) ((word) >> (2 * (s)))
+#define Q23_INDEX(word, hmw, h, s) 0
+#define Q23_CODE(index, word, s, u) LOOKUP4_16(q23_code[(s) % 2], (word) >> (2 * ((s)&2) + 8 * (u)))
 #endif
 
 /* Q2_K and Q3_K (block_q2_K: 16 bytes of 4-bit scales and mins, 64 bytes of
@@ -643,7 +653,7 @@ static inline __attribute__((always_inline)) void superblock_q23_k(const uint MR
                         uint16 index = Q23_INDEX(word, hm[4 * q + tt], h, s);
 #pragma unroll
                         for (uint u = 0; u < 4; u++)
-                            part[2 * s + u % 2] = fma(LOOKUP4_16(q23_code, index >> (8 * u)),
+                            part[2 * s + u % 2] = fma(Q23_CODE(index, word, s, u),
                                                       X_AT(0, s, u, e0 + 32 * s + u), part[2 * s + u % 2]);
                     }
                 }
@@ -666,7 +676,7 @@ static inline __attribute__((always_inline)) void superblock_q23_k(const uint MR
                         uint16 index = Q23_INDEX(word, hm[4 * q + tt], h, s);
 #pragma unroll
                         for (uint u = 0; u < 4; u++) {
-                            float16 c = LOOKUP4_16(q23_code, index >> (8 * u));
+                            float16 c = Q23_CODE(index, word, s, u);
                             float16 v = Q3_K ? c * dl[s] : fma(c, dl[s], -ml[s]);
 #pragma unroll
                             for (uint m = 0; m < MR; m++)
