@@ -600,8 +600,6 @@ static inline __attribute__((always_inline)) void superblock_q23_k(const uint MR
     uint16 sc[4];                   /* the scale bytes */
     float16 d, dmin = (float16)(0.0f);
 #if Q3_K
-    uint16 hm[8];
-    block_words(bj, 0, 8, hm);
     block_words(bj, 96, 3, sc);
     d = lanes_half(
         convert_uint16(vload16(0, (global const ushort *)(bj + ggml_tile_byte(CLQ_FORMAT, 0, 108)))), 0);
@@ -618,10 +616,15 @@ static inline __attribute__((always_inline)) void superblock_q23_k(const uint MR
 #endif
 #pragma unroll
     for (uint h = 0; h < 2; h++) {
-        uint16 w[8];
-        block_words(bj, QS + 32 * h, 8, w);
 #pragma unroll
         for (uint q = 0; q < 2; q++) {
+            /* the quarter's words: 2-bit codes (w), Q3_K's high bits (hm),
+             * loaded here, not once per super-block, to leave registers
+             * to the sums */
+            uint16 w[4], hm[4];
+            block_words(bj, QS + 32 * h + 16 * q, 4, w);
+            if (Q3_K)
+                block_words(bj, 16 * q, 4, hm);
             /* the scale dl (and Q2_K's min ml) of sub-block 8h + 2s + q,
              * whose scale byte is byte 2·(s % 2) + q of a word */
             float16 dl[4], ml[4];
@@ -638,28 +641,27 @@ static inline __attribute__((always_inline)) void superblock_q23_k(const uint MR
 #endif
             }
             if (MR == 1) {
-                float16 part[8]; /* 2s + u % 2 */
-#pragma unroll
-                for (uint p = 0; p < 8; p++)
-                    part[p] = (float16)(0.0f);
+                /* one sum per s: 16 fmas each, three or four other operations
+                 * apart; two per s spilled registers */
+                float16 part[4] = {(float16)(0.0f), (float16)(0.0f), (float16)(0.0f), (float16)(0.0f)};
 #pragma unroll
                 for (uint tt = 0; tt < 4; tt++) {
-                    uint16 word = w[4 * q + tt];
+                    uint16 word = w[tt];
                     uint e0 = 128 * h + 16 * q + 4 * tt;
                     float xw[1][16];
                     X_QUAD(xw, e0, 32)
 #pragma unroll
                     for (uint s = 0; s < 4; s++) {
-                        uint16 index = Q23_INDEX(word, hm[4 * q + tt], h, s);
+                        uint16 index = Q23_INDEX(word, hm[tt], h, s);
 #pragma unroll
                         for (uint u = 0; u < 4; u++)
-                            part[2 * s + u % 2] = fma(Q23_CODE(index, word, s, u),
-                                                      X_AT(0, s, u, e0 + 32 * s + u), part[2 * s + u % 2]);
+                            part[s] =
+                                fma(Q23_CODE(index, word, s, u), X_AT(0, s, u, e0 + 32 * s + u), part[s]);
                     }
                 }
 #pragma unroll
                 for (uint s = 0; s < 4; s++) {
-                    acc[0] = fma(part[2 * s] + part[2 * s + 1], dl[s], acc[0]);
+                    acc[0] = fma(part[s], dl[s], acc[0]);
 #if !Q3_K
                     acc[0] = fma(ml[s], (float16)(-xsum[8 * h + 2 * s + q]), acc[0]);
 #endif
@@ -667,13 +669,13 @@ static inline __attribute__((always_inline)) void superblock_q23_k(const uint MR
             } else {
 #pragma unroll 1 /* the instruction cache: see the top of this file */
                 for (uint tt = 0; tt < 4; tt++) {
-                    uint16 word = w[4 * q + tt];
+                    uint16 word = w[tt];
                     uint e0 = 128 * h + 16 * q + 4 * tt;
                     float xw[CLQ_TILE_ROWS][16];
                     X_QUAD(xw, e0, 32)
 #pragma unroll
                     for (uint s = 0; s < 4; s++) {
-                        uint16 index = Q23_INDEX(word, hm[4 * q + tt], h, s);
+                        uint16 index = Q23_INDEX(word, hm[tt], h, s);
 #pragma unroll
                         for (uint u = 0; u < 4; u++) {
                             float16 c = Q23_CODE(index, word, s, u);
