@@ -329,7 +329,7 @@ Test(matmul, ggml_iq4_xs)
 
 /* A weight of each ggml type with several adapters (fp16 A and B) and rows
  * without one, fp16 X and Y, through both kernels; small enough for
- * oclgrind. */
+ * oclgrind. M = 1 takes the unscaled sums on CPUs, M = 5 the scaled codes. */
 Test(matmul, ggml_multi_lora_both_kernels)
 {
     static const clq_format formats[] = {CLQ_FORMAT_Q4_K, CLQ_FORMAT_Q5_K, CLQ_FORMAT_Q6_K, CLQ_FORMAT_IQ4_XS,
@@ -340,6 +340,8 @@ Test(matmul, ggml_multi_lora_both_kernels)
         matmul_case c = {
             formats[i],      0,      block, 21, 256, 5, 3, {4, 16, 7}, 1, 1, CLQ_DTYPE_F16, CLQ_DTYPE_F16,
             CLQ_MATMUL_AUTO, 250 + i};
+        run_case_both_kernels(&c);
+        c.m = 1;
         run_case_both_kernels(&c);
     }
 }
