@@ -327,16 +327,18 @@ Test(matmul, ggml_iq4_xs)
     sweep_ggml(CLQ_FORMAT_IQ4_XS);
 }
 
-/* A K-quant weight with several adapters (fp16 A and B) and rows without
- * one, fp16 X and Y, through both kernels; small enough for oclgrind.
- * M = 1 takes the unscaled sums on CPUs, M = 5 the scaled codes. */
+/* A weight of each ggml type with several adapters (fp16 A and B) and rows
+ * without one, fp16 X and Y, through both kernels; small enough for
+ * oclgrind. M = 1 takes the unscaled sums on CPUs, M = 5 the scaled codes. */
 Test(matmul, ggml_multi_lora_both_kernels)
 {
-    static const clq_format formats[] = {CLQ_FORMAT_Q4_K, CLQ_FORMAT_Q5_K, CLQ_FORMAT_Q6_K,
-                                         CLQ_FORMAT_IQ4_XS};
+    static const clq_format formats[] = {CLQ_FORMAT_Q4_K, CLQ_FORMAT_Q5_K, CLQ_FORMAT_Q6_K, CLQ_FORMAT_IQ4_XS,
+                                         CLQ_FORMAT_Q4_1, CLQ_FORMAT_Q5_0, CLQ_FORMAT_Q5_1, CLQ_FORMAT_IQ4_NL,
+                                         CLQ_FORMAT_Q2_K, CLQ_FORMAT_Q3_K};
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        uint32_t block = ggml_ref_find(clq_format_name(formats[i]))->block;
         matmul_case c = {
-            formats[i],      0,      256, 21, 256, 5, 3, {4, 16, 7}, 1, 1, CLQ_DTYPE_F16, CLQ_DTYPE_F16,
+            formats[i],      0,      block, 21, 256, 5, 3, {4, 16, 7}, 1, 1, CLQ_DTYPE_F16, CLQ_DTYPE_F16,
             CLQ_MATMUL_AUTO, 250 + i};
         run_case_both_kernels(&c);
         c.m = 1;
