@@ -35,6 +35,16 @@ void test_context_release(void)
     shared_ctx = NULL;
 }
 
+const char *test_device(void)
+{
+    static char sel[32];
+    clq_device_info info;
+    int status = clq_device_select(NULL, &info);
+    cr_assert_eq(status, CLQ_SUCCESS, "no default device: %s", clq_last_error());
+    snprintf(sel, sizeof sel, "%u:%u", info.platform_index, info.device_index);
+    return sel;
+}
+
 void test_fill_matrix(clq_rng *r, float *x, uint64_t rows, uint64_t cols)
 {
     for (uint64_t i = 0; i < rows; i++) {

@@ -14,6 +14,11 @@
 clq_context *test_context(void);
 void test_context_release(void);
 
+/* "P:D", the tools' --device selector of the default device, so that a
+ * machine with several OpenCL devices (or oclgrind's simulator installed as
+ * one) runs the bench on that one only; fails the test if none. */
+const char *test_device(void);
+
 /* Fills an N×K matrix with normal values plus, by row, the edge cases the
  * formats must survive: an all-zero row, a single huge outlier, a constant
  * row, a negative-only row, tiny values. */
@@ -24,11 +29,11 @@ void test_fill_matrix(clq_rng *r, float *x, uint64_t rows, uint64_t cols);
  * ref_external_free. */
 void test_alloc_external(const clq_weight_desc *d, clq_layout layout, clq_external *e);
 
-/* Index of the first differing byte, or -1 if equal. */
 /* rm -r of a test's folder: symlinks are removed, not followed; folders a
  * test made unreadable are opened up first. */
 void test_remove_tree(const char *path);
 
+/* Index of the first differing byte, or -1 if equal. */
 long test_first_diff(const void *a, const void *b, size_t bytes);
 
 /* Reads a file of the test data directory (CLQ_TEST_DATA_DIR/rel). */

@@ -34,26 +34,14 @@ static void make_temp_dir(char *dir, size_t len)
     cr_assert_not_null(mkdtemp(dir), "mkdtemp failed");
 }
 
-/* "P:D" of the default device, so a machine with several OpenCL devices
- * (or oclgrind's simulator installed as one) sweeps only that one. */
-static const char *default_device(void)
-{
-    static char sel[32];
-    clq_device_info info;
-    TEST_OK(clq_device_select(NULL, &info));
-    snprintf(sel, sizeof sel, "%u:%u", info.platform_index, info.device_index);
-    return sel;
-}
-
 /* The tiny sweep: 64x256 nf4, M 1 and 3, rank 0 and 4, two adapters, a
  * millisecond per measurement and no eviction (an eviction buffer is
  * twice the last-level cache: seconds per run on a CPU). */
 static int run_tiny_sweep(const char *const *extra, int n_extra)
 {
-    const char *args[32] = {"bench", "--device", default_device(), "--shape",    "64x256",
-                            "--m",   "1,3",      "--rank",         "0,4",        "--format",
-                            "nf4",   "--target", "0.001",          "--no-evict", "--multi-lora",
-                            "2",     "--quiet"};
+    const char *args[32] = {"bench", "--device",   test_device(),  "--shape",  "64x256", "--m",
+                            "1,3",   "--rank",     "0,4",          "--format", "nf4",    "--target",
+                            "0.001", "--no-evict", "--multi-lora", "2",        "--quiet"};
     int n = 17;
     for (int i = 0; i < n_extra; i++)
         args[n++] = extra[i];
@@ -333,12 +321,9 @@ Test(bench, tiny_sweep_writes_csv_and_json, .init = cr_redirect_stdout, .timeout
  * only then. */
 Test(bench, table_says_whether_the_baseline_is_built, .init = cr_redirect_stdout, .timeout = 600)
 {
-    const char *args[] = {"bench",    "--device", default_device(),
-                          "--shape",  "64x256",   "--op",
-                          "matmul",   "--format", "nf4",
-                          "--m",      "1",        "--rank",
-                          "0",        "--quick",  "--no-evict",
-                          "--target", "0.000001", "--quiet"};
+    const char *args[] = {"bench",  "--device", test_device(), "--shape",  "64x256",   "--op",
+                          "matmul", "--format", "nf4",         "--m",      "1",        "--rank",
+                          "0",      "--quick",  "--no-evict",  "--target", "0.000001", "--quiet"};
     cr_assert_eq(clq_bench_main(sizeof args / sizeof args[0], (char **)args), 0);
     fflush(stdout);
     FILE *out = cr_get_redirected_stdout();
@@ -432,10 +417,10 @@ Test(bench, double_quantized_weight_is_a_pair_of_its_own, .init = cr_redirect_st
     char dir[64], csv[128];
     make_temp_dir(dir, sizeof dir);
     snprintf(csv, sizeof csv, "%s/out.csv", dir);
-    const char *args[] = {
-        "bench", "--device",   default_device(), "--shape", "256x1024", "--op",       "quantize,matmul",
-        "--m",   "1",          "--rank",         "0",       "--format", "nf4,nf4-dq", "--target",
-        "0.001", "--no-evict", "--quiet",        "--csv",   csv};
+    const char *args[] = {"bench",      "--device",        test_device(), "--shape",  "256x1024",
+                          "--op",       "quantize,matmul", "--m",         "1",        "--rank",
+                          "0",          "--format",        "nf4,nf4-dq",  "--target", "0.001",
+                          "--no-evict", "--quiet",         "--csv",       csv};
     cr_assert_eq(clq_bench_main(sizeof args / sizeof args[0], (char **)args), 0);
     csv_summary s = check_csv(csv);
     cr_assert_eq(s.clq_rows, 4, "%d clq records", s.clq_rows); /* quantize and fused, per weight */
@@ -472,14 +457,10 @@ Test(bench, queued_sweep_records_its_spacer, .init = cr_redirect_stdout, .timeou
     make_temp_dir(dir, sizeof dir);
     snprintf(csv, sizeof csv, "%s/out.csv", dir);
     snprintf(json, sizeof json, "%s/out.json", dir);
-    const char *args[] = {"bench",    "--device", default_device(),
-                          "--shape",  "64x256",   "--op",
-                          "matmul",   "--format", "nf4",
-                          "--m",      "1",        "--rank",
-                          "0",        "--quick",  "--queued",
-                          "--target", "0.000001", "--quiet",
-                          "--csv",    csv,        "--json",
-                          json};
+    const char *args[] = {"bench",  "--device", test_device(), "--shape",  "64x256",   "--op",
+                          "matmul", "--format", "nf4",         "--m",      "1",        "--rank",
+                          "0",      "--quick",  "--queued",    "--target", "0.000001", "--quiet",
+                          "--csv",  csv,        "--json",      json};
     cr_assert_eq(clq_bench_main(sizeof args / sizeof args[0], (char **)args), 0);
     json_error_t err;
     json_t *root = json_load_file(json, 0, &err);
@@ -821,7 +802,7 @@ Test(bench, bad_options_exit_2, .init = cr_redirect_stderr)
  * prints its three times, each positive. */
 Test(bench, startup_child_reports_its_times, .init = cr_redirect_stdout, .timeout = 600)
 {
-    const char *args[] = {"bench", "--startup-child", default_device()};
+    const char *args[] = {"bench", "--startup-child", test_device()};
     cr_assert_eq(run_args(args, 3), 0);
     fflush(stdout);
     FILE *out = cr_get_redirected_stdout();

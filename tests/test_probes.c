@@ -20,16 +20,6 @@
 #include "probes.h"
 #include "support.h"
 
-/* "P:D" of the default device (see test_bench.c). */
-static const char *default_device(void)
-{
-    static char sel[32];
-    clq_device_info info;
-    TEST_OK(clq_device_select(NULL, &info));
-    snprintf(sel, sizeof sel, "%u:%u", info.platform_index, info.device_index);
-    return sel;
-}
-
 static int is_cpu(clq_context *ctx)
 {
     cl_device_type type = 0;
@@ -69,7 +59,7 @@ Test(probes, best_shape_wins_and_is_named, .timeout = 600)
 {
     clq_context_options co;
     clq_context_options_init(&co);
-    co.device = default_device();
+    co.device = test_device();
     co.profiling = 1;
     clq_context *ctx;
     TEST_OK(clq_context_create(&co, &ctx));
@@ -182,10 +172,10 @@ Test(probes, outputs_use_the_best_probe, .init = cr_redirect_stdout, .timeout = 
     snprintf(json, sizeof json, "%s/out.json", dir);
     /* M = 1 is bound by the read bandwidth; M = 512 does 25 flops a byte,
      * bound by the FMA rate on most devices. */
-    const char *args[] = {
-        "bench", "--device",   default_device(), "--op",   "matmul", "--shape",      "64x256", "--format",
-        "nf4",   "--m",        "1,512",          "--rank", "0",      "--multi-lora", "0",      "--target",
-        "0.001", "--no-evict", "--quiet",        "--csv",  csv,      "--json",       json};
+    const char *args[] = {"bench",   "--device",     test_device(), "--op",     "matmul", "--shape",
+                          "64x256",  "--format",     "nf4",         "--m",      "1,512",  "--rank",
+                          "0",       "--multi-lora", "0",           "--target", "0.001",  "--no-evict",
+                          "--quiet", "--csv",        csv,           "--json",   json};
     cr_assert_eq(clq_bench_main(sizeof args / sizeof args[0], (char **)args), 0);
 
     json_error_t err;
