@@ -133,14 +133,6 @@ static inline __attribute__((always_inline)) float ggml_code(const uint FMT, glo
 #undef B
 }
 
-/* Element e of lane l's block in the group at g, ggml's to_float. */
-static inline __attribute__((always_inline)) float ggml_value(const uint FMT, global const uchar *g, uint l,
-                                                              uint e)
-{
-    float2 so = ggml_scale_offset(FMT, g, l, e);
-    return so.x * ggml_code(FMT, g, l, e) + so.y;
-}
-
 /* The group of 16 blocks holding element k of row `row` of an N×K weight
  * of format FMT (clq_common.h, "ggml block tiles"); the row's block in it
  * is lane row % CLQ_TILE_ROWS. */

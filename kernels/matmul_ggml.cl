@@ -9,9 +9,9 @@
  * vector holding the same 32-bit word of every row's block; a word's codes
  * then become floats for all 16 rows at once, and a sub-block's scale is
  * decoded once per sub-block, not once per element. Decoding each element
- * from its block (ggml_value, about 30 scalar operations) held 4096×4096
- * decode to 1-2 % of the read bandwidth. GPUs (a work-item per row) decode
- * element by element.
+ * from its block (ggml_blocks.cl, about 30 scalar operations) held
+ * 4096×4096 decode to 1-2 % of the read bandwidth. GPUs (a work-item per
+ * row) decode element by element.
  *
  * Products are summed as tiles() sums them. With few rows of X the codes
  * of a sub-block are multiplied unscaled and scaled once (Q6_K up to 4
@@ -114,6 +114,14 @@ static inline __attribute__((always_inline)) WIDE float16 lanes_half(uint16 h, u
     float16 v = as_float16(em << 13) * 0x1p112f;
     v = select(v, as_float16((em << 13) | 0x7F800000u), em >= 0x7C00u);
     return as_float16(as_uint16(v) | (bits & 0x8000u) << 16);
+}
+
+/* The 16 rows' lone fp16 d of the formats that keep it apart (q5_0,
+ * iq4_nl, q3_k, q6_k: 16 halves side by side in the group, clq_common.h). */
+static inline __attribute__((always_inline)) WIDE float16 lone_d(global const uchar *g)
+{
+    uint at = ggml_tile_byte(CLQ_FORMAT, 0, (uint)CLQ_GGML_LONE_HALF_OF(CLQ_FORMAT));
+    return lanes_half(convert_uint16(vload16(0, (global const ushort *)(g + at))), 0);
 }
 
 /* A 32-entry table at 16 code indices (their low 5 bits), for 5-bit codes:
@@ -291,8 +299,7 @@ static inline __attribute__((always_inline)) void superblock_q6_k(const uint MR,
     /* bytes 192 .. 207: the 16 scales; the 16 rows' d are 16 halves */
     uint16 scales[4], qh[CLQ_TILE_ROWS];
     block_words(bj, 192, 4, scales);
-    float16 d = lanes_half(
-        convert_uint16(vload16(0, (global const ushort *)(bj + ggml_tile_byte(CLQ_FORMAT, 0, 208)))), 0);
+    float16 d = lone_d(bj);
     block_words(bj, 128, CLQ_TILE_ROWS, qh);
 #pragma unroll
     for (uint h = 0; h < 2; h++) {
@@ -489,8 +496,7 @@ static inline __attribute__((always_inline)) void block32(const uint MR, global 
         d = lanes_half(dm, 0);
         mb = lanes_half(dm, 16);
     } else {
-        d = lanes_half(
-            convert_uint16(vload16(0, (global const ushort *)(bj + ggml_tile_byte(CLQ_FORMAT, 0, 0)))), 0);
+        d = lone_d(bj);
     }
     if (MR == 1) {
         float16 part[4] = {(float16)(0.0f), (float16)(0.0f), (float16)(0.0f), (float16)(0.0f)};
@@ -613,8 +619,7 @@ static inline __attribute__((always_inline)) void superblock_q23_k(const uint MR
     float16 d, dmin = (float16)(0.0f);
 #if Q3_K
     block_words(bj, 96, 3, sc);
-    d = lanes_half(
-        convert_uint16(vload16(0, (global const ushort *)(bj + ggml_tile_byte(CLQ_FORMAT, 0, 108)))), 0);
+    d = lone_d(bj);
 #else
     uint16 dd;
     block_words(bj, 80, 1, &dd);
