@@ -257,6 +257,13 @@ inline uint ggml_tile_byte(uint f, uint l, uint i)
     return (lone == 0 ? halves : 0) + b / 4 * line + 4 * l + b % 4;
 }
 
+/* The byte offset of the group of 16 blocks of ggml format f that holds
+ * block j of row `row`, nb blocks per row (ggml block tiles, above). */
+inline ulong ggml_group_offset(uint f, uint row, uint j, uint nb)
+{
+    return ((ulong)(row / CLQ_TILE_ROWS) * nb + j) * CLQ_TILE_ROWS * CLQ_GGML_BYTES_OF(f);
+}
+
 /* The device word holding element k of row `row` (K = cols): k/E-th word of
  * the row, E = CLQ_WORD_ELEMENTS(bits). */
 inline ulong tile_word(uint row, uint k, uint cols, uint bits)

@@ -139,7 +139,5 @@ static inline __attribute__((always_inline)) float ggml_code(const uint FMT, glo
 inline global const uchar *ggml_group_at(const uint FMT, global const uchar *quants, uint row, uint k,
                                          uint cols)
 {
-    uint nb = cols / CLQ_GGML_BLOCK_OF(FMT), j = k / CLQ_GGML_BLOCK_OF(FMT);
-    ulong t = (ulong)(row / CLQ_TILE_ROWS) * nb + j;
-    return quants + t * CLQ_TILE_ROWS * CLQ_GGML_BYTES_OF(FMT);
+    return quants + ggml_group_offset(FMT, row, k / CLQ_GGML_BLOCK_OF(FMT), cols / CLQ_GGML_BLOCK_OF(FMT));
 }

@@ -786,7 +786,7 @@ kernel void clq_quantize_ggml(global const void *src, uint src_half, uint format
     }
     /* into ggml block tiles (clq_common.h) */
     const uint bytes = CLQ_GGML_BYTES_OF(format), l = row % CLQ_TILE_ROWS;
-    global uchar *grp = quants + ((ulong)(row / CLQ_TILE_ROWS) * nb + g % nb) * CLQ_TILE_ROWS * bytes;
+    global uchar *grp = quants + ggml_group_offset(format, row, g % nb, nb);
     for (uint i = 0; i < bytes; i++)
         grp[ggml_tile_byte(format, l, i)] = b[i];
 }

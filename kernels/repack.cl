@@ -167,12 +167,6 @@ kernel void clq_unpack4(global const uchar *src, ulong npairs, uint order, globa
 /* ggml blocks of any ggml format <-> ggml block tiles (clq_common.h): a
  * permutation of bytes within each group of 16 blocks, one work-item per
  * block. The blocks are 18 to 210 bytes, so they are copied byte by byte. */
-inline ulong ggml_tile_group(uint format, ulong g, uint nb) /* block g's group, in bytes */
-{
-    ulong row = g / nb, j = g % nb;
-    return ((row / CLQ_TILE_ROWS) * nb + j) * CLQ_TILE_ROWS * CLQ_GGML_BYTES_OF(format);
-}
-
 kernel void clq_ggml_blocks_to_device(global const uchar *blocks, uint format, uint nblocks, uint nb,
                                       global uchar *quants)
 {
@@ -180,7 +174,7 @@ kernel void clq_ggml_blocks_to_device(global const uchar *blocks, uint format, u
     if (g >= nblocks)
         return;
     global const uchar *src = blocks + (ulong)g * bytes;
-    global uchar *grp = quants + ggml_tile_group(format, g, nb);
+    global uchar *grp = quants + ggml_group_offset(format, g / nb, g % nb, nb);
     for (uint i = 0; i < bytes; i++)
         grp[ggml_tile_byte(format, l, i)] = src[i];
 }
@@ -191,7 +185,7 @@ kernel void clq_device_to_ggml_blocks(global const uchar *quants, uint format, u
     uint g = get_global_id(0), bytes = CLQ_GGML_BYTES_OF(format), l = g / nb % CLQ_TILE_ROWS;
     if (g >= nblocks)
         return;
-    global const uchar *grp = quants + ggml_tile_group(format, g, nb);
+    global const uchar *grp = quants + ggml_group_offset(format, g / nb, g % nb, nb);
     global uchar *dst = blocks + (ulong)g * bytes;
     for (uint i = 0; i < bytes; i++)
         dst[i] = grp[ggml_tile_byte(format, l, i)];
