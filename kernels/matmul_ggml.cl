@@ -85,22 +85,23 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
 
 /* Bytes at .. at+4n-1 of the group's 16 blocks at g: w[t] holds bytes
  * 4t .. 4t+3 of each, one lane per row (little-endian, as the blocks are):
- * one line each. */
+ * one line each. Each load asks for the line 8 KiB ahead, as tiles()
+ * streams its row tiles (PREFETCH_AHEAD, matmul.cl): a tile's groups lie
+ * one after another, so that is the same word of a group 2-6 groups on.
+ * One request per line loaded, spread through the decode, and not the
+ * whole group's 21-53 lines at once as each super-block began: in a burst,
+ * 11008x4096 M = 1 read 16-17 GB/s for q6_k and 24-28 for q5_k, spread
+ * 34 and 37 (`clq bench --format q4_k,q5_k,q6_k --m 1 --shape 11008x4096`,
+ * AMD EPYC Zen 5). */
 static inline __attribute__((always_inline)) WIDE void block_words(global const uchar *g, uint at,
                                                                    const uint n, uint16 *w)
 {
 #pragma unroll
-    for (uint t = 0; t < n; t++)
-        w[t] = vload16(0, (global const uint *)(g + ggml_tile_byte(CLQ_FORMAT, 0, at + 4 * t)));
-}
-
-/* Asks for the super-block tile 8 KiB ahead of the one at b, as tiles()
- * streams its row tiles (PREFETCH_AHEAD, matmul.cl). */
-static inline __attribute__((always_inline)) void prefetch_ahead(global const uchar *b)
-{
-#pragma unroll
-    for (uint at = 0; at < CLQ_TILE_ROWS * GGML_BYTES; at += 64)
-        CLQ_PREFETCH(b + 8192 + at);
+    for (uint t = 0; t < n; t++) {
+        global const uchar *line = g + ggml_tile_byte(CLQ_FORMAT, 0, at + 4 * t);
+        w[t] = vload16(0, (global const uint *)line);
+        CLQ_PREFETCH(line + 8192);
+    }
 }
 
 /* The fp16 values in the low (or, with shift 16, high) halves of h, in
@@ -121,6 +122,7 @@ static inline __attribute__((always_inline)) WIDE float16 lanes_half(uint16 h, u
 static inline __attribute__((always_inline)) WIDE float16 lone_d(global const uchar *g)
 {
     uint at = ggml_tile_byte(CLQ_FORMAT, 0, (uint)CLQ_GGML_LONE_HALF_OF(CLQ_FORMAT));
+    CLQ_PREFETCH(g + at + 8192); /* as block_words asks for its lines */
     return lanes_half(convert_uint16(vload16(0, (global const ushort *)(g + at))), 0);
 }
 
@@ -301,6 +303,10 @@ static inline __attribute__((always_inline)) void superblock_q6_k(const uint MR,
     block_words(bj, 192, 4, scales);
     float16 d = lone_d(bj);
     block_words(bj, 128, CLQ_TILE_ROWS, qh);
+    uint16 qhx[CLQ_TILE_ROWS];
+#pragma unroll
+    for (uint t = 0; t < CLQ_TILE_ROWS; t++)
+        qhx[t] = qh[t] ^ 0xAAAAAAAAu;
 #pragma unroll
     for (uint h = 0; h < 2; h++) {
         uint16 ql[CLQ_TILE_ROWS];
@@ -308,12 +314,20 @@ static inline __attribute__((always_inline)) void superblock_q6_k(const uint MR,
 #pragma unroll
         for (uint q4 = 0; q4 < 4; q4++) { /* words 4·q4 ..: one 16 of each nibble */
             uint s_lo = q4 / 2;           /* s of the low nibbles */
-            /* the int8 scales of this 16 for the low (s) and high (s + 2) nibbles */
+            /* the int8 scales of this 16 for the low (s) and high (s + 2)
+             * nibbles, times 2^-26: the codes below come as (q - 32)·2^26,
+             * each taken from the top of its lane with one shift and a mask
+             * where a shift left and a sign-extending shift right took two
+             * shifts (8.5 a word's element less; 512-bit shifts share few
+             * ports: 1024x2048 M = 1, weights in L2, 61-73 -> 46 us on Zen
+             * 5). Scaling by powers of two is exact, so each product
+             * rounds as before; the unscaled sums (MR <= 4) overflow only
+             * where |X| passes about 1e28. */
             float16 ds[2];
 #pragma unroll
             for (uint n = 0; n < 2; n++) {
                 uint at = 8 * h + 2 * (s_lo + 2 * n) + q4 % 2;
-                ds[n] = d * convert_float16(as_int16(scales[at / 4] << (24 - 8 * (at % 4))) >> 24);
+                ds[n] = d * convert_float16(as_int16(scales[at / 4] << (24 - 8 * (at % 4))) >> 24) * 0x1p-26f;
             }
             float16 part[4][4];
 #pragma unroll
@@ -326,19 +340,19 @@ static inline __attribute__((always_inline)) void superblock_q6_k(const uint MR,
                 /* t % 8 spelled out: with it, the rolled loop rebuilt each X address
                  * with integer operations */
                 uint t = 4 * q4 + tt, t8 = 4 * (q4 % 2) + tt, hw = 8 * h + t8;
-                uint16 lo = ql[t] & 0x0F0F0F0Fu, hi = (ql[t] >> 4) & 0x0F0F0F0Fu;
-                /* the two high bits of each byte moved to bits 4-5, and bit 5
-                 * flipped: each byte is then q - 32 as a 6-bit signed number */
-                lo = (lo | ((qh[hw] << 4 >> (2 * s_lo)) & 0x30303030u)) ^ 0x20202020u;
-                hi = (hi | ((qh[hw] >> (2 * (s_lo + 2) - 4)) & 0x30303030u)) ^ 0x20202020u;
+                /* each byte's code in its top 6 bits, q - 32 as a signed
+                 * 6-bit number (qhx: the high bits with bit 5 of q flipped);
+                 * bits 0-1 are left over from the nibble's neighbours */
+                uint16 lo = bitselect(ql[t] << 2, qhx[hw] << (6 - 2 * s_lo), (uint16)(0xC0C0C0C0u));
+                uint16 hi = bitselect(ql[t] >> 2, qhx[hw] << (2 - 2 * s_lo), (uint16)(0xC0C0C0C0u));
                 float xw[CLQ_TILE_ROWS][8];
                 X_WORD(xw, 128 * h + 32 * s_lo + 4 * t8, 64)
 #pragma unroll
                 for (uint i = 0; i < 8; i++) {
                     uint n = i / 4, u = i % 4; /* n: high nibbles */
                     uint e = 128 * h + 32 * (s_lo + 2 * n) + 4 * t8 + u;
-                    /* byte u's 6 bits to the top, then sign-extended */
-                    float16 q = convert_float16(as_int16((n ? hi : lo) << (26 - 8 * u)) >> 26);
+                    /* byte u moved to the top, its 6 bits kept: (q - 32)·2^26 as an int, exactly */
+                    float16 q = convert_float16(as_int16(((n ? hi : lo) << (24 - 8 * u)) & 0xFC000000u));
                     if (MR <= 4) {
 #pragma unroll
                         for (uint m = 0; m < MR; m++)
@@ -741,7 +755,6 @@ static inline __attribute__((always_inline)) void tiles_by_words(const uint MR, 
     for (uint j = 0; j < nb; j++) {
         global const uchar *bj = tb + (ulong)j * CLQ_TILE_ROWS * GGML_BYTES;
         ulong k0 = (ulong)j * GGML_BLOCK;
-        prefetch_ahead(bj);
         SUPERBLOCK(MR, bj, k0, (global const float *)x + (ulong)m0 * k_count + k0 * CLQ_TILE_ROWS, xrow, x,
                    x_half, acc);
     }
