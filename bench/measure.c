@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "measure.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -89,8 +90,22 @@ static void release_kernel(cl_program *program, cl_kernel *kernel, cl_mem *sink)
     *sink = NULL;
 }
 
-/* The eviction buffer, filled once with small positive floats (0x3c003c00
- * as fp32 is about 0.0078), and the kernel that reads it. */
+cl_int bench_fill_distinct(cl_command_queue queue, cl_mem buffer, size_t bytes)
+{
+    cl_int err;
+    uint32_t *p = clEnqueueMapBuffer(queue, buffer, CL_TRUE, CL_MAP_WRITE, 0, bytes, 0, NULL, NULL, &err);
+    if (err != CL_SUCCESS)
+        return err;
+    /* 2^-7 .. 2^-6: the exponent of 0.0078125, a mantissa from a
+     * multiplicative hash of the word's index */
+    for (size_t i = 0; i < bytes / sizeof *p; i++)
+        p[i] = 0x3C000000u | ((uint32_t)i * 2654435761u >> 9);
+    err = clEnqueueUnmapMemObject(queue, buffer, p, 0, NULL, NULL);
+    return err == CL_SUCCESS ? clFinish(queue) : err;
+}
+
+/* The eviction buffer, filled once (bench_fill_distinct), and the kernel
+ * that reads it. */
 static int evict_setup(bench_timer *t, clq_context *ctx)
 {
     cl_context cl = clq_context_cl_context(ctx);
@@ -103,10 +118,7 @@ static int evict_setup(bench_timer *t, clq_context *ctx)
         return -1;
     }
     t->evict_bytes = bytes;
-    cl_uint pattern = 0x3c003c00;
-    err = clEnqueueFillBuffer(t->queue, t->evict, &pattern, sizeof pattern, 0, bytes, 0, NULL, NULL);
-    if (err == CL_SUCCESS)
-        err = clFinish(t->queue);
+    err = bench_fill_distinct(t->queue, t->evict, bytes);
     if (err == CL_SUCCESS)
         err = build_kernel(cl, dev, EVICT_SOURCE, "bench_evict", &t->evict_program, &t->evict_kernel,
                            &t->evict_sink);

@@ -49,6 +49,16 @@ typedef struct bench_timer {
 #define BENCH_EVICT_MULTIPLE 2u
 size_t bench_cache_multiple_bytes(cl_device_id device, unsigned multiple);
 
+/* Fills a buffer that a probe or the eviction reads with small positive
+ * floats that differ from page to page (and within each), and waits until
+ * it is written. A buffer of one repeated value is a buffer of identical
+ * pages, which a hypervisor may merge into one: on a KVM/Firecracker guest
+ * (AMD EPYC Zen 5) a 2 GiB read of memset pages rose from 44 to 72 GB/s
+ * within seconds, the same read of distinct pages stayed at 34-40, and the
+ * bench's read probe and host probe, over a filled buffer, read up to
+ * 55.6 and 223 GB/s. Returns a CL error code. */
+cl_int bench_fill_distinct(cl_command_queue queue, cl_mem buffer, size_t bytes);
+
 /* Sets up a timer on a profiling queue with 2 warm-up runs and 5..200
  * repetitions; with `evict`, allocates the eviction buffer (and times one
  * eviction). Returns 0, or -1 if the buffer cannot be allocated. */

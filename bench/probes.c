@@ -352,13 +352,11 @@ static int probe_read(cl_context cl, cl_device_id dev, const probe_programs *pro
     if (err != CL_SUCCESS)
         return fail(why, why_len, "allocating the read buffer", err);
     cl_mem sink = create_sink(cl, READ_SHAPES, N_READ_SHAPES, cus, &err);
-    /* Written once so that the pages exist and hold ordinary floats; not
-     * zeros, which a hypervisor may back with one shared page. */
-    float fill = 0.0078125f;
+    /* Written once so that the pages exist and hold ordinary floats, each
+     * page its own: zeros, or one value repeated, a hypervisor may back
+     * with one shared page (bench_fill_distinct). */
     if (err == CL_SUCCESS)
-        err = clEnqueueFillBuffer(timer->queue, src, &fill, sizeof fill, 0, bytes, 0, NULL, NULL);
-    if (err == CL_SUCCESS)
-        err = clFinish(timer->queue);
+        err = bench_fill_distinct(timer->queue, src, bytes);
     out->read_buffer_bytes = bytes;
     probe_run runs[BENCH_PROBE_MAX] = {0};
     int n = 0;
