@@ -87,7 +87,8 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
  * 4t .. 4t+3 of each, one lane per row (little-endian, as the blocks are):
  * one line each. Each load asks for the line 8 KiB ahead, as tiles()
  * streams its row tiles (PREFETCH_AHEAD, matmul.cl): a tile's groups lie
- * one after another, so that is the same word of a group 2-6 groups on.
+ * one after another, so that is a line of the group 2 (q6_k) to 25 (q4_1)
+ * groups on.
  * One request per line loaded, spread through the decode, and not the
  * whole group's 21-53 lines at once as each super-block began: in a burst,
  * 11008x4096 M = 1 read 16-17 GB/s for q6_k and 24-28 for q5_k, spread
@@ -318,9 +319,9 @@ static inline __attribute__((always_inline)) void superblock_q6_k(const uint MR,
              * nibbles, times 2^-26: the codes below come as (q - 32)·2^26,
              * each taken from the top of its lane with one shift and a mask
              * where a shift left and a sign-extending shift right took two
-             * shifts (8.5 a word's element less; 512-bit shifts share few
-             * ports: 1024x2048 M = 1, weights in L2, 61-73 -> 46 us on Zen
-             * 5). Scaling by powers of two is exact, so each product
+             * (17 -> 10 shifts per word of 8 codes, and 512-bit shifts share
+             * few ports: 1024x2048 M = 1, weights in L2, 61-73 -> 46 us on
+             * Zen 5). Scaling by powers of two is exact, so each product
              * rounds as before; the unscaled sums (MR <= 4) overflow only
              * where |X| passes about 1e28. */
             float16 ds[2];
