@@ -93,7 +93,8 @@ static void release_kernel(cl_program *program, cl_kernel *kernel, cl_mem *sink)
 cl_int bench_fill_distinct(cl_command_queue queue, cl_mem buffer, size_t bytes)
 {
     cl_int err;
-    uint32_t *p = clEnqueueMapBuffer(queue, buffer, CL_TRUE, CL_MAP_WRITE, 0, bytes, 0, NULL, NULL, &err);
+    uint32_t *p = clEnqueueMapBuffer(queue, buffer, CL_TRUE, CL_MAP_WRITE_INVALIDATE_REGION, 0, bytes, 0,
+                                     NULL, NULL, &err);
     if (err != CL_SUCCESS)
         return err;
     /* 2^-7 .. 2^-6: the exponent of 0.0078125, a mantissa from a

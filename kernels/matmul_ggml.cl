@@ -88,12 +88,11 @@ static inline __attribute__((always_inline)) void tiles_ggml(const uint MR, uint
  * one line each. Each load asks for the line 8 KiB ahead, as tiles()
  * streams its row tiles (PREFETCH_AHEAD, matmul.cl): a tile's groups lie
  * one after another, so that is a line of the group 2 (q6_k) to 25 (q4_1)
- * groups on.
- * One request per line loaded, spread through the decode, and not the
- * whole group's 21-53 lines at once as each super-block began: in a burst,
- * 11008x4096 M = 1 read 16-17 GB/s for q6_k and 24-28 for q5_k, spread
- * 34 and 37 (`clq bench --format q4_k,q5_k,q6_k --m 1 --shape 11008x4096`,
- * AMD EPYC Zen 5). */
+ * groups on. One request per line loaded, spread through the decode, and
+ * not the whole group's 21-53 lines at once as each super-block began: in
+ * a burst, 11008x4096 M = 1 read 16-17 GB/s for q6_k and 24-28 for q5_k,
+ * spread 34 and 37 (`clq bench --format q4_k,q5_k,q6_k --m 1 --shape
+ * 11008x4096`, AMD EPYC Zen 5). */
 static inline __attribute__((always_inline)) WIDE void block_words(global const uchar *g, uint at,
                                                                    const uint n, uint16 *w)
 {
@@ -101,7 +100,7 @@ static inline __attribute__((always_inline)) WIDE void block_words(global const 
     for (uint t = 0; t < n; t++) {
         global const uchar *line = g + ggml_tile_byte(CLQ_FORMAT, 0, at + 4 * t);
         w[t] = vload16(0, (global const uint *)line);
-        CLQ_PREFETCH(line + 8192);
+        PREFETCH_AHEAD((global const uint *)line);
     }
 }
 
@@ -123,7 +122,7 @@ static inline __attribute__((always_inline)) WIDE float16 lanes_half(uint16 h, u
 static inline __attribute__((always_inline)) WIDE float16 lone_d(global const uchar *g)
 {
     uint at = ggml_tile_byte(CLQ_FORMAT, 0, (uint)CLQ_GGML_LONE_HALF_OF(CLQ_FORMAT));
-    CLQ_PREFETCH(g + at + 8192); /* as block_words asks for its lines */
+    PREFETCH_AHEAD((global const uint *)(g + at)); /* as block_words asks for its lines */
     return lanes_half(convert_uint16(vload16(0, (global const ushort *)(g + at))), 0);
 }
 
